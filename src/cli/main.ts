@@ -1,0 +1,55 @@
+import { Command, CommanderError } from 'commander'
+import { InputError, messageOf, TargetError, UsageError } from '../errors.ts'
+import type { CliCommand, CommandResult } from './command.ts'
+import { diagnoseCommand } from './commands/diagnose.ts'
+import { ExitCode } from './exit-codes.ts'
+
+/** Every sub-command, one line each. */
+const COMMANDS: readonly CliCommand[] = [diagnoseCommand]
+
+/**
+ * Runs the CLI and returns the exit code. The only place that decides exit codes and prints
+ * errors: known errors as one line, anything else as "internal error", stacks only with --debug.
+ */
+export async function run(argv: readonly string[]): Promise<number> {
+  const program = new Command('gomemdoctor')
+    .description(
+      "Explains why a Go process's memory keeps growing: where the resident bytes are, and why.",
+    )
+    .option('--debug', 'print stack traces of internal errors')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+  let result: CommandResult = { exitCode: ExitCode.Ok }
+  for (const command of COMMANDS)
+    command.register(program, r => {
+      result = r
+    })
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return result.exitCode
+  } catch (error) {
+    return reportError(error, argv.includes('--debug'))
+  }
+}
+
+function reportError(error: unknown, debug: boolean): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed help or its own one-line message.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version')
+      return ExitCode.Ok
+    if (error.code === 'commander.help') return ExitCode.Ok
+    return ExitCode.BadInput
+  }
+  if (error instanceof UsageError || error instanceof InputError) {
+    process.stderr.write(`gomemdoctor: ${error.message}\n`)
+    return ExitCode.BadInput
+  }
+  if (error instanceof TargetError) {
+    process.stderr.write(`gomemdoctor: ${error.message}\n`)
+    return ExitCode.Unreachable
+  }
+  process.stderr.write(`gomemdoctor: internal error: ${messageOf(error)}\n`)
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`)
+  else process.stderr.write('(run again with --debug for the stack trace, and report it)\n')
+  return ExitCode.BadInput
+}

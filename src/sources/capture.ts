@@ -1,0 +1,43 @@
+/**
+ * Bytes exactly as read, and where from. Captures travel from transports to formats and into
+ * recordings, so a newer parser can re-read an old recording.
+ */
+export const CAPTURE_KINDS = [
+  'proc-status',
+  'smaps-rollup',
+  'proc-environ',
+  'proc-cgroup',
+  'proc-net-tcp',
+  'kernel-release',
+  'go-buildinfo',
+  'cgroup-memory-usage',
+  'cgroup-memory-limit',
+  'cgroup-memory-stat',
+  'cgroup-memory-events',
+  'cgroup-memory-failcnt',
+  'expvar',
+  'prom-text',
+  'pprof-heap-text',
+  'pprof-heap',
+  'pprof-goroutine',
+  'goroutine-text',
+] as const
+export type CaptureKind = (typeof CAPTURE_KINDS)[number]
+
+export interface RawCapture {
+  kind: CaptureKind
+  /** '/proc/4242/smaps_rollup', 'http://127.0.0.1:6060/debug/vars', or a file path. */
+  origin: string
+  /** Unix ms when the read started. */
+  atMs: number
+  bytes: Uint8Array
+}
+
+/** Text of a capture. Proc and HTTP text formats are UTF-8 (or ASCII). */
+export function captureText(capture: RawCapture): string {
+  return Buffer.from(
+    capture.bytes.buffer,
+    capture.bytes.byteOffset,
+    capture.bytes.byteLength,
+  ).toString('utf8')
+}
