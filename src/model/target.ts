@@ -68,3 +68,39 @@ export function parseKernelVersion(release: string | undefined): [number, number
   const match = /^(\d+)\.(\d+)/.exec(release ?? '')
   return match ? [Number(match[1]), Number(match[2])] : undefined
 }
+
+/** How the runtime gives freed pages back to Linux, and why we think so. */
+export interface ReleaseMode {
+  mode: 'madv-free' | 'madv-dontneed' | 'unknown'
+  why: string
+}
+
+/**
+ * Go 1.12–1.15 release with MADV_FREE on Linux ≥ 4.5 unless GODEBUG=madvdontneed=1; Go ≥ 1.16
+ * uses MADV_DONTNEED unless GODEBUG=madvdontneed=0; Go ≤ 1.11 always used MADV_DONTNEED.
+ * Reference: go1.12 and go1.16 release notes; runtime/mem_linux.go sysUnusedOS (go1.19).
+ */
+export function releaseMode(facts: TargetFacts): ReleaseMode {
+  const kernel = parseKernelVersion(facts.kernel)
+  if (kernel && (kernel[0] < 4 || (kernel[0] === 4 && kernel[1] < 5))) {
+    return { mode: 'madv-dontneed', why: `Linux ${facts.kernel} has no MADV_FREE (added in 4.5)` }
+  }
+  const version = parseGoVersion(facts.goVersion)
+  const setting = godebugValue(facts, 'madvdontneed')
+  if (!version) {
+    if (setting === '1') return { mode: 'madv-dontneed', why: 'GODEBUG has madvdontneed=1' }
+    return { mode: 'unknown', why: 'Go version unknown' }
+  }
+  if (!goAtLeast(version, 12)) {
+    return { mode: 'madv-dontneed', why: `${facts.goVersion} predates MADV_FREE (Go 1.12)` }
+  }
+  if (setting === '1') return { mode: 'madv-dontneed', why: 'GODEBUG has madvdontneed=1' }
+  if (setting === '0') return { mode: 'madv-free', why: 'GODEBUG has madvdontneed=0' }
+  if (!goAtLeast(version, 16)) {
+    return { mode: 'madv-free', why: `${facts.goVersion} uses MADV_FREE by default (Go 1.12–1.15)` }
+  }
+  return {
+    mode: 'madv-dontneed',
+    why: `${facts.goVersion} uses MADV_DONTNEED by default (Go ≥ 1.16)`,
+  }
+}

@@ -1,0 +1,42 @@
+import type { Finding, FindingId, Gap, Signal } from '../model/finding.ts'
+import type { MemorySnapshot } from '../model/snapshot.ts'
+import type { TargetFacts } from '../model/target.ts'
+
+/** What every detector sees: facts read once, the samples oldest first, and what was missing. */
+export interface DetectorInput {
+  target: TargetFacts
+  series: readonly MemorySnapshot[]
+  gaps: readonly Gap[]
+}
+
+/** found / clear / unknown: unknown names the signals whose absence stopped the detector. */
+export type Outcome =
+  | { kind: 'finding'; finding: Finding }
+  | { kind: 'clear' }
+  | { kind: 'unknown'; missing: readonly Signal[] }
+
+export interface Detector {
+  id: FindingId
+  /** Signals without which the answer is 'unknown'. */
+  needs: readonly Signal[]
+  detect(input: DetectorInput): Outcome
+}
+
+/** The newest sample that has the part a detector reads, or undefined. */
+export function lastWith<K extends keyof MemorySnapshot>(
+  series: readonly MemorySnapshot[],
+  part: K,
+): (MemorySnapshot & Required<Pick<MemorySnapshot, K>>) | undefined {
+  for (let i = series.length - 1; i >= 0; i--) {
+    const snapshot = series[i]
+    if (snapshot?.[part] !== undefined) {
+      return snapshot as MemorySnapshot & Required<Pick<MemorySnapshot, K>>
+    }
+  }
+  return undefined
+}
+
+/** Clamps a confidence into 0..0.99 and keeps two decimals: nothing read from a live process is certain. */
+export function confidence(value: number): number {
+  return Math.round(Math.min(0.99, Math.max(0, value)) * 100) / 100
+}

@@ -1,0 +1,66 @@
+import type { Diagnosis } from '../model/diagnosis.ts'
+import { type Finding, type Gap, SEVERITY_RANK } from '../model/finding.ts'
+import { breakdownRss } from '../model/rss-breakdown.ts'
+import type { Detector, DetectorInput } from './detector.ts'
+import { DETECTORS } from './index.ts'
+
+export interface DiagnoseInput extends DetectorInput {
+  sources: string[]
+  notes: string[]
+}
+
+/** Most important first: severity, then the bytes of RSS it explains, then confidence. */
+export function rankFindings(findings: readonly Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) =>
+      SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+      b.bytesExplained - a.bytesExplained ||
+      b.confidence - a.confidence,
+  )
+}
+
+/**
+ * Runs every detector on the same evidence and ranks what they found. Pure. A detector that
+ * answers unknown adds a gap naming the signals it lacked, unless a gap already covers them.
+ */
+export function diagnose(
+  input: DiagnoseInput,
+  detectors: readonly Detector[] = DETECTORS,
+): Diagnosis {
+  const findings: Finding[] = []
+  const gaps: Gap[] = input.gaps.map(gap => ({ ...gap }))
+  for (const detector of detectors) {
+    const outcome = detector.detect(input)
+    if (outcome.kind === 'finding') findings.push(outcome.finding)
+    if (outcome.kind === 'unknown') {
+      const uncovered = outcome.missing.filter(signal => !gaps.some(gap => gap.signal === signal))
+      for (const signal of uncovered) {
+        gaps.push({ signal, reason: 'not read', cost: `${detector.id} could not be judged` })
+      }
+      for (const gap of gaps) {
+        if (outcome.missing.includes(gap.signal as never) && !gap.cost.includes(detector.id)) {
+          gap.cost += `; ${detector.id} could not be judged`
+        }
+      }
+    }
+  }
+  const ranked = rankFindings(findings)
+  const last = input.series.at(-1)
+  const rss = last ? breakdownRss(last) : undefined
+  const diagnosis: Diagnosis = {
+    target: input.target,
+    window: {
+      startMs: input.series[0]?.atMs ?? 0,
+      endMs: last?.atMs ?? 0,
+      samples: input.series.length,
+    },
+    findings: ranked,
+    gaps,
+    verdict: ranked[0]?.id ?? 'healthy',
+    sources: input.sources,
+    notes: input.notes,
+    series: [...input.series],
+  }
+  if (rss) diagnosis.rss = rss
+  return diagnosis
+}

@@ -1,0 +1,6 @@
+import type { Detector } from './detector.ts'
+import { madvFreeRetention } from './madv-free-retention.ts'
+import { scavengerLag } from './scavenger-lag.ts'
+
+/** Every detector, one line each. Order does not matter: diagnose() ranks the findings. */
+export const DETECTORS: readonly Detector[] = [madvFreeRetention, scavengerLag]

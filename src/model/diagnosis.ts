@@ -1,0 +1,22 @@
+import type { Finding, FindingId, Gap } from './finding.ts'
+import type { RssBreakdown } from './rss-breakdown.ts'
+import type { MemorySnapshot } from './snapshot.ts'
+import type { TargetFacts } from './target.ts'
+
+/** Everything a diagnosis produced: what the reports render and what --json prints. */
+export interface Diagnosis {
+  target: TargetFacts
+  window: { startMs: number; endMs: number; samples: number }
+  /** The breakdown of the last sample's RSS. */
+  rss?: RssBreakdown
+  /** Most important first. */
+  findings: Finding[]
+  gaps: Gap[]
+  verdict: FindingId | 'healthy'
+  /** Where data came from: '/proc', 'http://127.0.0.1:6060/debug/vars', a capture directory. */
+  sources: string[]
+  /** Things the user should know about the window itself (the target exited mid-run, …). */
+  notes: string[]
+  /** The series the findings were computed from, for reports that draw it. */
+  series: MemorySnapshot[]
+}

@@ -1,0 +1,91 @@
+import type { Diagnosis } from '../model/diagnosis.ts'
+import type { Evidence, FindingId, Gap, Severity } from '../model/finding.ts'
+
+/** Bumped when a field changes meaning or disappears; adding fields does not bump it. */
+export const SCHEMA_VERSION = 1
+
+/** The --json document (DESIGN.md "Contracts"). Bytes are raw numbers; times are ISO 8601. */
+export interface JsonReport {
+  schemaVersion: number
+  target: {
+    pid?: number
+    url?: string
+    name?: string
+    goVersion?: string
+    godebug?: string
+    gogc?: string
+    gomemlimit?: string
+    kernel?: string
+  }
+  window: { start: string; end: string; samples: number }
+  rss: {
+    bytes: number
+    breakdown: { key: string; label: string; bytes: number }[]
+    unseparated?: string
+  } | null
+  findings: {
+    id: FindingId
+    severity: Severity
+    confidence: number
+    title: string
+    summary: string
+    evidence: Evidence[]
+    fixes: string[]
+    whatIf?: { rssBytes: number; explanation: string }
+    resolvedDuringWindow?: boolean
+  }[]
+  gaps: Gap[]
+  verdict: FindingId | 'healthy'
+  sources: string[]
+  notes: string[]
+}
+
+export function toJsonReport(diagnosis: Diagnosis): JsonReport {
+  const { target } = diagnosis
+  const pick = <K extends keyof typeof target>(key: K) =>
+    target[key] === undefined ? {} : { [key]: target[key] }
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    target: {
+      ...pick('pid'),
+      ...pick('url'),
+      ...pick('name'),
+      ...pick('goVersion'),
+      ...pick('godebug'),
+      ...pick('gogc'),
+      ...pick('gomemlimit'),
+      ...pick('kernel'),
+    },
+    window: {
+      start: new Date(diagnosis.window.startMs).toISOString(),
+      end: new Date(diagnosis.window.endMs).toISOString(),
+      samples: diagnosis.window.samples,
+    },
+    rss: diagnosis.rss
+      ? {
+          bytes: diagnosis.rss.rssBytes,
+          breakdown: diagnosis.rss.slices.map(({ key, label, bytes }) => ({ key, label, bytes })),
+          ...(diagnosis.rss.unseparated ? { unseparated: diagnosis.rss.unseparated } : {}),
+        }
+      : null,
+    findings: diagnosis.findings.map(finding => ({
+      id: finding.id,
+      severity: finding.severity,
+      confidence: finding.confidence,
+      title: finding.title,
+      summary: finding.summary,
+      evidence: finding.evidence,
+      fixes: finding.fixes,
+      ...(finding.whatIf ? { whatIf: finding.whatIf } : {}),
+      ...(finding.resolvedDuringWindow ? { resolvedDuringWindow: true } : {}),
+    })),
+    gaps: diagnosis.gaps,
+    verdict: diagnosis.verdict,
+    sources: diagnosis.sources,
+    notes: diagnosis.notes,
+  }
+}
+
+export function renderJson(diagnosis: Diagnosis): string {
+  return `${JSON.stringify(toJsonReport(diagnosis), null, 2)}\n`
+}

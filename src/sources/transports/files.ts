@@ -1,0 +1,53 @@
+import { open } from 'node:fs/promises'
+import { errorCode, messageOf } from '../../errors.ts'
+import type { CaptureKind, RawCapture } from '../capture.ts'
+
+/** A read either gives the bytes, or says why not (the errno code) so the caller can decide. */
+export type ReadResult =
+  | { ok: true; capture: RawCapture }
+  | { ok: false; code: string; message: string; path: string }
+
+/**
+ * Reads a whole file, up to maxBytes, as a capture. /proc files report size 0, so this reads
+ * until EOF rather than trusting stat. Never throws for I/O: the code (ENOENT, EACCES, ESRCH…)
+ * tells a vanished process from a forbidden file.
+ */
+export async function readCapture(
+  kind: CaptureKind,
+  path: string,
+  maxBytes = 64 * 1024 * 1024,
+): Promise<ReadResult> {
+  const atMs = Date.now()
+  try {
+    const handle = await open(path, 'r')
+    try {
+      const chunks: Buffer[] = []
+      let total = 0
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes - total + 1))
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, null)
+        if (bytesRead === 0) break
+        chunks.push(chunk.subarray(0, bytesRead))
+        total += bytesRead
+        if (total > maxBytes) {
+          return {
+            ok: false,
+            code: 'EFBIG',
+            message: `${path} is larger than ${maxBytes} bytes`,
+            path,
+          }
+        }
+      }
+      return { ok: true, capture: { kind, origin: path, atMs, bytes: Buffer.concat(chunks) } }
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    return { ok: false, code: errorCode(error) ?? 'EIO', message: messageOf(error), path }
+  }
+}
+
+/** True for the errors that mean the process is gone (not merely forbidden). */
+export function isVanished(code: string): boolean {
+  return code === 'ENOENT' || code === 'ESRCH'
+}
