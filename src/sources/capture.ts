@@ -41,3 +41,15 @@ export function captureText(capture: RawCapture): string {
     capture.bytes.byteLength,
   ).toString('utf8')
 }
+
+/**
+ * Everything read from one target: what is read once at the start (the binary's build info,
+ * GODEBUG and friends, the kernel, the cgroup path) and one list of captures per tick.
+ * Live runs, capture directories and recordings all reduce to this, then to the same parsers.
+ */
+export interface CaptureSet {
+  pid?: number
+  url?: string
+  once: RawCapture[]
+  ticks: { atMs: number; captures: RawCapture[] }[]
+}

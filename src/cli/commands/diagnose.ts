@@ -1,12 +1,194 @@
+import { stat } from 'node:fs/promises'
+import { Option } from 'commander'
+import { diagnose } from '../../detectors/diagnose.ts'
+import { UsageError } from '../../errors.ts'
+import type { Diagnosis } from '../../model/diagnosis.ts'
+import { SEVERITY_RANK, type Severity } from '../../model/finding.ts'
+import { formatBytes, parseBytes, parseDuration } from '../../model/units.ts'
+import { renderJson } from '../../report/json.ts'
+import { renderTerminal } from '../../report/terminal.ts'
+import { assemble } from '../../sources/assemble.ts'
+import { collect } from '../../sources/collect.ts'
+import { loadLooseFiles } from '../../sources/loose-files.ts'
+import {
+  isCaptureDir,
+  readCaptureDir,
+  type SavedRun,
+  writeCaptureDir,
+} from '../../sources/transports/capture-dir.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
+import { progressLine } from '../progress.ts'
+
+interface DiagnoseFlags {
+  pid?: string
+  url?: string
+  duration: string
+  interval: string
+  json?: boolean
+  failOn?: Severity
+  smapsMaxRss: string
+  save?: string
+}
 
 export const diagnoseCommand: CliCommand = {
   register(program, done) {
     program
       .command('diagnose')
-      .description('diagnose a live Go process (PID or URL) or captured files')
-      .argument('[target]', 'a PID, a base URL, or a directory of captures')
-      .action(() => done({ exitCode: ExitCode.Ok }))
+      .description('diagnose a live Go process (PID and/or URL) or a directory of captures')
+      .argument('[target]', 'a PID, a base URL (http://127.0.0.1:6060), or a capture directory')
+      .option('--pid <pid>', 'the process to read through /proc')
+      .option('--url <url>', "the target's HTTP server (for /metrics, /debug/vars, /debug/pprof)")
+      .option('--duration <d>', 'how long to sample', '30s')
+      .option('--interval <d>', 'time between samples', '1s')
+      .option('--json', 'print one JSON document on stdout, nothing else')
+      .addOption(
+        new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices(
+          ['warning', 'critical'],
+        ),
+      )
+      .option(
+        '--smaps-max-rss <size>',
+        'read /proc/PID/smaps_rollup only while RSS is below this (the read stalls the target)',
+        '16GiB',
+      )
+      .option('--save <dir>', 'also write every raw capture to DIR, for replay with `diagnose DIR`')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  gomemdoctor diagnose 4242\n  gomemdoctor diagnose --pid 4242 --url http://127.0.0.1:6060 --duration 1m\n  gomemdoctor diagnose ./captured-run --json',
+      )
+      .action(async (target: string | undefined, flags: DiagnoseFlags) => {
+        const run = await gather(target, flags)
+        done({ exitCode: report(run, flags) })
+      })
   },
+}
+
+/** Reads the target, live or from captures, into the raw form every diagnosis starts from. */
+async function gather(target: string | undefined, flags: DiagnoseFlags): Promise<SavedRun> {
+  let pid = flags.pid === undefined ? undefined : parsePid(flags.pid)
+  let url = flags.url === undefined ? undefined : parseUrl(flags.url)
+  if (target !== undefined) {
+    if (/^\d+$/.test(target)) pid = parsePid(target)
+    else if (/^https?:\/\//i.test(target)) url = parseUrl(target)
+    else return readFiles(target)
+  }
+  if (pid === undefined && url === undefined) {
+    throw new UsageError(
+      'diagnose needs a target: a PID, a URL, or a capture directory (see --help)',
+    )
+  }
+  const durationMs = duration(flags.duration, '--duration')
+  const intervalMs = duration(flags.interval, '--interval')
+  if (intervalMs < 100) throw new UsageError('--interval must be at least 100ms')
+  const smapsMaxRssBytes = parseBytes(flags.smapsMaxRss)
+  if (smapsMaxRssBytes === undefined) {
+    throw new UsageError(
+      `--smaps-max-rss: cannot read "${flags.smapsMaxRss}" as a size (try 16GiB)`,
+    )
+  }
+
+  // Ctrl-C ends the window early and still diagnoses; a second Ctrl-C quits at once.
+  const abort = new AbortController()
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130)
+    abort.abort()
+  }
+  process.on('SIGINT', onSigint)
+  const progress = progressLine(process.stderr)
+  const what = pid !== undefined ? `pid ${pid}` : url
+  try {
+    const collection = await collect({
+      ...(pid === undefined ? {} : { pid }),
+      ...(url === undefined ? {} : { url }),
+      durationMs,
+      intervalMs,
+      smapsMaxRssBytes,
+      signal: abort.signal,
+      onTick: tick => {
+        const total = Math.floor(durationMs / intervalMs) + 1
+        const rss = tick.rssBytes === undefined ? '' : ` · RSS ${formatBytes(tick.rssBytes)}`
+        progress.update(
+          `sampling ${what} · ${tick.index + 1}/${total}${rss} · Ctrl-C to stop early`,
+        )
+      },
+    })
+    const run: SavedRun = {
+      ...collection,
+      about: { command: `diagnose ${process.argv.slice(3).join(' ')}` },
+    }
+    if (flags.save !== undefined) await writeCaptureDir(flags.save, run)
+    return run
+  } finally {
+    progress.clear()
+    process.off('SIGINT', onSigint)
+  }
+}
+
+async function readFiles(path: string): Promise<SavedRun> {
+  let isDir: boolean
+  try {
+    isDir = (await stat(path)).isDirectory()
+  } catch {
+    throw new UsageError(`${path} is not a PID, a URL, or an existing capture directory or file`)
+  }
+  if (isDir && (await isCaptureDir(path))) return readCaptureDir(path)
+  return loadLooseFiles(path)
+}
+
+/** Diagnoses, prints, and returns the exit code --fail-on asks for. */
+export function report(run: SavedRun, flags: { json?: boolean; failOn?: Severity }): number {
+  const result = diagnoseRun(run)
+  if (flags.json) process.stdout.write(renderJson(result))
+  else {
+    process.stdout.write(
+      renderTerminal(result, {
+        color: process.stdout.isTTY === true,
+        width: Math.min(process.stdout.columns ?? 100, 100),
+      }),
+    )
+  }
+  const threshold = flags.failOn
+  if (
+    threshold &&
+    result.findings.some(f => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold])
+  ) {
+    return ExitCode.Finding
+  }
+  return ExitCode.Ok
+}
+
+export function diagnoseRun(run: SavedRun): Diagnosis {
+  const assembled = assemble(run.captures)
+  return diagnose({
+    target: assembled.target,
+    series: assembled.series,
+    gaps: [...run.gaps, ...assembled.gaps],
+    sources: run.sources,
+    notes: run.notes,
+  })
+}
+
+function parsePid(text: string): number {
+  const pid = Number(text)
+  if (!/^\d+$/.test(text) || pid < 1 || pid > 2 ** 22)
+    throw new UsageError(`"${text}" is not a PID`)
+  return pid
+}
+
+function parseUrl(text: string): string {
+  try {
+    const url = new URL(text)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
+    return url.toString().replace(/\/+$/, '')
+  } catch {
+    throw new UsageError(`"${text}" is not an http(s) URL`)
+  }
+}
+
+function duration(text: string, flag: string): number {
+  const ms = parseDuration(text)
+  if (ms === undefined || ms <= 0)
+    throw new UsageError(`${flag}: cannot read "${text}" as a duration (try 30s, 2m, 500ms)`)
+  return ms
 }

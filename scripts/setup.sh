@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what gomemdoctor's demo and tests need on a fresh Debian machine with Node 20, as
+# root: Debian packages only when their command is missing, then the npm packages from the lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: need ${missing[*]}; run as root or install them: apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]} from Debian" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi

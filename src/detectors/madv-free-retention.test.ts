@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { snapshot } from '../../test/helpers/snapshots.ts'
+import type { TargetFacts } from '../model/target.ts'
+import { madvFreeFixes, madvFreeRetention } from './madv-free-retention.ts'
+
+// Threshold edges on synthetic numbers; the real-process cases are in madv-free-retention.real.test.ts.
+const go = (goVersion: string, godebug?: string): TargetFacts => ({
+  sources: [],
+  pid: 1,
+  goVersion,
+  kernel: '6.1.0',
+  ...(godebug === undefined ? {} : { godebug }),
+})
+
+test('answers unknown, not clear, when smaps_rollup was unreadable', () => {
+  const outcome = madvFreeRetention.detect({
+    target: go('go1.19.8'),
+    series: [snapshot({ rss: 900 })],
+    gaps: [],
+  })
+  assert.deepEqual(outcome, { kind: 'unknown', missing: ['os.lazyFree'] })
+})
+
+test('stays quiet below 64 MiB of LazyFree, however large its share', () => {
+  const outcome = madvFreeRetention.detect({
+    target: go('go1.14.15'),
+    series: [snapshot({ rss: 100, lazyFree: 63 })],
+    gaps: [],
+  })
+  assert.equal(outcome.kind, 'clear')
+})
+
+test('rates severity by the share of RSS held as LazyFree', () => {
+  const severity = (rss: number, lazyFree: number) => {
+    const outcome = madvFreeRetention.detect({
+      target: go('go1.14.15'),
+      series: [snapshot({ rss, lazyFree })],
+      gaps: [],
+    })
+    return outcome.kind === 'finding' ? outcome.finding.severity : outcome.kind
+  }
+  assert.equal(severity(1000, 90), 'clear')
+  assert.equal(severity(1000, 150), 'info')
+  assert.equal(severity(1000, 300), 'warning')
+  assert.equal(severity(1000, 600), 'critical')
+})
+
+test('is surer when HeapReleased covers LazyFree and the Go version uses MADV_FREE', () => {
+  const series = [
+    snapshot({ rss: 1000, lazyFree: 800, runtime: { heapIdle: 900, heapReleased: 850 } }),
+  ]
+  const sure = madvFreeRetention.detect({ target: go('go1.14.15'), series, gaps: [] })
+  const doubtful = madvFreeRetention.detect({ target: go('go1.19.8'), series, gaps: [] })
+  assert.ok(sure.kind === 'finding' && doubtful.kind === 'finding')
+  assert.ok(sure.finding.confidence > 0.9)
+  assert.ok(doubtful.finding.confidence < 0.7)
+  assert.match(doubtful.finding.summary, /C allocator/)
+})
+
+test('reports a condition that resolved during the window as such, not as current', () => {
+  const outcome = madvFreeRetention.detect({
+    target: go('go1.14.15'),
+    series: [
+      snapshot({ atMs: 0, rss: 1000, lazyFree: 800 }),
+      snapshot({ atMs: 5000, rss: 200, lazyFree: 0 }),
+    ],
+    gaps: [],
+  })
+  assert.ok(outcome.kind === 'finding')
+  assert.equal(outcome.finding.resolvedDuringWindow, true)
+  assert.equal(outcome.finding.severity, 'info')
+  assert.equal(outcome.finding.bytesExplained, 0)
+})
+
+test('recommends GODEBUG=madvdontneed=1 or Go ≥ 1.16 according to the target version', () => {
+  const old = madvFreeFixes(go('go1.14.15'))
+  assert.match(old[0] ?? '', /GODEBUG=madvdontneed=1/)
+  assert.match(old[1] ?? '', /Go ≥ 1\.16/)
+  const keepsOthers = madvFreeFixes(go('go1.13.1', 'gctrace=1'))
+  assert.match(keepsOthers[0] ?? '', /GODEBUG=gctrace=1,madvdontneed=1/)
+  const modern = madvFreeFixes(go('go1.19.8', 'madvdontneed=0,gctrace=1'))
+  assert.match(modern[0] ?? '', /remove madvdontneed=0 .*GODEBUG=gctrace=1/)
+  assert.ok(!modern.some(fix => /Go ≥ 1\.16/.test(fix)))
+})

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { snapshot } from '../../test/helpers/snapshots.ts'
+import type { TargetFacts } from '../model/target.ts'
+import { MiB } from '../model/units.ts'
+import { scavengerLag, scavengerLagBytes } from './scavenger-lag.ts'
+
+// Threshold edges on synthetic numbers; the real-process cases are in scavenger-lag.real.test.ts.
+const target: TargetFacts = { sources: [], pid: 1, goVersion: 'go1.19.8', kernel: '6.1.0' }
+
+test('counts only idle memory above 1.1 × the heap goal as lag', () => {
+  const s = snapshot({
+    rss: 1200,
+    runtime: { heapInuse: 100, heapIdle: 1000, heapReleased: 0, nextGC: 200 },
+  })
+  assert.ok(s.runtime)
+  // retained 1100 − 1.1 × 200 = 880 MiB above the scavenger's goal.
+  assert.equal(scavengerLagBytes(s.runtime), 880 * MiB)
+})
+
+test('stays quiet on a large heap whose idle memory is within its heap goal', () => {
+  const s = snapshot({
+    rss: 2100,
+    runtime: { heapAlloc: 900, heapInuse: 1000, heapIdle: 900, heapReleased: 0, nextGC: 1900 },
+  })
+  assert.equal(scavengerLag.detect({ target, series: [s], gaps: [] }).kind, 'clear')
+})
+
+test('answers unknown without the runtime view', () => {
+  assert.deepEqual(scavengerLag.detect({ target, series: [snapshot({ rss: 900 })], gaps: [] }), {
+    kind: 'unknown',
+    missing: ['runtime.memstats'],
+  })
+})
+
+test('says the lag resolved when the scavenger returned it before the window ended', () => {
+  const lagging = snapshot({
+    atMs: 0,
+    rss: 1200,
+    runtime: { heapInuse: 100, heapIdle: 1000, heapReleased: 0, nextGC: 200 },
+  })
+  const returned = snapshot({
+    atMs: 3000,
+    rss: 200,
+    runtime: { heapInuse: 100, heapIdle: 1000, heapReleased: 990, nextGC: 200 },
+  })
+  const outcome = scavengerLag.detect({ target, series: [lagging, returned], gaps: [] })
+  assert.ok(outcome.kind === 'finding')
+  assert.equal(outcome.finding.resolvedDuringWindow, true)
+  assert.match(outcome.finding.summary, /returned it/)
+})
+
+test('recommends GOMEMLIMIT only where the Go version has it', () => {
+  const s = snapshot({
+    rss: 1200,
+    runtime: { heapInuse: 100, heapIdle: 1000, heapReleased: 0, nextGC: 200 },
+  })
+  const fixes = (goVersion: string) => {
+    const outcome = scavengerLag.detect({ target: { ...target, goVersion }, series: [s], gaps: [] })
+    assert.ok(outcome.kind === 'finding')
+    return outcome.finding.fixes.join('\n')
+  }
+  assert.match(fixes('go1.19.8'), /set GOMEMLIMIT/)
+  assert.match(fixes('go1.17.13'), /rebuild with Go ≥ 1\.19/)
+  assert.match(fixes('go1.12.17'), /returns idle memory only after 5 minutes/)
+})

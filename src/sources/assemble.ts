@@ -1,0 +1,137 @@
+import { messageOf } from '../errors.ts'
+import type { Gap } from '../model/finding.ts'
+import type { CgroupMemory, MemorySnapshot } from '../model/snapshot.ts'
+import type { TargetFacts } from '../model/target.ts'
+import type { CaptureSet, RawCapture } from './capture.ts'
+import {
+  cgroupFromCaptures,
+  parseBuildInfo,
+  parseEnviron,
+  parseKernelRelease,
+  parseProcCgroup,
+  parseRollup,
+  parseRuntimeView,
+  parseStatus,
+} from './formats/index.ts'
+
+export interface Assembled {
+  target: TargetFacts
+  series: MemorySnapshot[]
+  /** Captures that were read but could not be parsed, each named. */
+  gaps: Gap[]
+}
+
+/**
+ * Turns raw captures into target facts and a snapshot series. Pure, and the one path for live
+ * runs and replays alike, so a replay gives the same diagnosis as the run it recorded. A capture
+ * that fails to parse becomes a gap naming it; the rest of its tick still counts.
+ */
+export function assemble(set: CaptureSet): Assembled {
+  const gaps: Gap[] = []
+  const target = targetFacts(set, gaps)
+  const series: MemorySnapshot[] = []
+  for (const tick of set.ticks) {
+    const snapshot: MemorySnapshot = { atMs: tick.atMs }
+    const cgroupParts: RawCapture[] = []
+    for (const capture of tick.captures) {
+      try {
+        switch (capture.kind) {
+          case 'proc-status':
+            snapshot.status = parseStatus(capture)
+            break
+          case 'smaps-rollup':
+            snapshot.rollup = parseRollup(capture)
+            break
+          case 'expvar':
+          case 'prom-text':
+          case 'pprof-heap-text': {
+            const view = parseRuntimeView(capture)
+            if (view.runtime) snapshot.runtime = view.runtime
+            break
+          }
+          default:
+            if (capture.kind.startsWith('cgroup-memory-')) cgroupParts.push(capture)
+        }
+      } catch (error) {
+        addParseGap(gaps, capture, error)
+      }
+    }
+    if (cgroupParts.length > 0) {
+      try {
+        const cgroup: CgroupMemory | undefined = cgroupFromCaptures(cgroupParts)
+        if (cgroup) snapshot.cgroup = cgroup
+      } catch (error) {
+        addParseGap(gaps, cgroupParts[0] as RawCapture, error)
+      }
+    }
+    series.push(snapshot)
+  }
+  return { target, series, gaps }
+}
+
+function targetFacts(set: CaptureSet, gaps: Gap[]): TargetFacts {
+  const facts: TargetFacts = { sources: [] }
+  if (set.pid !== undefined) facts.pid = set.pid
+  if (set.url !== undefined) facts.url = set.url
+  for (const capture of set.once) {
+    try {
+      switch (capture.kind) {
+        case 'go-buildinfo': {
+          const info = parseBuildInfo(capture)
+          if (info) {
+            facts.goVersion = info.goVersion
+            if (info.mainModule) facts.mainModule = info.mainModule
+            facts.buildSettings = info.settings
+            if (info.defaultGodebug) facts.defaultGodebug = info.defaultGodebug
+          }
+          break
+        }
+        case 'proc-environ': {
+          const env = parseEnviron(capture)
+          if (env.GODEBUG !== undefined) facts.godebug = env.GODEBUG
+          if (env.GOGC !== undefined) facts.gogc = env.GOGC
+          if (env.GOMEMLIMIT !== undefined) facts.gomemlimit = env.GOMEMLIMIT
+          if (env.GOMAXPROCS !== undefined) facts.gomaxprocs = env.GOMAXPROCS
+          break
+        }
+        case 'kernel-release':
+          facts.kernel = parseKernelRelease(capture)
+          break
+        case 'proc-cgroup': {
+          const paths = parseProcCgroup(capture)
+          const path = paths.v1Memory ?? paths.v2
+          if (path !== undefined) facts.cgroupPath = path
+          break
+        }
+        case 'proc-status': {
+          const name = parseStatus(capture).name
+          if (name !== undefined) facts.name = name
+          break
+        }
+        case 'expvar':
+        case 'prom-text':
+        case 'pprof-heap-text': {
+          // A URL-only target tells its Go version through /metrics' go_info, if at all.
+          const view = parseRuntimeView(capture)
+          if (view.goVersion && !facts.goVersion) facts.goVersion = view.goVersion
+          break
+        }
+        default:
+          continue
+      }
+      facts.sources.push(capture.origin)
+    } catch (error) {
+      addParseGap(gaps, capture, error)
+    }
+  }
+  return facts
+}
+
+function addParseGap(gaps: Gap[], capture: RawCapture, error: unknown): void {
+  if (gaps.some(gap => gap.signal === capture.kind)) return
+  gaps.push({
+    signal: capture.kind,
+    reason: messageOf(error),
+    cost: `${capture.origin} could not be used in this diagnosis`,
+  })
+}

@@ -1,0 +1,411 @@
+import { readdir, readlink } from 'node:fs/promises'
+import { InputError, messageOf, TargetError } from '../errors.ts'
+import type { Gap } from '../model/finding.ts'
+import { GiB } from '../model/units.ts'
+import type { CaptureKind, CaptureSet, RawCapture } from './capture.ts'
+import {
+  extractBuildInfo,
+  filterGoEnviron,
+  parseListeningSockets,
+  parseProcCgroup,
+  parseRuntimeView,
+  parseStatus,
+} from './formats/index.ts'
+import { headOf, looksLikeHtml } from './formats/sniff.ts'
+import { type CgroupLocation, locateMemoryCgroup, readCgroupFiles } from './transports/cgroup.ts'
+import { isVanished, readCapture } from './transports/files.ts'
+import { httpGet } from './transports/http.ts'
+
+export interface CollectOptions {
+  pid?: number
+  url?: string
+  durationMs: number
+  intervalMs: number
+  /**
+   * smaps_rollup is read only while VmRSS is below this. Reading it walks the target's page
+   * tables under its mmap lock: measured elsewhere, a 200 GB process stalled 4.4 s per read
+   * and one over 4 GB about 100 ms, and every thread that faults or maps memory waits meanwhile.
+   */
+  smapsMaxRssBytes: number
+  /** Called after each tick, for progress lines. */
+  onTick?: (tick: TickProgress) => void
+  /** Aborting ends the window early; what was collected is still returned. */
+  signal?: AbortSignal
+  httpTimeoutMs?: number
+}
+
+export interface TickProgress {
+  index: number
+  elapsedMs: number
+  rssBytes?: number
+}
+
+export interface Collection {
+  captures: CaptureSet
+  gaps: Gap[]
+  notes: string[]
+  /** Human names of where data came from: '/proc/4242', 'http://127.0.0.1:6060/debug/vars'. */
+  sources: string[]
+}
+
+/** The runtime-view endpoints, most preferred first. /metrics from client_golang ≥ 1.12 on
+ * Go ≥ 1.17 reads runtime/metrics and does not stop the world; expvar and the heap profile's
+ * trailer call ReadMemStats, which does. */
+const RUNTIME_ENDPOINTS: { path: string; kind: CaptureKind }[] = [
+  { path: '/metrics', kind: 'prom-text' },
+  { path: '/debug/vars', kind: 'expvar' },
+  { path: '/debug/pprof/heap?debug=1', kind: 'pprof-heap-text' },
+]
+
+/** Ports probed at most when finding a target's HTTP server from its sockets. */
+const MAX_PORTS_PROBED = 8
+
+/**
+ * Samples a live target: first what is read once, then a tick every interval until the
+ * duration ends, the target exits, or the signal aborts. Reads are sequential and bounded.
+ */
+export async function collect(options: CollectOptions): Promise<Collection> {
+  const gaps: Gap[] = []
+  const notes: string[] = []
+  const sources: string[] = []
+  const set: CaptureSet = { once: [], ticks: [] }
+  const { pid } = options
+  if (pid !== undefined) set.pid = pid
+
+  let cgroup: CgroupLocation | undefined
+  if (pid !== undefined) {
+    cgroup = await readOnce(pid, set, gaps)
+    sources.push(`/proc/${pid}`)
+    if (cgroup) sources.push(cgroup.dir)
+  }
+
+  let url = options.url?.replace(/\/+$/, '')
+  if (url === undefined && pid !== undefined) {
+    url = await discoverUrl(pid, gaps, options.httpTimeoutMs)
+    if (url) notes.push(`found the target's HTTP server at ${url} from its listening sockets`)
+  }
+  let runtimeEndpoint: { url: string; kind: CaptureKind } | undefined
+  if (url !== undefined) {
+    set.url = url
+    runtimeEndpoint = await chooseRuntimeEndpoint(
+      url,
+      pid === undefined,
+      gaps,
+      set,
+      options.httpTimeoutMs,
+    )
+    if (runtimeEndpoint) sources.push(runtimeEndpoint.url)
+  } else if (pid !== undefined && !gaps.some(g => g.signal === 'runtime.memstats')) {
+    gaps.push({
+      signal: 'runtime.memstats',
+      reason:
+        'no --url given and no HTTP server serving /metrics, /debug/vars or /debug/pprof found on the target',
+      cost: 'the Go heap cannot be told apart from stacks, runtime metadata and non-Go memory',
+    })
+  }
+
+  const start = Date.now()
+  let smapsGated = false
+  let runtimeFailed = false
+  for (let index = 0; ; index++) {
+    if (options.signal?.aborted) {
+      notes.push(
+        `stopped early at ${Math.round((Date.now() - start) / 1000)} s; diagnosing the ${set.ticks.length} samples collected`,
+      )
+      break
+    }
+    const atMs = Date.now()
+    const captures: RawCapture[] = []
+    let rssBytes: number | undefined
+    if (pid !== undefined) {
+      const status = await readCapture('proc-status', `/proc/${pid}/status`, 1 << 20)
+      if (!status.ok) {
+        if (!isVanished(status.code))
+          throw new TargetError(`cannot read ${status.path}: ${status.message}`)
+        notes.push(
+          `the target exited ${Math.round((atMs - start) / 1000)} s into the window; diagnosing the ${set.ticks.length} samples collected before`,
+        )
+        break
+      }
+      captures.push(status.capture)
+      rssBytes = vmRssOf(status.capture)
+      if (rssBytes !== undefined && rssBytes > options.smapsMaxRssBytes) {
+        if (!smapsGated) {
+          smapsGated = true
+          gaps.push({
+            signal: 'os.lazyFree',
+            reason: `smaps_rollup not read: VmRSS is above the ${options.smapsMaxRssBytes} byte gate (--smaps-max-rss), and reading it stalls the target while it walks the page tables`,
+            cost: 'MADV_FREE pages (LazyFree) and huge pages cannot be measured',
+          })
+        }
+      } else {
+        const rollup = await readCapture('smaps-rollup', `/proc/${pid}/smaps_rollup`, 1 << 20)
+        if (rollup.ok) captures.push(rollup.capture)
+        else if (isVanished(rollup.code)) {
+          notes.push(`the target exited ${Math.round((atMs - start) / 1000)} s into the window`)
+          break
+        } else
+          addGapOnce(gaps, {
+            signal: 'os.lazyFree',
+            reason: `cannot read ${rollup.path}: ${rollup.message}`,
+            cost: 'MADV_FREE pages (LazyFree) and huge pages cannot be measured',
+          })
+      }
+      if (cgroup) {
+        for (const result of await readCgroupFiles(cgroup)) {
+          if (result.ok) captures.push(result.capture)
+          else
+            addGapOnce(gaps, {
+              signal: 'cgroup.memory',
+              reason: `cannot read ${result.path}: ${result.message}`,
+              cost: 'the memory cgroup view is incomplete',
+            })
+        }
+      }
+    }
+    if (runtimeEndpoint && !runtimeFailed) {
+      try {
+        const answer = await httpGet(
+          runtimeEndpoint.kind,
+          runtimeEndpoint.url,
+          httpOptions(options),
+        )
+        if (answer.status === 200 && !answer.truncated) captures.push(answer.capture)
+        else
+          throw new TargetError(
+            `${runtimeEndpoint.url} answered ${describeAnswer(answer.status, answer.capture, answer.truncated)}`,
+          )
+      } catch (error) {
+        if (pid === undefined) {
+          if (set.ticks.length === 0) throw error
+          notes.push(`${messageOf(error)} after ${set.ticks.length} samples; diagnosing those`)
+          break
+        }
+        runtimeFailed = true
+        notes.push(`${messageOf(error)}; went on with /proc only`)
+      }
+    }
+    set.ticks.push({ atMs, captures })
+    const elapsedMs = Date.now() - start
+    const progress: TickProgress = { index, elapsedMs }
+    if (rssBytes !== undefined) progress.rssBytes = rssBytes
+    options.onTick?.(progress)
+    const nextAt = start + (index + 1) * options.intervalMs
+    if (nextAt - start > options.durationMs) break
+    await sleep(nextAt - Date.now(), options.signal)
+  }
+  return { captures: set, gaps, notes, sources }
+}
+
+/** The facts read once: they identify the target and refuse what is not a Go program. */
+async function readOnce(
+  pid: number,
+  set: CaptureSet,
+  gaps: Gap[],
+): Promise<CgroupLocation | undefined> {
+  const status = await readCapture('proc-status', `/proc/${pid}/status`, 1 << 20)
+  if (!status.ok) {
+    if (isVanished(status.code)) throw new TargetError(`no process with PID ${pid}`)
+    throw new TargetError(`cannot read /proc/${pid}/status: ${status.message}`)
+  }
+  set.once.push(status.capture)
+  const name = parseStatus(status.capture).name ?? '?'
+
+  // Go binaries are rarely over a few hundred MiB; the cap keeps a huge non-Go binary cheap.
+  const exe = await readCapture('go-buildinfo', `/proc/${pid}/exe`, 2 * GiB)
+  if (!exe.ok) {
+    if (isVanished(exe.code)) throw new TargetError(`process ${pid} exited`)
+    gaps.push({
+      signal: 'target.goVersion',
+      reason: `cannot read /proc/${pid}/exe: ${exe.message}`,
+      cost: 'the Go version is unknown, so fixes cannot be tailored to it; run as the same user or root',
+    })
+  } else {
+    // Only the build-info section is kept: a few hundred bytes instead of the whole binary.
+    const section = extractBuildInfo(exe.capture)
+    if (!section) {
+      throw new InputError(
+        `process ${pid} (${name}) is not a Go program: /proc/${pid}/exe has no Go build information (or was built before Go 1.13)`,
+      )
+    }
+    set.once.push(section)
+  }
+
+  const environ = await readCapture('proc-environ', `/proc/${pid}/environ`, 4 << 20)
+  if (environ.ok) {
+    // Only the Go knobs are kept: the rest of the environment can hold secrets.
+    set.once.push(filterGoEnviron(environ.capture))
+  } else {
+    gaps.push({
+      signal: 'target.godebug',
+      reason: `cannot read /proc/${pid}/environ: ${environ.message}`,
+      cost: 'GODEBUG, GOGC and GOMEMLIMIT are unknown; run as the same user or root',
+    })
+  }
+
+  const kernel = await readCapture('kernel-release', '/proc/sys/kernel/osrelease', 4096)
+  if (kernel.ok) set.once.push(kernel.capture)
+
+  const cgroupFile = await readCapture('proc-cgroup', `/proc/${pid}/cgroup`, 1 << 20)
+  if (!cgroupFile.ok) return undefined
+  set.once.push(cgroupFile.capture)
+  const location = await locateMemoryCgroup(parseProcCgroup(cgroupFile.capture))
+  if (!location) {
+    gaps.push({
+      signal: 'cgroup.memory',
+      reason: `no memory cgroup files found for the paths in /proc/${pid}/cgroup`,
+      cost: 'container limits and OOM events are unknown',
+    })
+  }
+  return location
+}
+
+/** Finds a Go HTTP server among the target's own listening TCP sockets. */
+async function discoverUrl(
+  pid: number,
+  gaps: Gap[],
+  timeoutMs?: number,
+): Promise<string | undefined> {
+  let inodes: Set<number>
+  try {
+    const fds = await readdir(`/proc/${pid}/fd`)
+    const links = await Promise.all(
+      fds.map(fd => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')),
+    )
+    inodes = new Set(
+      links.flatMap(link => {
+        const match = /^socket:\[(\d+)\]$/.exec(link)
+        return match ? [Number(match[1])] : []
+      }),
+    )
+  } catch (error) {
+    gaps.push({
+      signal: 'runtime.memstats',
+      reason: `cannot list /proc/${pid}/fd to find its HTTP server (${messageOf(error)}); pass --url`,
+      cost: 'the Go heap cannot be told apart from stacks, runtime metadata and non-Go memory',
+    })
+    return undefined
+  }
+  const candidates: string[] = []
+  for (const file of ['tcp', 'tcp6']) {
+    const table = await readCapture('proc-net-tcp', `/proc/${pid}/net/${file}`, 16 << 20)
+    if (!table.ok) continue
+    for (const socket of parseListeningSockets(table.capture)) {
+      if (!inodes.has(socket.inode)) continue
+      const host = hostFor(socket.address)
+      candidates.push(`http://${host}:${socket.port}`)
+    }
+  }
+  for (const base of candidates.slice(0, MAX_PORTS_PROBED)) {
+    for (const endpoint of RUNTIME_ENDPOINTS) {
+      try {
+        const answer = await httpGet(endpoint.kind, base + endpoint.path, {
+          timeoutMs: timeoutMs ?? 2000,
+          maxBytes: 4 << 20,
+        })
+        if (answer.status === 200 && parseRuntimeView(answer.capture).runtime) return base
+      } catch (error) {
+        // Not HTTP, not answering, or not Go statistics: try the next endpoint, then port.
+        if (error instanceof TargetError) break
+      }
+    }
+  }
+  return undefined
+}
+
+/** Wildcard listeners are reached over loopback; IPv6 addresses need brackets. */
+function hostFor(address: string): string {
+  if (address === '0.0.0.0') return '127.0.0.1'
+  if (address === '::') return '[::1]'
+  return address.includes(':') ? `[${address}]` : address
+}
+
+/**
+ * Probes the runtime endpoints in order of preference and keeps the first that gives a Go
+ * memory view. Each refusal is remembered so the gap can say what each endpoint answered.
+ */
+async function chooseRuntimeEndpoint(
+  base: string,
+  urlOnly: boolean,
+  gaps: Gap[],
+  set: CaptureSet,
+  timeoutMs?: number,
+): Promise<{ url: string; kind: CaptureKind } | undefined> {
+  const answers: string[] = []
+  let reachable = false
+  for (const endpoint of RUNTIME_ENDPOINTS) {
+    const url = base + endpoint.path
+    try {
+      const answer = await httpGet(endpoint.kind, url, { timeoutMs: timeoutMs ?? 5000 })
+      reachable = true
+      if (answer.status !== 200 || answer.truncated) {
+        answers.push(
+          `${endpoint.path}: ${describeAnswer(answer.status, answer.capture, answer.truncated)}`,
+        )
+        continue
+      }
+      const view = parseRuntimeView(answer.capture)
+      if (!view.runtime) {
+        answers.push(`${endpoint.path}: no Go memory statistics in it`)
+        continue
+      }
+      // The first answer doubles as a once-capture: /metrics may carry go_info's version.
+      set.once.push(answer.capture)
+      return { url, kind: endpoint.kind }
+    } catch (error) {
+      if (error instanceof TargetError) {
+        if (!reachable && urlOnly) throw error
+        answers.push(`${endpoint.path}: ${messageOf(error).replace(`${url}: `, '')}`)
+        if (!reachable) break
+        continue
+      }
+      answers.push(`${endpoint.path}: ${messageOf(error)}`)
+    }
+  }
+  if (urlOnly) {
+    throw new TargetError(`${base} serves no Go memory statistics (${answers.join('; ')})`)
+  }
+  gaps.push({
+    signal: 'runtime.memstats',
+    reason: `${base} gave no Go memory statistics (${answers.join('; ')})`,
+    cost: 'the Go heap cannot be told apart from stacks, runtime metadata and non-Go memory',
+  })
+  return undefined
+}
+
+function describeAnswer(status: number, capture: RawCapture, truncated: boolean): string {
+  if (truncated) return 'a body larger than the size cap'
+  if (status !== 200) return `HTTP ${status}`
+  if (looksLikeHtml(headOf(capture.bytes))) return 'an HTML page'
+  return `HTTP ${status}`
+}
+
+function httpOptions(options: CollectOptions): { timeoutMs?: number } {
+  return options.httpTimeoutMs === undefined ? {} : { timeoutMs: options.httpTimeoutMs }
+}
+
+function vmRssOf(capture: RawCapture): number | undefined {
+  try {
+    return parseStatus(capture).vmRss
+  } catch {
+    // A broken status file is reported by assemble(); the gate then errs on the safe side.
+    return Number.POSITIVE_INFINITY
+  }
+}
+
+function addGapOnce(gaps: Gap[], gap: Gap): void {
+  if (!gaps.some(g => g.signal === gap.signal && g.reason === gap.reason)) gaps.push(gap)
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve()
+  return new Promise(resolve => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
