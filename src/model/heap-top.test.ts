@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { buildProfile } from '../../test/helpers/profile-builder.ts'
+import { parsePprof } from '../sources/formats/pprof.ts'
+import { heapTop } from './heap-top.ts'
+
+const dir = 'testdata/formats/pprof'
+
+/** `go tool pprof -top` rows as [name, flat, cum], exact bytes (-unit=B), no nodes dropped. */
+function goPprofTop(args: string[]): [string, number, number][] {
+  const out = execFileSync('go', ['tool', 'pprof', '-top', '-nodefraction=0', '-unit=B', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const rows: [string, number, number][] = []
+  for (const line of out.split('\n')) {
+    const m =
+      /^\s*(-?\d+)B?\s+\S+%\s+\S+%\s+(-?\d+)B?\s+\S+%\s+(.+?)( \((partial-)?inline\))?$/.exec(line)
+    if (m) rows.push([m[3] as string, Number(m[1]), Number(m[2])])
+  }
+  return rows
+}
+
+const cases: [string, string][] = [
+  ['go1.19-heap-t1.pb.gz', 'inuse_space'],
+  ['go1.19-heap-t0.pb.gz', 'inuse_space'],
+  ['go1.19-allocs.pb.gz', 'alloc_space'],
+  ['go1.19-allocs.pb.gz', 'inuse_objects'],
+  ['go1.19-goroutine.pb.gz', 'goroutine'],
+]
+for (const [file, sampleType] of cases) {
+  test(`agrees with go tool pprof -top on the top 20 of ${file} by ${sampleType}`, () => {
+    const path = join(dir, file)
+    const expected = goPprofTop([`-sample_index=${sampleType}`, path]).slice(0, 20)
+    assert.ok(expected.length >= 5, 'go tool pprof printed a table')
+    const ours = heapTop(parsePprof(readFileSync(path), path), { sampleType, limit: 20 })
+    assert.deepEqual(
+      ours.rows.map(r => [r.name, r.flat, r.cum]),
+      expected,
+    )
+  })
+}
+
+test('names main.leakyCache and its inlined helper at the top of the real heap profile', () => {
+  const path = join(dir, 'go1.19-heap-t1.pb.gz')
+  const top = heapTop(parsePprof(readFileSync(path), path), { sampleType: 'inuse_space' })
+  assert.equal(top.rows[0]?.name, 'main.newBlock')
+  const cache = top.rows.find(r => r.name === 'main.leakyCache')
+  assert.ok(cache && cache.cum > 0.9 * top.total)
+  // main.recurse allocates at seven depths of one stack: its cum is its flat, not seven times it.
+  const recurse = top.rows.find(r => r.name === 'main.recurse')
+  assert.ok(recurse && recurse.flat > 0 && recurse.cum === recurse.flat)
+})
+
+test('counts a recursive function once per sample in cum, and flat only at the leaf', () => {
+  const p = buildProfile([
+    { stack: ['main.walk', 'main.walk', 'main.walk', 'main.main'], values: [100] },
+    { stack: ['main.alloc', 'main.walk', 'main.main'], values: [10] },
+  ])
+  const rows = Object.fromEntries(heapTop(p).rows.map(r => [r.name, [r.flat, r.cum]]))
+  assert.deepEqual(rows, {
+    'main.walk': [100, 110],
+    'main.alloc': [10, 10],
+    'main.main': [0, 110],
+  })
+})
+
+test('gives an inlined frame its own node and the flat to the innermost one', () => {
+  // One location holding main.newBlock inlined into main.cache.
+  const p = buildProfile([{ stack: ['main.newBlock|main.cache', 'main.main'], values: [64] }])
+  const rows = heapTop(p).rows.map(r => [r.name, r.flat, r.cum])
+  assert.deepEqual(rows, [
+    ['main.newBlock', 64, 64],
+    ['main.cache', 0, 64],
+    ['main.main', 0, 64],
+  ])
+})
+
+test('sorts by absolute flat, then name, and takes percentages of the absolute total', () => {
+  const p = buildProfile([
+    { stack: ['b.grow'], values: [30] },
+    { stack: ['a.shrink'], values: [-30] },
+    { stack: ['c.small'], values: [40] },
+  ])
+  const top = heapTop(p)
+  assert.deepEqual(
+    top.rows.map(r => [r.name, r.flat, Math.round(r.flatPercent)]),
+    [
+      ['c.small', 40, 40],
+      ['a.shrink', -30, -30],
+      ['b.grow', 30, 30],
+    ],
+  )
+  assert.equal(top.total, 100)
+})
+
+test('sorts by cum when asked and honours the row limit', () => {
+  const p = buildProfile([
+    { stack: ['main.leaf', 'main.mid', 'main.main'], values: [5] },
+    { stack: ['main.other'], values: [7] },
+  ])
+  const top = heapTop(p, { sortBy: 'cum', limit: 2 })
+  assert.deepEqual(
+    top.rows.map(r => r.name),
+    ['main.other', 'main.leaf'],
+  )
+  assert.equal(top.nodeCount, 4)
+})
+
+test('rejects an unknown sample type, naming the ones the profile has', () => {
+  assert.throws(
+    () => heapTop(buildProfile([{ stack: ['f'], values: [1] }]), { sampleType: 'cpu' }),
+    /no sample type cpu; the profile has inuse_space/,
+  )
+})
