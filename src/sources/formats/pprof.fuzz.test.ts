@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { InputError } from '../../errors.ts'
+import { heapTop } from '../../model/heap-top.ts'
+import { parsePprof } from './pprof.ts'
+
+/** mulberry32: a fixed seed makes every failure reproducible. */
+function random(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** One random edit of a protobuf: flipped bits, overwritten or inserted bytes, cuts, splices. */
+function mutate(input: Uint8Array, rnd: () => number): Uint8Array {
+  const bytes = Buffer.from(input)
+  const at = () => Math.floor(rnd() * bytes.length)
+  switch (Math.floor(rnd() * 6)) {
+    case 0: {
+      for (let i = 0; i < 1 + rnd() * 4; i++) {
+        const p = at()
+        bytes[p] = (bytes[p] as number) ^ (1 << Math.floor(rnd() * 8))
+      }
+      return bytes
+    }
+    case 1: {
+      const p = at()
+      bytes[p] = [0x00, 0x7f, 0x80, 0xff, 0x0a, 0x12][Math.floor(rnd() * 6)] as number
+      return bytes
+    }
+    case 2:
+      return bytes.subarray(0, at())
+    case 3: {
+      const p = at()
+      const junk = Buffer.from(
+        Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => Math.floor(rnd() * 256)),
+      )
+      return Buffer.concat([bytes.subarray(0, p), junk, bytes.subarray(p)])
+    }
+    case 4: {
+      // A run of continuation bytes: an over-long varint.
+      const p = at()
+      bytes.fill(0xff, p, Math.min(bytes.length, p + 11))
+      return bytes
+    }
+    default: {
+      const p = at()
+      const q = at()
+      return Buffer.concat([bytes.subarray(0, Math.min(p, q)), bytes.subarray(Math.max(p, q))])
+    }
+  }
+}
+
+const dir = 'testdata/formats/pprof'
+const seeds = readdirSync(dir)
+  .filter(f => f.endsWith('.pb.gz'))
+  .map(f => gunzipSync(readFileSync(join(dir, f))))
+
+test('survives 8000 mutated real profiles with InputError or a result, quickly', () => {
+  const rnd = random(20240501)
+  const started = Date.now()
+  let rejected = 0
+  for (let i = 0; i < 8000; i++) {
+    const seed = seeds[i % seeds.length] as Uint8Array
+    let input = mutate(seed, rnd)
+    if (rnd() < 0.3) input = mutate(input, rnd)
+    // Every tenth case goes through gzip: the mutation is inside the compressed stream.
+    if (i % 10 === 0) input = gzipSync(input)
+    if (i % 10 === 5) input = mutate(gzipSync(seed), rnd)
+    const caseStart = Date.now()
+    try {
+      const profile = parsePprof(input, `case-${i}.pb.gz`)
+      if (profile.sampleTypes.length > 0) heapTop(profile, { sampleType: '0' })
+    } catch (error) {
+      if (!(error instanceof InputError)) {
+        assert.fail(
+          `case ${i}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        )
+      }
+      assert.match(error.message, new RegExp(`^case-${i}\\.pb\\.gz: `))
+      rejected++
+    }
+    assert.ok(Date.now() - caseStart < 2000, `case ${i} took over 2 s`)
+  }
+  assert.ok(rejected > 2000, `most mutations are rejected (${rejected})`)
+  assert.ok(Date.now() - started < 30_000)
+})
