@@ -37,7 +37,7 @@ mkdir -p "$PPROF" "$DUMPS"
 
 # 0. A process left alone for over a minute, so its dump shows wait minutes: started first,
 #    captured last.
-"${CLEAN_ENV[@]}" "$BIN" -grow 0 -workers 40 >"$WORK/aged.out" 2>/dev/null &
+"${CLEAN_ENV[@]}" "$BIN" -grow 0 -workers 40 -gc 5s >"$WORK/aged.out" 2>/dev/null &
 pids+=($!)
 aged_ready=$(wait_for "$WORK/aged.out" '^READY ')
 aged_started=$SECONDS

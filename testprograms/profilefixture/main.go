@@ -70,6 +70,9 @@ func main() {
 	grow := flag.Int("grow", 200, "cache entries added per tick (16 KiB each)")
 	workers := flag.Int("workers", 300, "leaked workers")
 	panicAfter := flag.Duration("panic", 0, "panic this long after READY (0: never)")
+	// The runtime stamps a parked goroutine's wait start during the next GC's mark phase; dumps
+	// show "N minutes" only for goroutines stamped so. An idle process may not GC for 2 minutes.
+	gcEvery := flag.Duration("gc", 0, "force a GC this often (0: never)")
 	flag.Parse()
 	runtime.MemProfileRate = 4096
 	// Each P drew its next sample point under the default rate (512 KiB): spend it on garbage, so
@@ -111,6 +114,13 @@ func main() {
 			tick()
 		}
 	}()
+	if *gcEvery > 0 {
+		go func() {
+			for range time.Tick(*gcEvery) {
+				runtime.GC()
+			}
+		}()
+	}
 	fmt.Printf("READY pid=%d addr=%s\n", os.Getpid(), ln.Addr())
 	if *panicAfter > 0 {
 		time.Sleep(*panicAfter)

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { InputError } from '../../errors.ts'
+import { bucketGoroutines, SIMILARITIES } from '../../model/goroutine-buckets.ts'
+import { parseGoroutineText } from './goroutine-text.ts'
+
+/** mulberry32, seeded: failures reproduce. */
+function random(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Edits that hit the grammar: cut, drop or duplicate lines, swap characters that matter. */
+function mutate(input: string, rnd: () => number): string {
+  const at = () => Math.floor(rnd() * input.length)
+  const pieces = [
+    '\n',
+    '\t',
+    '(',
+    ')',
+    '[',
+    ']',
+    ':',
+    'goroutine ',
+    'created by ',
+    ', 7 minutes',
+    '+0x',
+    '\r\n',
+    '\0',
+  ]
+  switch (Math.floor(rnd() * 5)) {
+    case 0:
+      return input.slice(0, at())
+    case 1: {
+      const p = at()
+      return (
+        input.slice(0, p) +
+        (pieces[Math.floor(rnd() * pieces.length)] as string) +
+        input.slice(p + 1)
+      )
+    }
+    case 2: {
+      const lines = input.split('\n')
+      const i = Math.floor(rnd() * lines.length)
+      lines.splice(i, 1 + Math.floor(rnd() * 3))
+      return lines.join('\n')
+    }
+    case 3: {
+      const lines = input.split('\n')
+      const i = Math.floor(rnd() * lines.length)
+      lines.splice(i, 0, lines[Math.floor(rnd() * lines.length)] ?? '')
+      return lines.join('\n')
+    }
+    default: {
+      const p = at()
+      const q = at()
+      return input.slice(0, Math.min(p, q)) + input.slice(Math.max(p, q))
+    }
+  }
+}
+
+const dir = 'testdata/formats/goroutines'
+const seeds = readdirSync(dir)
+  .filter(f => /\.(txt|log)$/.test(f))
+  .map(f => readFileSync(join(dir, f), 'utf8'))
+  // The 270 KB SIGQUIT dump is cut to its first 40 KB to keep the run short.
+  .map(s => s.slice(0, 40_000))
+
+test('survives 4000 mutated real dumps with InputError or a result, quickly', () => {
+  const rnd = random(1905)
+  const started = Date.now()
+  for (let i = 0; i < 4000; i++) {
+    let input = mutate(seeds[i % seeds.length] as string, rnd)
+    if (rnd() < 0.3) input = mutate(input, rnd)
+    try {
+      const dump = parseGoroutineText(Buffer.from(input), `case-${i}.txt`)
+      const groups = bucketGoroutines(dump, SIMILARITIES[i % 3])
+      assert.equal(groups.total, dump.total)
+    } catch (error) {
+      if (!(error instanceof InputError))
+        assert.fail(
+          `case ${i}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        )
+      assert.match(error.message, new RegExp(`^case-${i}\\.txt: `))
+    }
+  }
+  assert.ok(Date.now() - started < 30_000)
+})

@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { InputError } from '../../errors.ts'
+import type { GoroutineDump } from '../../model/goroutines.ts'
+import { parseGoroutineText } from './goroutine-text.ts'
+
+const dir = 'testdata/formats/goroutines'
+const raw = (name: string) => readFileSync(join(dir, name))
+const read = (name: string) => parseGoroutineText(raw(name), name)
+const frameOf = (d: GoroutineDump, i: number) => d.frames[i]
+
+test('parses a real debug=2 dump into one record per goroutine with states and frames', () => {
+  const d = read('go1.19-debug2.txt')
+  assert.equal(d.form, 'debug=2')
+  assert.equal(d.truncated, undefined)
+  const workers = d.records.filter(r =>
+    r.frames.some(f => frameOf(d, f)?.func === 'main.leakyWorker'),
+  )
+  assert.equal(workers.length, 300)
+  assert.ok(workers.every(r => r.state === 'chan receive' && r.count === 1 && r.id > 0))
+  const worker = workers[0]
+  assert.ok(worker)
+  const first = frameOf(d, worker.frames[0] ?? -1)
+  assert.equal(first?.func, 'main.leakyWorker')
+  assert.match(first?.file ?? '', /profilefixture\/main\.go$/)
+  assert.ok((first?.line ?? 0) > 0)
+  assert.equal(frameOf(d, worker.createdBy)?.func, 'main.main')
+  const states = new Set(d.records.map(r => r.state))
+  for (const s of ['select', 'sleep', 'semacquire', 'IO wait']) assert.ok(states.has(s), s)
+})
+
+test('reads wait minutes from a dump of goroutines parked for over a minute', () => {
+  const d = read('go1.19-debug2-waiting.txt')
+  const waiting = d.records.filter(r =>
+    r.frames.some(f => frameOf(d, f)?.func === 'main.leakyWorker'),
+  )
+  assert.equal(waiting.length, 40)
+  assert.ok(
+    waiting.every(r => r.waitMinutes === 1),
+    JSON.stringify(waiting.map(r => r.waitMinutes)),
+  )
+})
+
+test('keeps arguments as Go printed them, Go 1.18+ style', () => {
+  const d = read('go1.19-debug2.txt')
+  const sleep = d.frames.find(f => f.func === 'time.Sleep')
+  assert.match(sleep?.args ?? '', /^0x[0-9a-f]+$/)
+  const inlined = d.frames.find(f => f.args === '...')
+  assert.ok(inlined, 'an inlined call prints (...)')
+  assert.ok(
+    d.frames.some(f => /\{0x[0-9a-f]+\??, 0x[0-9a-f]+\??\}/.test(f.args)),
+    'interface args print as {…}',
+  )
+})
+
+test('finds a SIGQUIT dump behind log lines, with the signal and runtime frames', () => {
+  const d = read('go1.19-sigquit.log')
+  assert.equal(d.form, 'traceback')
+  assert.equal(d.reason, 'SIGQUIT: quit')
+  assert.ok(d.total > 300)
+  // SIGQUIT frames carry fp= sp= pc=; they are not part of the file or the frame identity.
+  assert.ok(d.frames.every(f => !f.file.includes(' ')))
+  assert.ok(d.frames.some(f => f.func === 'runtime.gopark'))
+})
+
+test('finds a panic in log text, with its message', () => {
+  const d = read('go1.19-panic.log')
+  assert.match(d.reason ?? '', /^panic: profilefixture: panicking on purpose/)
+  assert.equal(d.records.length, 1)
+  assert.equal(d.records[0]?.state, 'running')
+  const all = read('go1.19-panic-all.log')
+  assert.ok(all.total >= 20, 'GOTRACEBACK=all lists every goroutine')
+})
+
+test('finds a dump whose every line carries the same log prefix', () => {
+  const text = raw('go1.19-panic-all.log').toString('utf8')
+  const prefixed = text
+    .split('\n')
+    .map(l => `app-7f9c stderr F ${l}`)
+    .join('\n')
+  const d = parseGoroutineText(Buffer.from(prefixed), 'pod.log')
+  const plain = read('go1.19-panic-all.log')
+  assert.equal(d.total, plain.total)
+  assert.deepEqual(d.frames, plain.frames)
+})
+
+test('parses the aggregated debug=1 form with counts and no states', () => {
+  const d = read('go1.19-debug1.txt')
+  assert.equal(d.form, 'debug=1')
+  assert.equal(d.total, d.declaredTotal)
+  const workers = d.records.find(r =>
+    r.frames.some(f => frameOf(d, f)?.func === 'main.leakyWorker'),
+  )
+  assert.equal(workers?.count, 300)
+  assert.equal(workers?.state, '')
+})
+
+test('handles Go 1.21+ headers and created-by lines', () => {
+  const text = [
+    'goroutine 7 gp=0xc000007a80 m=nil [chan receive (nil chan), 3 minutes, locked to thread]:',
+    'main.worker(...)',
+    '\t/src/main.go:12',
+    'created by main.main in goroutine 1',
+    '\t/src/main.go:30 +0x25',
+    '',
+  ].join('\n')
+  const d = parseGoroutineText(Buffer.from(text), 'new.txt')
+  const r = d.records[0]
+  assert.deepEqual(
+    { state: r?.state, minutes: r?.waitMinutes, locked: r?.locked },
+    { state: 'chan receive (nil chan)', minutes: 3, locked: true },
+  )
+  assert.deepEqual(d.frames[r?.createdBy ?? -1], {
+    func: 'main.main',
+    args: '',
+    file: '/src/main.go',
+    line: 30,
+  })
+})
+
+test('says a dump cut mid-line is truncated, as Go cuts debug=2 at 64 MiB', () => {
+  const full = raw('go1.19-debug2.txt')
+  for (const cut of [0.5, 0.75, 0.9]) {
+    let at = Math.floor(full.length * cut)
+    if (full[at - 1] === 10) at++ // cut inside a line, not at its end
+    const d = parseGoroutineText(full.subarray(0, at), 'cut.txt')
+    assert.match(d.truncated ?? '', /cut mid-line|without its file line/, `cut at ${at}`)
+  }
+  const exact = Buffer.alloc(64 * 1024 * 1024, 0x20)
+  full.copy(exact)
+  exact[full.length] = 10
+  assert.match(parseGoroutineText(exact, 'cap.txt').truncated ?? '', /exactly 64 MiB/)
+})
+
+test('says a debug=1 profile listing fewer goroutines than its total is truncated', () => {
+  const text = raw('go1.19-debug1.txt')
+    .toString('utf8')
+    .replace(/total \d+/, 'total 9999')
+  assert.match(parseGoroutineText(Buffer.from(text), 'x').truncated ?? '', /announces 9999/)
+})
+
+const hostile: [string, Buffer, RegExp][] = [
+  ['an empty file', Buffer.alloc(0), /empty file/],
+  ['an HTML page', Buffer.from('<!doctype html><html><body>Login</body></html>'), /got HTML/],
+  [
+    'a log without stacks',
+    Buffer.from('2024/05/01 started\n2024/05/01 stopped\n'),
+    /no goroutine stacks found/,
+  ],
+  [
+    'a 10 MB line inside a stack',
+    Buffer.from(`goroutine 1 [running]:\nmain.main(${'0'.repeat(10_000_000)})\n`),
+    /line 2 is 9\.5 MiB long/,
+  ],
+  [
+    'a 10 MB line of log and nothing else',
+    Buffer.from('x'.repeat(10_000_000)),
+    /no goroutine stacks/,
+  ],
+  ['a debug=1 header with no stacks', Buffer.from('goroutine profile: total 3\n'), /no stacks/],
+]
+for (const [what, bytes, message] of hostile) {
+  test(`rejects ${what} in one line naming the file`, () => {
+    assert.throws(
+      () => parseGoroutineText(bytes, 'dump.txt'),
+      (e: unknown) =>
+        e instanceof InputError &&
+        /^dump\.txt: /.test(e.message) &&
+        message.test(e.message) &&
+        !e.message.includes('\n'),
+    )
+  })
+}
