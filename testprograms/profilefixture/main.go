@@ -39,7 +39,7 @@ func leakyCache(i int) {
 
 // recurse allocates at every depth: the same function appears several times on one stack.
 func recurse(depth int) {
-	sink = append(sink, make([]byte, 4096))
+	sink = append(sink, make([]byte, 32<<10))
 	if depth > 0 {
 		recurse(depth - 1)
 	}
@@ -77,7 +77,7 @@ func main() {
 	runtime.MemProfileRate = 4096
 	// Each P drew its next sample point under the default rate (512 KiB): spend it on garbage, so
 	// the allocations below are sampled at the new rate.
-	for i := 0; i < 64; i++ {
+	for i := 0; i < 256; i++ {
 		sink = append(sink, make([]byte, 16<<10))
 	}
 	sink = nil
