@@ -1,0 +1,3 @@
+module memsick
+
+go 1.19

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"runtime"
+	"time"
+)
+
+// forgotten is never closed and never sent to: whoever waits on it waits forever, like a
+// handler waiting for a reply from a worker that already gave up.
+var forgotten = make(chan struct{})
+
+// leakyWorker is the leaking goroutine, parked for good in "chan receive" with its request
+// buffer, the stack group a goroutine profile should point at.
+func leakyWorker(req []byte) {
+	<-forgotten
+	runtime.KeepAlive(req)
+}
+
+// poolWorker is the control's long-lived worker: parked in "chan receive" like leakyWorker, but
+// it is handed work and its number stays fixed.
+func poolWorker(jobs <-chan []byte) {
+	for job := range jobs {
+		job[0]++
+	}
+}
+
+// shortTask is the control's short-lived goroutine: it starts, works and ends.
+func shortTask(req []byte) {
+	req[0]++
+}
+
+// runGoroutineLeak parks --goroutines leakyWorkers and adds --goroutines-per-sec more. The
+// control runs a pool of --goroutines poolWorkers fed with jobs and starts and ends
+// --goroutines-per-sec shortTasks: as many goroutines, a steady count.
+func runGoroutineLeak(s *session) error {
+	n, perSec := s.opt.goroutines, float64(s.opt.goroutinesPerSec)
+	var jobs chan []byte
+	if s.opt.control {
+		jobs = make(chan []byte)
+	}
+	for i := 0; i < n; i++ {
+		if s.opt.control {
+			go poolWorker(jobs)
+		} else {
+			go leakyWorker(make([]byte, 512))
+		}
+	}
+	debt := 0.0
+	step := func(dt time.Duration) {
+		for debt += perSec * dt.Seconds(); debt >= 1; debt-- {
+			if s.opt.control {
+				go shortTask(make([]byte, 512))
+				select {
+				case jobs <- make([]byte, 512):
+				default: // all workers busy: skip, as a load shedder would
+				}
+			} else {
+				go leakyWorker(make([]byte, 512))
+			}
+		}
+	}
+	// Established: the initial goroutines exist and one second of the steady trend (growth, or
+	// none for the control) has passed.
+	if !s.loop(nil, step, all(elapsed(time.Second), func() bool { return runtime.NumGoroutine() >= n })) {
+		return nil
+	}
+	s.logf("%d goroutines", runtime.NumGoroutine())
+	s.ready()
+	s.loop(nil, step, nil)
+	return nil
+}
