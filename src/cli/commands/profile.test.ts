@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { runCli } from '../../../test/helpers/cli.ts'
+
+const dir = 'testdata/formats/pprof'
+const t0 = join(dir, 'go1.19-heap-t0.pb.gz')
+const t1 = join(dir, 'go1.19-heap-t1.pb.gz')
+
+const cli = runCli
+
+test('profile top prints a pprof-like table with bytes in IEC units', async () => {
+  const { code, out } = await cli('profile', 'top', t1, '-n', '5')
+  assert.equal(code, 0)
+  const lines = out.trimEnd().split('\n')
+  assert.match(
+    lines[0] ?? '',
+    /go1\.19-heap-t1\.pb\.gz · inuse_space \(bytes\) · total \d+(\.\d+)? MiB/,
+  )
+  assert.match(lines[2] ?? '', /^\s+flat\s+flat%\s+sum%\s+cum\s+cum%$/)
+  assert.match(lines[3] ?? '', /MiB .*main\.newBlock$/)
+  assert.equal(lines.length, 3 + 5)
+})
+
+test('profile top --json prints one document with raw numbers', async () => {
+  const { code, out } = await cli('profile', 'top', t1, '--json', '--sample-index', 'alloc_objects')
+  assert.equal(code, 0)
+  const doc = JSON.parse(out) as {
+    schemaVersion: number
+    sampleType: { type: string }
+    rows: { flat: number }[]
+  }
+  assert.equal(doc.schemaVersion, 1)
+  assert.equal(doc.sampleType.type, 'alloc_objects')
+  assert.equal(doc.rows.length, 20)
+  assert.ok(Number.isInteger(doc.rows[0]?.flat))
+})
+
+test('profile diff writes a profile that go tool pprof opens with the same top', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'gomemdoctor-')), 'diff.pb.gz')
+  const { code, out: json } = await cli('profile', 'diff', t0, t1, '--json', '--output', out)
+  assert.equal(code, 0)
+  const doc = JSON.parse(json) as { rows: { name: string; flat: number; cum: number }[] }
+  const pprof = execFileSync(
+    'go',
+    ['tool', 'pprof', '-top', '-nodefraction=0', '-unit=B', '-sample_index=inuse_space', out],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  const first = doc.rows[0]
+  assert.ok(first)
+  assert.match(
+    pprof,
+    new RegExp(`\\s${first.flat}B .* ${first.cum}B .*${first.name.replace(/[.*()]/g, '\\$&')}`),
+  )
+})
+
+test('profile top reads a URL, using /debug/pprof/heap for a base URL', async () => {
+  const body = (await import('node:fs')).readFileSync(t1)
+  const seen: string[] = []
+  const server = createServer((req, res) => {
+    seen.push(req.url ?? '')
+    res.end(body)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const { port } = server.address() as AddressInfo
+    const { code, out } = await cli('profile', 'top', `http://127.0.0.1:${port}`, '-n', '1')
+    assert.equal(code, 0)
+    assert.match(out, /main\.newBlock/)
+    assert.deepEqual(seen, ['/debug/pprof/heap'])
+  } finally {
+    server.close()
+  }
+})
+
+const bad: [string, string[], number, RegExp][] = [
+  ['a missing file', ['profile', 'top', 'nope.pb.gz'], 2, /nope\.pb\.gz: no such file/],
+  ['an HTML page', ['profile', 'top', 'HTML'], 2, /got HTML, not a pprof profile/],
+  [
+    'an unknown sample type',
+    ['profile', 'top', t1, '--sample-index', 'cpu'],
+    2,
+    /no sample type cpu/,
+  ],
+  [
+    'profiles of different types',
+    ['profile', 'diff', t1, join(dir, 'go1.19-goroutine.pb.gz')],
+    2,
+    /different sample types/,
+  ],
+  ['an unreachable URL', ['profile', 'top', 'CLOSED'], 3, /connection refused/],
+]
+for (const [what, argv, exit, message] of bad) {
+  test(`profile exits ${exit} with one line on ${what}`, async () => {
+    const html = join(mkdtempSync(join(tmpdir(), 'gomemdoctor-')), 'heap')
+    writeFileSync(html, '<!DOCTYPE html><html><body>Sign in</body></html>')
+    const closed = await closedPortUrl()
+    const { code, out, err } = await cli(
+      ...argv.map(a => (a === 'HTML' ? html : a === 'CLOSED' ? closed : a)),
+    )
+    assert.equal(code, exit)
+    assert.equal(out, '')
+    assert.match(err, message)
+    assert.equal(err.trimEnd().split('\n').length, 1, err)
+  })
+}
+
+/** A URL on a port that was just free: nothing listens there. */
+async function closedPortUrl(): Promise<string> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise(resolve => server.close(resolve))
+  return `http://127.0.0.1:${port}/`
+}

@@ -1,0 +1,156 @@
+import { writeFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { InputError, UsageError } from '../../errors.ts'
+import { diffProfiles, IncompatibleProfiles } from '../../model/heap-diff.ts'
+import type { Profile } from '../../model/heap-profile.ts'
+import { heapTop, type TopReport } from '../../model/heap-top.ts'
+import { formatBytes } from '../../model/units.ts'
+import { parsePprof } from '../../sources/formats/pprof.ts'
+import { encodeProfileGzip } from '../../sources/formats/pprof-encode.ts'
+import type { CliCommand } from '../command.ts'
+import { ExitCode } from '../exit-codes.ts'
+import { readInput } from '../read-input.ts'
+
+const SCHEMA_VERSION = 1
+
+interface TopFlags {
+  sampleIndex?: string
+  nodes: string
+  cum?: boolean
+  json?: boolean
+}
+
+interface DiffFlags extends TopFlags {
+  normalize?: boolean
+  output?: string
+}
+
+export const profileCommand: CliCommand = {
+  register(program, done) {
+    const profile = program
+      .command('profile')
+      .description(
+        'where the bytes come from: top and diff of pprof heap profiles (or any pprof profile)',
+      )
+    withTopOptions(
+      profile
+        .command('top')
+        .description('the functions holding the most, like `go tool pprof -top`')
+        .argument('<profile>', 'a .pb.gz file, or a URL (a base URL reads /debug/pprof/heap)'),
+    ).action(async (source: string, flags: TopFlags) => {
+      const p = await load(source)
+      const report = top(p, flags)
+      print(flags.json ? json({ ...report }) : table(report, p))
+      done({ exitCode: ExitCode.Ok })
+    })
+    withTopOptions(
+      profile
+        .command('diff')
+        .description('what grew between two profiles, like `go tool pprof -base BASE NEW`')
+        .argument('<base>', 'the earlier profile (file or URL)')
+        .argument('<new>', 'the later profile (file or URL)')
+        .option(
+          '--normalize',
+          'scale NEW to the total of BASE first, to compare shapes (pprof -normalize)',
+        )
+        .option('--output <file>', 'also write the diff as a profile that `go tool pprof` opens'),
+    ).action(async (baseSource: string, newSource: string, flags: DiffFlags) => {
+      const base = await load(baseSource)
+      const next = await load(newSource)
+      let diff: Profile
+      try {
+        diff = diffProfiles(base, next, flags.normalize ? { normalize: true } : {})
+      } catch (error) {
+        if (error instanceof IncompatibleProfiles)
+          throw new InputError(`${baseSource} and ${newSource}: ${error.message}`)
+        throw error
+      }
+      if (flags.output) await writeFile(flags.output, encodeProfileGzip(diff))
+      const report = top(diff, flags)
+      const extra = { base: base.source, new: next.source, normalized: flags.normalize === true }
+      const written = flags.output
+        ? `\nwrote the diff to ${flags.output} (go tool pprof ${flags.output})\n`
+        : ''
+      print(flags.json ? json({ ...report, ...extra }) : `${table(report, diff)}${written}`)
+      done({ exitCode: ExitCode.Ok })
+    })
+  },
+}
+
+function withTopOptions(command: Command): Command {
+  return command
+    .option(
+      '--sample-index <type>',
+      'sample type by name or position (default: inuse_space, else the profile default)',
+    )
+    .option('-n, --nodes <count>', 'rows to show', '20')
+    .option('--cum', 'sort by cumulative value instead of flat')
+    .option('--json', 'print one JSON document')
+}
+
+async function load(source: string): Promise<Profile> {
+  const capture = await readInput(source, 'pprof-heap', '/debug/pprof/heap')
+  return parsePprof(capture.bytes, capture.origin)
+}
+
+function top(profile: Profile, flags: TopFlags): TopReport {
+  const limit = Number(flags.nodes)
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new UsageError(`-n ${flags.nodes}: expected a positive whole number`)
+  // Heap profiles answer "what is live now" by default, as go tool pprof does.
+  const sampleType =
+    flags.sampleIndex ??
+    (profile.sampleTypes.some(t => t.type === 'inuse_space') ? 'inuse_space' : undefined)
+  try {
+    return heapTop(profile, {
+      ...(sampleType ? { sampleType } : {}),
+      limit,
+      sortBy: flags.cum ? 'cum' : 'flat',
+    })
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(`--sample-index: ${error.message}`)
+    throw error
+  }
+}
+
+function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+}
+
+function json(document: object): string {
+  return JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...document }, null, 2)
+}
+
+/** pprof's -top layout, with bytes in IEC units. */
+function table(report: TopReport, profile: Profile): string {
+  const { unit, type } = report.sampleType
+  const value = (v: number) =>
+    unit === 'bytes'
+      ? formatBytes(v)
+      : `${v.toLocaleString('en-US')}${unit === 'count' ? '' : ` ${unit}`}`
+  const pct = (v: number) => `${v.toFixed(2)}%`
+  const shown = report.rows.reduce((sum, r) => sum + r.flat, 0)
+  const lines = [
+    `${profile.source} · ${type} (${unit}) · total ${value(report.total)}`,
+    `showing ${report.rows.length} of ${report.nodeCount} functions, ${value(shown)} flat (${pct(report.total === 0 ? 0 : (100 * shown) / report.total)})`,
+  ]
+  const cells = report.rows.map(r => [
+    value(r.flat),
+    pct(r.flatPercent),
+    pct(r.sumPercent),
+    value(r.cum),
+    pct(r.cumPercent),
+    r.name,
+  ])
+  const header = ['flat', 'flat%', 'sum%', 'cum', 'cum%', '']
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...cells.map(c => (c[i] as string).length)),
+  )
+  const row = (c: string[]) =>
+    c
+      .map((cell, i) => (i === c.length - 1 ? cell : cell.padStart(widths[i] as number)))
+      .join('  ')
+      .trimEnd()
+  lines.push(row(header), ...cells.map(row))
+  return lines.join('\n')
+}

@@ -1,0 +1,38 @@
+/**
+ * FILE|URL arguments of the profile and goroutines commands, read as one capture. A bare base URL
+ * (http://host:6060) gets the endpoint that is cheapest for the target to answer.
+ */
+import { InputError, TargetError, UsageError } from '../errors.ts'
+import type { CaptureKind, RawCapture } from '../sources/capture.ts'
+import { readCapture } from '../sources/transports/files.ts'
+import { httpGet } from '../sources/transports/http.ts'
+
+/** Profiles of big heaps run to hundreds of MB; beyond this, the decoder would not cope anyway. */
+const MAX_INPUT_BYTES = 1024 * 1024 * 1024
+/** A heap profile is written after a full walk of the buckets; a goroutine dump stops the world. */
+const FETCH_TIMEOUT_MS = 60_000
+
+export async function readInput(
+  arg: string,
+  kind: CaptureKind,
+  defaultPath: string,
+): Promise<RawCapture> {
+  if (/^https?:\/\//i.test(arg)) {
+    const url = new URL(arg)
+    if (url.pathname === '/' || url.pathname === '') url.pathname = defaultPath
+    const answer = await httpGet(kind, url.toString(), {
+      timeoutMs: FETCH_TIMEOUT_MS,
+      maxBytes: MAX_INPUT_BYTES,
+    })
+    if (answer.status !== 200)
+      throw new TargetError(`${url}: HTTP ${answer.status} (is net/http/pprof registered?)`)
+    if (answer.truncated) throw new InputError(`${url}: the answer is larger than 1 GiB`)
+    return answer.capture
+  }
+  const read = await readCapture(kind, arg, MAX_INPUT_BYTES)
+  if (read.ok) return read.capture
+  if (read.code === 'ENOENT') throw new UsageError(`${arg}: no such file`)
+  if (read.code === 'EISDIR') throw new UsageError(`${arg}: is a directory, not a file`)
+  if (read.code === 'EFBIG') throw new InputError(`${arg}: larger than 1 GiB`)
+  throw new InputError(`${arg}: cannot read (${read.code})`)
+}
