@@ -1,13 +1,19 @@
 import { Command, CommanderError } from 'commander'
 import { InputError, messageOf, TargetError, UsageError } from '../errors.ts'
 import type { CliCommand, CommandResult } from './command.ts'
+import { demoCommand } from './commands/demo.ts'
 import { diagnoseCommand } from './commands/diagnose.ts'
 import { goroutinesCommand } from './commands/goroutines.ts'
 import { profileCommand } from './commands/profile.ts'
 import { ExitCode } from './exit-codes.ts'
 
 /** Every sub-command, one line each. */
-const COMMANDS: readonly CliCommand[] = [diagnoseCommand, profileCommand, goroutinesCommand]
+const COMMANDS: readonly CliCommand[] = [
+  diagnoseCommand,
+  demoCommand,
+  profileCommand,
+  goroutinesCommand,
+]
 
 /**
  * Runs the CLI and returns the exit code. The only place that decides exit codes and prints

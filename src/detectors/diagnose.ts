@@ -1,5 +1,5 @@
 import type { Diagnosis } from '../model/diagnosis.ts'
-import { type Finding, type Gap, SEVERITY_RANK } from '../model/finding.ts'
+import { type Finding, type FindingId, type Gap, SEVERITY_RANK } from '../model/finding.ts'
 import { breakdownRss } from '../model/rss-breakdown.ts'
 import type { Detector, DetectorInput } from './detector.ts'
 import { DETECTORS } from './index.ts'
@@ -28,11 +28,13 @@ export function diagnose(
   detectors: readonly Detector[] = DETECTORS,
 ): Diagnosis {
   const findings: Finding[] = []
+  const unjudged: FindingId[] = []
   const gaps: Gap[] = input.gaps.map(gap => ({ ...gap }))
   for (const detector of detectors) {
     const outcome = detector.detect(input)
     if (outcome.kind === 'finding') findings.push(outcome.finding)
     if (outcome.kind === 'unknown') {
+      unjudged.push(detector.id)
       const uncovered = outcome.missing.filter(signal => !gaps.some(gap => gap.signal === signal))
       for (const signal of uncovered) {
         gaps.push({ signal, reason: 'not read', cost: `${detector.id} could not be judged` })
@@ -56,6 +58,7 @@ export function diagnose(
     },
     findings: ranked,
     gaps,
+    unjudged,
     verdict: ranked[0]?.id ?? 'healthy',
     sources: input.sources,
     notes: input.notes,

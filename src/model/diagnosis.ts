@@ -12,6 +12,8 @@ export interface Diagnosis {
   /** Most important first. */
   findings: Finding[]
   gaps: Gap[]
+  /** Detectors that answered unknown: what a 'healthy' verdict does not cover. */
+  unjudged: FindingId[]
   verdict: FindingId | 'healthy'
   /** Where data came from: '/proc', 'http://127.0.0.1:6060/debug/vars', a capture directory. */
   sources: string[]

@@ -50,6 +50,7 @@ test('names Go memory that is mapped but not resident instead of a negative unex
 test('says which slices cannot be separated without the runtime view', () => {
   const breakdown = breakdownRss(snapshot({ rss: 500, rssFile: 30, lazyFree: 300 }))
   assert.ok(breakdown?.unseparated?.includes('--url'))
+  assert.ok(breakdown)
   assert.deepEqual(
     breakdown.slices.map(s => [s.key, s.bytes / MiB]),
     [

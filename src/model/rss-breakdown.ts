@@ -54,10 +54,10 @@ export function breakdownRss(snapshot: MemorySnapshot): RssBreakdown | undefined
 
   if (runtime) {
     const statsSource = runtime.source
-    add('live-heap', 'live heap (HeapAlloc)', runtime.heapAlloc, statsSource)
+    add('live-heap', 'live heap', runtime.heapAlloc, statsSource)
     add(
       'heap-fragmentation',
-      'heap fragmentation (HeapInuse − HeapAlloc)',
+      'heap fragmentation',
       runtime.heapInuse - runtime.heapAlloc,
       statsSource,
     )
@@ -90,13 +90,13 @@ export function breakdownRss(snapshot: MemorySnapshot): RssBreakdown | undefined
     if (goResident > anonRoom && status.rssAnon !== undefined) {
       add(
         'go-not-resident',
-        'counted by Go but not resident',
+        'counted by Go, not resident',
         anonRoom - goResident,
         `${statsSource}, ${status.source}`,
       )
     }
     const explained = slices.reduce((sum, slice) => sum + slice.bytes, 0)
-    add('unexplained', 'not explained by Go (non-Go?)', rss - explained, status.source)
+    add('unexplained', 'not explained (non-Go?)', rss - explained, status.source)
     return { rssBytes: rss, slices }
   }
 
@@ -107,7 +107,7 @@ export function breakdownRss(snapshot: MemorySnapshot): RssBreakdown | undefined
     add('file-backed', 'binary and mapped files', fileBacked, status.source)
   }
   const explained = slices.reduce((sum, slice) => sum + slice.bytes, 0)
-  add('anonymous', 'anonymous: Go heap, stacks, runtime and non-Go', rss - explained, status.source)
+  add('anonymous', 'anonymous (Go and non-Go together)', rss - explained, status.source)
   return {
     rssBytes: rss,
     slices,

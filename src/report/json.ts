@@ -35,6 +35,8 @@ export interface JsonReport {
     resolvedDuringWindow?: boolean
   }[]
   gaps: Gap[]
+  /** Detectors that could not judge (a signal was missing): a 'healthy' verdict does not cover them. */
+  unjudged: FindingId[]
   verdict: FindingId | 'healthy'
   sources: string[]
   notes: string[]
@@ -80,6 +82,7 @@ export function toJsonReport(diagnosis: Diagnosis): JsonReport {
       ...(finding.resolvedDuringWindow ? { resolvedDuringWindow: true } : {}),
     })),
     gaps: diagnosis.gaps,
+    unjudged: diagnosis.unjudged,
     verdict: diagnosis.verdict,
     sources: diagnosis.sources,
     notes: diagnosis.notes,

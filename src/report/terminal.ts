@@ -10,7 +10,7 @@ export interface TerminalOptions {
 }
 
 const BAR_WIDTH = 32
-const LABEL_WIDTH = 40
+const LABEL_WIDTH = 36
 
 /** The human report: header, the RSS breakdown as bars, findings with evidence and fixes, gaps. */
 export function renderTerminal(diagnosis: Diagnosis, options: TerminalOptions): string {
@@ -43,7 +43,17 @@ export function renderTerminal(diagnosis: Diagnosis, options: TerminalOptions): 
   lines.push('')
 
   if (diagnosis.findings.length === 0) {
-    lines.push(c.green(c.bold('HEALTHY')) + '  no memory problem found in this window')
+    if (diagnosis.unjudged.length === 0) {
+      lines.push(`${c.green(c.bold('HEALTHY'))}  no memory problem found in this window`)
+    } else {
+      lines.push(
+        ...wrap(
+          `${c.bold('NO FINDING')}  but ${diagnosis.unjudged.join(', ')} could not be judged: see "not read" below`,
+          options.width,
+          '',
+        ),
+      )
+    }
     lines.push('')
   }
   for (const finding of diagnosis.findings) {

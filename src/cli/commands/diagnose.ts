@@ -137,7 +137,7 @@ async function readFiles(path: string): Promise<SavedRun> {
 }
 
 /** Diagnoses, prints, and returns the exit code --fail-on asks for. */
-export function report(run: SavedRun, flags: { json?: boolean; failOn?: Severity }): number {
+export function report(run: SavedRun, flags: { json?: boolean; failOn?: Severity }): ExitCode {
   const result = diagnoseRun(run)
   if (flags.json) process.stdout.write(renderJson(result))
   else {

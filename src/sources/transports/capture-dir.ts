@@ -50,7 +50,7 @@ export async function writeCaptureDir(dir: string, run: SavedRun): Promise<void>
     const files: ManifestFile[] = []
     for (const capture of captures) {
       // Two captures of one kind in a tick (never today) would get distinct names.
-      let file = capture.kind
+      let file: string = capture.kind
       for (let n = 2; files.some(f => f.file === file); n++) file = `${capture.kind}.${n}`
       await writeFile(join(dir, sub, file), capture.bytes)
       files.push({ file, kind: capture.kind, origin: capture.origin, atMs: capture.atMs })
@@ -148,13 +148,13 @@ function checkManifest(value: unknown, path: string): CaptureManifest {
       fail(`${where}: missing origin or atMs`)
   }
   if (!Array.isArray(m.once) || !Array.isArray(m.ticks)) fail('missing once or ticks')
-  m.once?.forEach((f, i) => checkFile(f, `once[${i}]`))
-  m.ticks?.forEach((tick, i) => {
+  for (const [i, f] of (m.once ?? []).entries()) checkFile(f, `once[${i}]`)
+  for (const [i, tick] of (m.ticks ?? []).entries()) {
     if (typeof tick?.dir !== 'string' || !/^t\d+$/.test(tick.dir) || !Array.isArray(tick.files)) {
       fail(`ticks[${i}]: bad tick`)
     }
-    tick.files.forEach((f, j) => checkFile(f, `ticks[${i}].files[${j}]`))
-  })
+    for (const [j, f] of tick.files.entries()) checkFile(f, `ticks[${i}].files[${j}]`)
+  }
   return {
     gaps: [],
     notes: [],
