@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { GO119, loadCapture, withoutPart } from '../../test/helpers/capture.ts'
 import { snapshot } from '../../test/helpers/snapshots.ts'
 import type { TargetFacts } from '../model/target.ts'
 import { madvFreeFixes, madvFreeRetention } from './madv-free-retention.ts'
 
-// Threshold edges on synthetic numbers; the real-process cases are in madv-free-retention.real.test.ts.
+// Threshold edges on synthetic numbers; the real captures are at the end.
 const go = (goVersion: string, godebug?: string): TargetFacts => ({
   sources: [],
   pid: 1,
@@ -82,4 +83,26 @@ test('recommends GODEBUG=madvdontneed=1 or Go ≥ 1.16 according to the target v
   const modern = madvFreeFixes(go('go1.19.8', 'madvdontneed=0,gctrace=1'))
   assert.match(modern[0] ?? '', /remove madvdontneed=0 .*GODEBUG=gctrace=1/)
   assert.ok(!modern.some(fix => /Go ≥ 1\.16/.test(fix)))
+})
+
+test('flags RSS held as LazyFree under madvdontneed=0 (real go1.19 capture)', async () => {
+  const input = await loadCapture(`${GO119}/madv-free-retention`)
+  const outcome = madvFreeRetention.detect(input)
+  assert.ok(outcome.kind === 'finding')
+  assert.equal(outcome.finding.severity, 'critical')
+  assert.ok(outcome.finding.confidence >= 0.95)
+  const lazyFree = outcome.finding.evidence.find(e => e.label === 'LazyFree')
+  assert.ok(typeof lazyFree?.value === 'number' && lazyFree.value > 900 * 2 ** 20)
+  assert.match(lazyFree.source, /^\/proc\/\d+\/smaps_rollup$/)
+  assert.match(outcome.finding.fixes[0] ?? '', /remove madvdontneed=0/)
+})
+
+test('stays quiet on the same workload with madvdontneed=1 (real go1.19 capture)', async () => {
+  const input = await loadCapture(`${GO119}/madv-free-retention-control`)
+  assert.equal(madvFreeRetention.detect(input).kind, 'clear')
+})
+
+test('answers unknown on a real capture whose smaps_rollup is removed', async () => {
+  const input = withoutPart(await loadCapture(`${GO119}/madv-free-retention`), 'rollup')
+  assert.deepEqual(madvFreeRetention.detect(input), { kind: 'unknown', missing: ['os.lazyFree'] })
 })

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { GO119, loadCapture } from '../../test/helpers/capture.ts'
 import { snapshot } from '../../test/helpers/snapshots.ts'
 import type { TargetFacts } from '../model/target.ts'
 import { MiB } from '../model/units.ts'
 import { scavengerLag, scavengerLagBytes } from './scavenger-lag.ts'
 
-// Threshold edges on synthetic numbers; the real-process cases are in scavenger-lag.real.test.ts.
+// Threshold edges on synthetic numbers; the real captures are at the end.
 const target: TargetFacts = { sources: [], pid: 1, goVersion: 'go1.19.8', kernel: '6.1.0' }
 
 test('counts only idle memory above 1.1 × the heap goal as lag', () => {
@@ -63,4 +64,21 @@ test('recommends GOMEMLIMIT only where the Go version has it', () => {
   assert.match(fixes('go1.19.8'), /set GOMEMLIMIT/)
   assert.match(fixes('go1.17.13'), /rebuild with Go ≥ 1\.19/)
   assert.match(fixes('go1.12.17'), /returns idle memory only after 5 minutes/)
+})
+
+test('flags idle heap held after repeated spikes (real go1.19 capture)', async () => {
+  const outcome = scavengerLag.detect(await loadCapture(`${GO119}/scavenger-lag`))
+  assert.ok(outcome.kind === 'finding')
+  assert.ok(outcome.finding.bytesExplained > 256 * MiB)
+})
+
+test('stays quiet when each spike is followed by FreeOSMemory (real go1.19 capture)', async () => {
+  assert.equal(
+    scavengerLag.detect(await loadCapture(`${GO119}/scavenger-lag-control`)).kind,
+    'clear',
+  )
+})
+
+test('stays quiet on a healthy process with allocation churn (real go1.19 capture)', async () => {
+  assert.equal(scavengerLag.detect(await loadCapture(`${GO119}/healthy`)).kind, 'clear')
 })

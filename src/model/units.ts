@@ -44,7 +44,9 @@ export function parseDuration(text: string): number | undefined {
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`
   const seconds = ms / 1000
-  if (seconds < 60) return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`
+  // A window asked as 5 s ends a few ms late; 5.0 s would claim a precision nobody asked for.
+  if (seconds < 60)
+    return `${Math.abs(seconds - Math.round(seconds)) < 0.05 ? Math.round(seconds) : seconds.toFixed(1)} s`
   const minutes = Math.floor(seconds / 60)
   if (minutes < 60) return `${minutes} min ${Math.round(seconds % 60)} s`
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`

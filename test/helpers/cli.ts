@@ -1,25 +1,64 @@
-/** Runs the real binary (bin/gomemdoctor.js) as a child process: exit code, stdout, stderr. */
-import { execFile } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import type { JsonReport } from '../../src/report/json.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/gomemdoctor.js', import.meta.url))
 
 export interface CliRun {
-  code: number
+  /** The exit code; null when the process was killed by a signal. */
+  code: number | null
   out: string
   err: string
 }
 
+/** Runs the real binary in a child process, as a user would, for at most a minute. */
 export function runCli(...argv: string[]): Promise<CliRun> {
-  return new Promise(resolve => {
-    execFile(
-      process.execPath,
-      [BIN, ...argv],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
-      (error, out, err) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
-        resolve({ code, out, err })
-      },
-    )
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', chunk => {
+      out += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', chunk => {
+      err += chunk
+    })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`gomemdoctor ${argv.join(' ')} took over a minute\n${err}`))
+    }, 60_000)
+    child.once('error', reject)
+    child.once('close', code => {
+      clearTimeout(timer)
+      resolve({ code, out, err })
+    })
   })
+}
+
+/** Runs the CLI with --json and parses stdout, which must be exactly one JSON document. */
+export async function runJson(
+  args: readonly string[],
+): Promise<{ result: CliRun; report: JsonReport }> {
+  const result = await runCli(...args, '--json')
+  try {
+    return { result, report: JSON.parse(result.out) as JsonReport }
+  } catch {
+    throw new Error(
+      `stdout is not one JSON document (exit ${result.code}):\n${result.out}\n${result.err}`,
+    )
+  }
+}
+
+/** A /proc field read with a plain regex: an independent check on gomemdoctor's parsers. */
+export function procKiB(pid: number, file: 'status' | 'smaps_rollup', field: string): number {
+  const text = readFileSync(`/proc/${pid}/${file}`, 'utf8')
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/${file}`)
+  return Number(match[1]) * 1024
+}
+
+/** |a − b| within `fraction` of b. */
+export function within(a: number, b: number, fraction: number): boolean {
+  return Math.abs(a - b) <= fraction * Math.abs(b)
 }

@@ -29,6 +29,7 @@ interface DiagnoseFlags {
   failOn?: Severity
   smapsMaxRss: string
   save?: string
+  httpTimeout: string
 }
 
 export const diagnoseCommand: CliCommand = {
@@ -51,6 +52,11 @@ export const diagnoseCommand: CliCommand = {
         '--smaps-max-rss <size>',
         'read /proc/PID/smaps_rollup only while RSS is below this (the read stalls the target)',
         '16GiB',
+      )
+      .option(
+        '--http-timeout <d>',
+        'give up on an HTTP request to the target after this long',
+        '5s',
       )
       .option('--save <dir>', 'also write every raw capture to DIR, for replay with `diagnose DIR`')
       .addHelpText(
@@ -80,6 +86,7 @@ async function gather(target: string | undefined, flags: DiagnoseFlags): Promise
   }
   const durationMs = duration(flags.duration, '--duration')
   const intervalMs = duration(flags.interval, '--interval')
+  const httpTimeoutMs = duration(flags.httpTimeout, '--http-timeout')
   if (intervalMs < 100) throw new UsageError('--interval must be at least 100ms')
   const smapsMaxRssBytes = parseBytes(flags.smapsMaxRss)
   if (smapsMaxRssBytes === undefined) {
@@ -104,6 +111,7 @@ async function gather(target: string | undefined, flags: DiagnoseFlags): Promise
       durationMs,
       intervalMs,
       smapsMaxRssBytes,
+      httpTimeoutMs,
       signal: abort.signal,
       onTick: tick => {
         const total = Math.floor(durationMs / intervalMs) + 1

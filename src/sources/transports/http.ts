@@ -79,6 +79,9 @@ function describeFetchError(error: unknown, timeoutMs: number): string {
       if (code === 'ENOTFOUND') return 'host not found'
       return cause.message
     }
+    // fetch refuses ports reserved for other protocols (1, 9, 25, 6000, …) before connecting.
+    if (error.message === 'bad port')
+      return 'fetch will not connect to this port (reserved for another protocol)'
     return error.message
   }
   return String(error)
