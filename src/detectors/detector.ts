@@ -1,4 +1,7 @@
 import type { Finding, FindingId, Gap, Signal } from '../model/finding.ts'
+import type { GoroutineDump } from '../model/goroutines.ts'
+import type { Profile } from '../model/heap-profile.ts'
+import type { MappingsSnapshot, ThpSettings } from '../model/mappings.ts'
 import type { MemorySnapshot } from '../model/snapshot.ts'
 import type { TargetFacts } from '../model/target.ts'
 
@@ -7,6 +10,22 @@ export interface DetectorInput {
   target: TargetFacts
   series: readonly MemorySnapshot[]
   gaps: readonly Gap[]
+  /** Heap profiles (/debug/pprof/heap) at the start and the end of the window. */
+  heapProfiles?: Edges<Profile>
+  /** Goroutine dumps (/debug/pprof/goroutine?debug=1) at the start and the end, count-gated. */
+  goroutineDumps?: Edges<GoroutineDump>
+  /** /proc/PID/smaps at the start and the end of the window, size-gated. */
+  mappings?: Edges<MappingsSnapshot>
+  /** The machine's transparent huge page settings. */
+  thp?: ThpSettings
+}
+
+/** A thing read at the start and the end of the window; `first` is absent when only one read worked. */
+export interface Edges<T> {
+  first?: T
+  last: T
+  /** Where both were read. */
+  source: string
 }
 
 /** found / clear / unknown: unknown names the signals whose absence stopped the detector. */

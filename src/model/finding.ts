@@ -60,6 +60,10 @@ export const SIGNALS = [
   'target.godebug',
   'target.kernel',
   'cgroup.memory',
+  'os.mappings',
+  'os.thp',
+  'profile.heap',
+  'profile.goroutines',
 ] as const
 export type Signal = (typeof SIGNALS)[number]
 

@@ -10,6 +10,8 @@ export interface MemorySnapshot {
   rollup?: SmapsRollup
   cgroup?: CgroupMemory
   runtime?: GoRuntimeMemory
+  /** Goroutine count: /metrics' go_goroutines, or the /debug/pprof/ index (no stop-the-world). */
+  goroutines?: { count: number; source: string }
 }
 
 /** /proc/PID/status: cheap to read, no page-table walk. Kernel names, camelCased; kB read as KiB. */
