@@ -1,3 +1,4 @@
+import type { Edges } from '../model/edges.ts'
 import type { Finding, FindingId, Gap, Signal } from '../model/finding.ts'
 import type { GoroutineDump } from '../model/goroutines.ts'
 import type { Profile } from '../model/heap-profile.ts'
@@ -18,14 +19,6 @@ export interface DetectorInput {
   mappings?: Edges<MappingsSnapshot>
   /** The machine's transparent huge page settings. */
   thp?: ThpSettings
-}
-
-/** A thing read at the start and the end of the window; `first` is absent when only one read worked. */
-export interface Edges<T> {
-  first?: T
-  last: T
-  /** Where both were read. */
-  source: string
 }
 
 /** found / clear / unknown: unknown names the signals whose absence stopped the detector. */
@@ -59,3 +52,5 @@ export function lastWith<K extends keyof MemorySnapshot>(
 export function confidence(value: number): number {
   return Math.round(Math.min(0.99, Math.max(0, value)) * 100) / 100
 }
+
+export type { Edges }

@@ -1,8 +1,13 @@
 import { messageOf } from '../errors.ts'
+import type { Edges } from '../model/edges.ts'
 import type { Gap } from '../model/finding.ts'
+import type { GoroutineDump } from '../model/goroutines.ts'
+import type { Profile } from '../model/heap-profile.ts'
+import type { MappingsSnapshot, ThpSettings } from '../model/mappings.ts'
 import type { CgroupMemory, MemorySnapshot } from '../model/snapshot.ts'
 import type { TargetFacts } from '../model/target.ts'
 import type { CaptureSet, RawCapture } from './capture.ts'
+import { parseGoroutineText } from './formats/goroutine-text.ts'
 import {
   cgroupFromCaptures,
   parseBuildInfo,
@@ -13,12 +18,27 @@ import {
   parseRuntimeView,
   parseStatus,
 } from './formats/index.ts'
+import { parsePprof } from './formats/pprof.ts'
+import { parsePprofIndex } from './formats/pprof-index.ts'
+import { parseSmaps } from './formats/smaps.ts'
+import { thpFromCaptures } from './formats/sysfs-thp.ts'
 
 export interface Assembled {
   target: TargetFacts
   series: MemorySnapshot[]
   /** Captures that were read but could not be parsed, each named. */
   gaps: Gap[]
+  heapProfiles?: Edges<Profile>
+  goroutineDumps?: Edges<GoroutineDump>
+  mappings?: Edges<MappingsSnapshot>
+  thp?: ThpSettings
+}
+
+/** Kinds read only at the window's start and end, and their parsers. */
+const EDGE_PARSERS = {
+  'pprof-heap': (c: RawCapture): Profile => parsePprof(c.bytes, c.origin),
+  'goroutine-text': (c: RawCapture): GoroutineDump => parseGoroutineText(c.bytes, c.origin),
+  'proc-smaps': (c: RawCapture): MappingsSnapshot => parseSmaps(c),
 }
 
 /**
@@ -47,8 +67,22 @@ export function assemble(set: CaptureSet): Assembled {
           case 'pprof-heap-text': {
             const view = parseRuntimeView(capture)
             if (view.runtime) snapshot.runtime = view.runtime
+            if (view.goroutines !== undefined) {
+              snapshot.goroutines = { count: view.goroutines, source: capture.origin }
+            }
             break
           }
+          case 'pprof-index':
+            // /metrics' go_goroutines, when present, is read in the same tick and wins.
+            snapshot.goroutines ??= {
+              count: parsePprofIndex(capture).goroutines,
+              source: capture.origin,
+            }
+            break
+          case 'pprof-heap':
+          case 'goroutine-text':
+          case 'proc-smaps':
+            break
           default:
             if (capture.kind.startsWith('cgroup-memory-')) cgroupParts.push(capture)
         }
@@ -66,7 +100,48 @@ export function assemble(set: CaptureSet): Assembled {
     }
     series.push(snapshot)
   }
-  return { target, series, gaps }
+  const assembled: Assembled = { target, series, gaps }
+  const heapProfiles = edges(set, 'pprof-heap', gaps)
+  if (heapProfiles) assembled.heapProfiles = heapProfiles
+  const goroutineDumps = edges(set, 'goroutine-text', gaps)
+  if (goroutineDumps) assembled.goroutineDumps = goroutineDumps
+  const mappings = edges(set, 'proc-smaps', gaps)
+  if (mappings) assembled.mappings = mappings
+  try {
+    const thp = thpFromCaptures(set.once.filter(c => c.kind === 'sysfs-thp'))
+    if (thp) assembled.thp = thp
+  } catch (error) {
+    const first = set.once.find(c => c.kind === 'sysfs-thp')
+    if (first) addParseGap(gaps, first, error)
+  }
+  return assembled
+}
+
+/** The first and last capture of an edge kind, parsed; a broken one becomes a gap. */
+function edges<K extends keyof typeof EDGE_PARSERS>(
+  set: CaptureSet,
+  kind: K,
+  gaps: Gap[],
+): Edges<ReturnType<(typeof EDGE_PARSERS)[K]>> | undefined {
+  const found = set.ticks.flatMap(tick => tick.captures.filter(c => c.kind === kind))
+  const parse = EDGE_PARSERS[kind] as (c: RawCapture) => ReturnType<(typeof EDGE_PARSERS)[K]>
+  const parsed: { value: ReturnType<(typeof EDGE_PARSERS)[K]>; origin: string }[] = []
+  for (const capture of [found[0], found.length > 1 ? found.at(-1) : undefined]) {
+    if (!capture) continue
+    try {
+      parsed.push({ value: parse(capture), origin: capture.origin })
+    } catch (error) {
+      addParseGap(gaps, capture, error)
+    }
+  }
+  const last = parsed.at(-1)
+  if (!last) return undefined
+  const result: Edges<ReturnType<(typeof EDGE_PARSERS)[K]>> = {
+    last: last.value,
+    source: last.origin,
+  }
+  if (parsed.length > 1 && parsed[0]) result.first = parsed[0].value
+  return result
 }
 
 function targetFacts(set: CaptureSet, gaps: Gap[]): TargetFacts {

@@ -11,6 +11,7 @@ import {
   parseRuntimeView,
   parseStatus,
 } from './formats/index.ts'
+import { parsePprofIndex } from './formats/pprof-index.ts'
 import { headOf, looksLikeHtml } from './formats/sniff.ts'
 import { type CgroupLocation, locateMemoryCgroup, readCgroupFiles } from './transports/cgroup.ts'
 import { isVanished, readCapture } from './transports/files.ts'
@@ -57,6 +58,20 @@ const RUNTIME_ENDPOINTS: { path: string; kind: CaptureKind }[] = [
   { path: '/debug/pprof/heap?debug=1', kind: 'pprof-heap-text' },
 ]
 
+/**
+ * Goroutine dumps stop the world for a time that grows with the goroutine count (measured on
+ * Go 1.19: 200k goroutines, debug=2, 7 pauses and 9.7 s in all). Above this count none is taken;
+ * the aggregated debug=1 form is used below it.
+ */
+const GOROUTINE_DUMP_MAX = 100_000
+
+/** THP settings read once: the mode, the defrag policy, and how eagerly khugepaged fills holes. */
+const THP_FILES = [
+  '/sys/kernel/mm/transparent_hugepage/enabled',
+  '/sys/kernel/mm/transparent_hugepage/defrag',
+  '/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none',
+]
+
 /** Ports probed at most when finding a target's HTTP server from its sockets. */
 const MAX_PORTS_PROBED = 8
 
@@ -84,7 +99,13 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     url = await discoverUrl(pid, gaps, options.httpTimeoutMs)
     if (url) notes.push(`found the target's HTTP server at ${url} from its listening sockets`)
   }
+  for (const path of THP_FILES) {
+    const thp = await readCapture('sysfs-thp', path, 4096)
+    if (thp.ok) set.once.push(thp.capture)
+  }
+
   let runtimeEndpoint: { url: string; kind: CaptureKind } | undefined
+  let pprofBase: string | undefined
   if (url !== undefined) {
     set.url = url
     runtimeEndpoint = await chooseRuntimeEndpoint(
@@ -95,6 +116,15 @@ export async function collect(options: CollectOptions): Promise<Collection> {
       options.httpTimeoutMs,
     )
     if (runtimeEndpoint) sources.push(runtimeEndpoint.url)
+    pprofBase = await probePprof(url, options.httpTimeoutMs)
+    if (pprofBase) sources.push(`${pprofBase}/`)
+    else {
+      gaps.push({
+        signal: 'profile.heap',
+        reason: `${url}/debug/pprof/ does not answer as net/http/pprof`,
+        cost: 'no allocation sites for heap growth and no goroutine stacks for a leak',
+      })
+    }
   } else if (pid !== undefined && !gaps.some(g => g.signal === 'runtime.memstats')) {
     gaps.push({
       signal: 'runtime.memstats',
@@ -185,6 +215,13 @@ export async function collect(options: CollectOptions): Promise<Collection> {
         notes.push(`${messageOf(error)}; went on with /proc only`)
       }
     }
+    if (pprofBase && !runtimeFailed) {
+      const index = await optionalGet('pprof-index', `${pprofBase}/`, options)
+      if (index) captures.push(index)
+    }
+    if (set.ticks.length === 0) {
+      captures.push(...(await edgeCaptures(pid, pprofBase, captures, rssBytes, options, gaps)))
+    }
     set.ticks.push({ atMs, captures })
     const elapsedMs = Date.now() - start
     const progress: TickProgress = { index, elapsedMs }
@@ -194,7 +231,108 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     if (nextAt - start > options.durationMs) break
     await sleep(nextAt - Date.now(), options.signal)
   }
+  const last = set.ticks.at(-1)
+  if (last && set.ticks.length > 1 && !targetGone(notes)) {
+    const status = last.captures.find(c => c.kind === 'proc-status')
+    const rssBytes = status && vmRssOf(status)
+    last.captures.push(
+      ...(await edgeCaptures(pid, pprofBase, last.captures, rssBytes, options, gaps)),
+    )
+  }
   return { captures: set, gaps, notes, sources }
+}
+
+/**
+ * What is read only at the window's start and end, because it costs the target more: the full
+ * smaps (a page-table walk per mapping, size-gated like smaps_rollup), a heap profile, and the
+ * aggregated goroutine dump when the goroutine count allows it.
+ */
+async function edgeCaptures(
+  pid: number | undefined,
+  pprofBase: string | undefined,
+  tick: readonly RawCapture[],
+  rssBytes: number | undefined,
+  options: CollectOptions,
+  gaps: Gap[],
+): Promise<RawCapture[]> {
+  const captures: RawCapture[] = []
+  if (pid !== undefined && rssBytes !== undefined && rssBytes <= options.smapsMaxRssBytes) {
+    const smaps = await readCapture('proc-smaps', `/proc/${pid}/smaps`, 256 << 20)
+    if (smaps.ok) captures.push(smaps.capture)
+    else if (!isVanished(smaps.code)) {
+      addGapOnce(gaps, {
+        signal: 'os.mappings',
+        reason: `cannot read ${smaps.path}: ${smaps.message}`,
+        cost: 'memory outside the Go heap cannot be traced to mappings',
+      })
+    }
+  }
+  if (pprofBase === undefined) return captures
+  const heap = await optionalGet('pprof-heap', `${pprofBase}/heap`, options, 64 << 20)
+  if (heap) captures.push(heap)
+  const count = goroutineCount(tick)
+  if (count !== undefined && count > GOROUTINE_DUMP_MAX) {
+    addGapOnce(gaps, {
+      signal: 'profile.goroutines',
+      reason: `${count} goroutines: above ${GOROUTINE_DUMP_MAX}, a goroutine dump would stop the target for seconds, so none was taken`,
+      cost: 'a goroutine leak can be seen in the count, but its stack is not named',
+    })
+    return captures
+  }
+  const dump = await optionalGet(
+    'goroutine-text',
+    `${pprofBase}/goroutine?debug=1`,
+    options,
+    64 << 20,
+  )
+  if (dump) captures.push(dump)
+  return captures
+}
+
+/** The goroutine count a tick's pprof index gave, if it gave one. */
+function goroutineCount(tick: readonly RawCapture[]): number | undefined {
+  const index = tick.find(c => c.kind === 'pprof-index')
+  if (!index) return undefined
+  try {
+    return parsePprofIndex(index).goroutines
+  } catch {
+    // An unreadable index is reported by assemble(); here it only means "count unknown".
+    return undefined
+  }
+}
+
+/** A GET whose failure costs only one signal: undefined instead of an error. */
+async function optionalGet(
+  kind: CaptureKind,
+  url: string,
+  options: { httpTimeoutMs?: number },
+  maxBytes = 4 << 20,
+): Promise<RawCapture | undefined> {
+  try {
+    const answer = await httpGet(kind, url, { timeoutMs: options.httpTimeoutMs ?? 5000, maxBytes })
+    return answer.status === 200 && !answer.truncated ? answer.capture : undefined
+  } catch {
+    // The target may be busy or gone; the tick's main reads already decide what that means.
+    return undefined
+  }
+}
+
+/** True when /debug/pprof/ answers as net/http/pprof's index. Returns its base (…/debug/pprof). */
+async function probePprof(url: string, timeoutMs?: number): Promise<string | undefined> {
+  const base = `${url}/debug/pprof`
+  const index = await optionalGet('pprof-index', `${base}/`, { httpTimeoutMs: timeoutMs ?? 5000 })
+  if (!index) return undefined
+  try {
+    parsePprofIndex(index)
+    return base
+  } catch {
+    // Something answers there, but not net/http/pprof.
+    return undefined
+  }
+}
+
+function targetGone(notes: readonly string[]): boolean {
+  return notes.some(note => note.includes('the target exited'))
 }
 
 /** The facts read once: they identify the target and refuse what is not a Go program. */

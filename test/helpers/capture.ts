@@ -18,12 +18,8 @@ export async function loadRun(name: string): Promise<SavedRun> {
 /** A committed capture as detector input: the same path `diagnose DIR` takes. */
 export async function loadCapture(name: string): Promise<DetectorInput> {
   const run = await loadRun(name)
-  const assembled = assemble(run.captures)
-  return {
-    target: assembled.target,
-    series: assembled.series,
-    gaps: [...run.gaps, ...assembled.gaps],
-  }
+  const { gaps, ...evidence } = assemble(run.captures)
+  return { ...evidence, gaps: [...run.gaps, ...gaps] }
 }
 
 /** The same input with one part removed from every sample, as if it had not been readable. */

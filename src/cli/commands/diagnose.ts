@@ -168,10 +168,10 @@ export function report(run: SavedRun, flags: { json?: boolean; failOn?: Severity
 
 export function diagnoseRun(run: SavedRun): Diagnosis {
   const assembled = assemble(run.captures)
+  const { gaps, ...evidence } = assembled
   return diagnose({
-    target: assembled.target,
-    series: assembled.series,
-    gaps: [...run.gaps, ...assembled.gaps],
+    ...evidence,
+    gaps: [...run.gaps, ...gaps],
     sources: run.sources,
     notes: run.notes,
   })

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import {
+  assertInputError,
+  assertSniffsOnlyItsOwn,
+  fixture,
+  HTML_PAGE,
+  textCapture,
+  textOf,
+} from '../../../test/helpers/format-fixtures.ts'
+import { parseSmaps, procSmaps } from './smaps.ts'
+
+const real = fixture('proc-smaps', 'go1.19.8-memsick-goroutine-leak.txt')
+
+test("parses a real Go process's smaps: the heap arena, the binary and anonymous mappings", () => {
+  const { mappings } = parseSmaps(real)
+  assert.ok(mappings.length > 10)
+  // Go 1.19 on amd64 places its heap arenas from 0xc000000000.
+  const arena = mappings.find(m => m.start === 0xc000000000)
+  assert.ok(arena && arena.rss > 0 && arena.perms === 'rw-p' && arena.path === '')
+  assert.ok(mappings.some(m => m.path.endsWith('/memsick') && m.perms === 'r-xp'))
+  for (const m of mappings)
+    assert.ok(m.end > m.start && m.rss >= m.anonymous - 0 && m.rss % 1024 === 0)
+})
+
+test('the mappings add up to what smaps_rollup would say: Rss is the sum of every mapping', () => {
+  const text = textOf(real)
+  const total = [...text.matchAll(/^Rss:\s+(\d+) kB$/gm)].reduce(
+    (sum, m) => sum + Number(m[1]) * 1024,
+    0,
+  )
+  assert.equal(
+    parseSmaps(real).mappings.reduce((sum, m) => sum + m.rss, 0),
+    total,
+  )
+})
+
+test('sniffs only smaps, not smaps_rollup or status', () => {
+  assertSniffsOnlyItsOwn(procSmaps)
+})
+
+test('rejects broken input in one line naming the place', () => {
+  assertInputError(() => parseSmaps(textCapture('proc-smaps', HTML_PAGE, 'x')), /x: got HTML/)
+  assertInputError(() => parseSmaps(textCapture('proc-smaps', '', 'x')), /x: no mappings/)
+  const broken = textOf(real).replace(/^Rss:\s+\d+ kB$/m, 'Rss: lots')
+  assertInputError(
+    () => parseSmaps(textCapture('proc-smaps', broken, 'y')),
+    /^y:\d+: not a smaps line: "Rss: lots"$/,
+  )
+})
