@@ -8,7 +8,7 @@ test('calls a small steady process with allocation churn healthy', async t => {
   t.after(() => target.stop())
   const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '3s'])
   assert.equal(result.code, 0, result.err)
-  assert.equal(report.verdict, 'healthy')
+  assert.equal(report.verdict, 'healthy', JSON.stringify(report.findings, null, 2))
   assert.deepEqual(report.findings, [])
   assert.deepEqual(report.unjudged, [])
   assert.ok(report.rss)

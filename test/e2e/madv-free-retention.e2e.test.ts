@@ -76,7 +76,7 @@ test('combines --pid and --url, and by URL alone says LazyFree could not be judg
   assert.equal(both.report.verdict, 'madv-free-retention')
   assert.deepEqual(
     both.report.sources.filter(s => s.startsWith('http')),
-    [`${target.url}/debug/vars`],
+    [`${target.url}/debug/vars`, `${target.url}/debug/pprof/`],
   )
 
   const urlOnly = await runJson(['diagnose', target.url, '--duration', '2s'])
