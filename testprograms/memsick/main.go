@@ -49,6 +49,8 @@ type options struct {
 	gogc             int
 	fileMiB          int
 	fileDir          string
+	cgroupDir        string
+	limitMiB         int
 	readyTimeout     time.Duration
 	exitOnStdinClose bool
 }
@@ -106,6 +108,8 @@ func run(args []string) int {
 	fs.IntVar(&opt.gogc, "gogc", 1000, "gc-heap-goal: GOGC set with debug.SetGCPercent (the control uses 100)")
 	fs.IntVar(&opt.fileMiB, "file-mib", 512, "file-mapped: size of the file, in MiB")
 	fs.StringVar(&opt.fileDir, "file-dir", os.TempDir(), "file-mapped: directory for the (immediately unlinked) file")
+	fs.StringVar(&opt.cgroupDir, "cgroup", "", "cgroup-limit-risk: a memory cgroup `dir` with a limit to join (default: make a child of our own with --limit-mib)")
+	fs.IntVar(&opt.limitMiB, "limit-mib", 256, "cgroup-limit-risk: the limit of the cgroup made without --cgroup, in MiB")
 	fs.DurationVar(&opt.readyTimeout, "ready-timeout", 50*time.Second, "give up (exit 2) when the symptom is not established by then")
 	fs.BoolVar(&opt.exitOnStdinClose, "exit-on-stdin-close", false, "exit 0 when stdin reaches EOF (the launcher died)")
 
@@ -129,7 +133,7 @@ func run(args []string) int {
 		return usage(fs, fmt.Errorf("unknown scenario %q", id), false)
 	}
 	if opt.spikeMiB <= 0 || opt.fileMiB <= 0 || opt.goroutines < 0 || opt.goroutinesPerSec < 0 ||
-		opt.liveMiB < 0 || opt.churnMiBPerSec < 0 || opt.leakMiBPerSec < 0 || opt.respikeEvery < 0 {
+		opt.liveMiB < 0 || opt.limitMiB <= 0 || opt.churnMiBPerSec < 0 || opt.leakMiBPerSec < 0 || opt.respikeEvery < 0 {
 		return fail(errors.New("sizes, rates and counts must be positive"))
 	}
 

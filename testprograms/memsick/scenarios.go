@@ -28,6 +28,16 @@ func (sc scenario) describe(control bool) string {
 }
 
 var scenarios = map[string]scenario{
+	// Run as root (cgroup v1 here); without --cgroup, a 256 MiB child cgroup. READY 1.2 s. Cgroup
+	// usage 254-255 MiB of 256, total_rss 232 MiB (90.7%), total_cache 22 MiB all inactive, failcnt
+	// +~600/s; VmRSS 239 MiB. Control: READY 0.8 s, usage 255.9 MiB, total_rss 28 MiB (10.8%),
+	// total_cache 228 MiB all inactive, failcnt +~1000/s; VmRSS 35 MiB.
+	"cgroup-limit-risk": {
+		"join a memory cgroup with a limit (--cgroup DIR, or a child made here with --limit-mib), grow anonymous memory to 90% of the limit and keep re-reading a file of a quarter of it: usage at the limit, mostly not reclaimable",
+		"same cgroup, a small heap and a file as large as the limit re-read: usage at the limit, mostly reclaimable page cache",
+		runCgroupLimitRisk,
+	},
+
 	// READY 0.9-1.7 s (writing the file). VmRSS 520 MiB = RssFile 517 MiB + RssAnon 2 MiB; Go
 	// Sys 13 MiB. Control: READY 0.2 s, VmRSS 8 MiB, RssFile 6 MiB (the binary).
 	"file-mapped": {
@@ -108,5 +118,15 @@ var scenarios = map[string]scenario{
 		"allocate a 1 GiB spike, drop it, runtime.GC without debug.FreeOSMemory, again every 2 s (--respike-every): HeapIdle-HeapReleased large",
 		"the same spikes, each followed by debug.FreeOSMemory",
 		runScavengerLag,
+	},
+
+	// THP "madvise", max_ptes_none 511, Linux 6.18 (MADV_COLLAPSE needs ≥ 6.1). Before the
+	// collapse: HeapInuse 32 MiB, HeapReleased 994 MiB, VmRSS 76 MiB, AnonHugePages 0; after:
+	// VmRSS 1069 MiB, AnonHugePages 1026 MiB, HeapReleased still 994 MiB. Control: HeapInuse
+	// 1025 MiB, HeapReleased 2 MiB, VmRSS 1069 MiB, AnonHugePages 1026 MiB.
+	"thp-bloat": {
+		"allocate --spike-mib in 64 KiB pieces, keep one in 32, release the rest, then MADV_HUGEPAGE + MADV_COLLAPSE the heap as Go 1.21.1-1.21.5 with khugepaged would: huge pages refill released memory",
+		"the same pieces, all kept, collapsed the same way: a heap simply backed by huge pages",
+		runTHPBloat,
 	},
 }
