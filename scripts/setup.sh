@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 missing=()
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
+# The real client_golang, for tests that read a /metrics page it serves (built offline, GOPATH mode).
+[ -d /usr/share/gocode/src/github.com/prometheus/client_golang ] ||
+  missing+=(golang-github-prometheus-client-golang-dev)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { snapshot } from '../../test/helpers/snapshots.ts'
+import type { Finding } from '../model/finding.ts'
+import type { Detector } from './detector.ts'
+import { diagnose, rankFindings } from './diagnose.ts'
+
+const finding = (
+  id: Finding['id'],
+  severity: Finding['severity'],
+  bytesExplained: number,
+  confidence = 0.9,
+): Finding => ({
+  id,
+  severity,
+  confidence,
+  title: id,
+  summary: '',
+  evidence: [],
+  fixes: [],
+  bytesExplained,
+})
+
+test('ranks by severity, then bytes of RSS explained, then confidence', () => {
+  const ranked = rankFindings([
+    finding('fragmentation', 'info', 900),
+    finding('heap-growth', 'warning', 10),
+    finding('goroutine-leak', 'warning', 50, 0.5),
+    finding('scavenger-lag', 'warning', 50, 0.8),
+    finding('madv-free-retention', 'critical', 1),
+  ])
+  assert.deepEqual(
+    ranked.map(f => f.id),
+    ['madv-free-retention', 'scavenger-lag', 'goroutine-leak', 'heap-growth', 'fragmentation'],
+  )
+})
+
+const stub = (id: Finding['id'], outcome: ReturnType<Detector['detect']>): Detector => ({
+  id,
+  needs: [],
+  detect: () => outcome,
+})
+
+test('the verdict is the first finding, and unknown detectors are named with a gap', () => {
+  const input = {
+    target: { sources: [] },
+    series: [snapshot({ rss: 100 })],
+    gaps: [],
+    sources: [],
+    notes: [],
+  }
+  const result = diagnose(input, [
+    stub('fragmentation', { kind: 'finding', finding: finding('fragmentation', 'info', 5) }),
+    stub('madv-free-retention', { kind: 'unknown', missing: ['os.lazyFree'] }),
+    stub('heap-growth', { kind: 'finding', finding: finding('heap-growth', 'warning', 5) }),
+  ])
+  assert.equal(result.verdict, 'heap-growth')
+  assert.deepEqual(result.unjudged, ['madv-free-retention'])
+  assert.deepEqual(
+    result.gaps.map(g => g.signal),
+    ['os.lazyFree'],
+  )
+  assert.match(result.gaps[0]?.cost ?? '', /madv-free-retention could not be judged/)
+})
+
+test('healthy when every detector is clear; the input gaps are not mutated', () => {
+  const gaps = [{ signal: 'os.lazyFree', reason: 'EACCES', cost: 'LazyFree unknown' }]
+  const input = {
+    target: { sources: [] },
+    series: [snapshot({ rss: 100 })],
+    gaps,
+    sources: [],
+    notes: [],
+  }
+  const result = diagnose(input, [
+    stub('madv-free-retention', { kind: 'unknown', missing: ['os.lazyFree'] }),
+  ])
+  assert.equal(result.verdict, 'healthy')
+  assert.equal(gaps[0]?.cost, 'LazyFree unknown')
+  assert.match(
+    result.gaps[0]?.cost ?? '',
+    /LazyFree unknown; madv-free-retention could not be judged/,
+  )
+})
