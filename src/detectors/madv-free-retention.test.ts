@@ -102,7 +102,31 @@ test('stays quiet on the same workload with madvdontneed=1 (real go1.19 capture)
   assert.equal(madvFreeRetention.detect(input).kind, 'clear')
 })
 
-test('answers unknown on a real capture whose smaps_rollup is removed', async () => {
+test('infers MADV_FREE pages from RSS and HeapReleased when smaps_rollup was not read (real capture)', async () => {
   const input = withoutPart(await loadCapture(`${GO119}/madv-free-retention`), 'rollup')
+  const outcome = madvFreeRetention.detect(input)
+  assert.ok(outcome.kind === 'finding')
+  assert.ok(
+    outcome.finding.confidence < 0.8,
+    `inferred, so less sure: ${outcome.finding.confidence}`,
+  )
+  assert.match(outcome.finding.summary, /LazyFree was not measured/)
+  assert.ok(outcome.finding.evidence.some(e => e.label.includes('inferred MADV_FREE')))
+})
+
+test('infers nothing when the gap is larger than what HeapReleased could hold (non-Go memory)', () => {
+  const outcome = madvFreeRetention.detect({
+    target: go('go1.14.15'),
+    series: [snapshot({ rss: 1000, runtime: { heapIdle: 120, heapReleased: 100 } })],
+    gaps: [],
+  })
+  assert.equal(outcome.kind, 'clear')
+})
+
+test('answers unknown when neither smaps_rollup nor the runtime view was read (real capture)', async () => {
+  const input = withoutPart(
+    withoutPart(await loadCapture(`${GO119}/madv-free-retention`), 'rollup'),
+    'runtime',
+  )
   assert.deepEqual(madvFreeRetention.detect(input), { kind: 'unknown', missing: ['os.lazyFree'] })
 })

@@ -1,5 +1,5 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
-import type { MemorySnapshot } from '../model/snapshot.ts'
+import { goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
 import { goAtLeast, parseGoVersion, releaseMode, type TargetFacts } from '../model/target.ts'
 import { formatBytes, MiB } from '../model/units.ts'
 import { confidence, type Detector, type Outcome } from './detector.ts'
@@ -37,15 +37,30 @@ const RELEASED_COVERS = 0.8
 interface Measured {
   snapshot: MemorySnapshot
   rss: number
+  /** LazyFree, or when smaps_rollup was not read, the bytes inferred to be MADV_FREE'd. */
   lazyFree: number
   share: number
+  /** True when lazyFree was inferred from RSS and the runtime view, not measured. */
+  inferred: boolean
 }
 
 function measure(snapshot: MemorySnapshot): Measured | undefined {
-  const lazyFree = snapshot.rollup?.lazyFree
   const rss = snapshot.status?.vmRss ?? snapshot.rollup?.rss
-  if (lazyFree === undefined || rss === undefined || rss === 0) return undefined
-  return { snapshot, rss, lazyFree, share: lazyFree / rss }
+  if (rss === undefined || rss === 0) return undefined
+  const lazyFree = snapshot.rollup?.lazyFree
+  if (lazyFree !== undefined)
+    return { snapshot, rss, lazyFree, share: lazyFree / rss, inferred: false }
+  // Without smaps_rollup (Prometheus, a URL-only target with /metrics) the pages can only be
+  // inferred: resident bytes Go does not account for, which its released memory could hold.
+  // Non-Go memory makes the same gap, so the released bytes must cover nearly all of it.
+  const runtime = snapshot.runtime
+  if (!runtime) return undefined
+  const gap = rss - goResidentEstimate(runtime) - (snapshot.status?.rssFile ?? 0)
+  const inferred =
+    gap > 0 && runtime.heapReleased >= gap * RELEASED_COVERS
+      ? Math.min(gap, runtime.heapReleased)
+      : 0
+  return { snapshot, rss, lazyFree: inferred, share: inferred / rss, inferred: true }
 }
 
 function holds(m: Measured): boolean {
@@ -95,9 +110,11 @@ export function madvFreeFixes(target: TargetFacts): string[] {
 
 export const madvFreeRetention: Detector = {
   id: 'madv-free-retention',
-  needs: ['os.lazyFree'],
+  needs: ['os.lazyFree', 'runtime.memstats'],
   detect({ target, series }): Outcome {
-    const measured = series.map(measure).filter(m => m !== undefined)
+    const all = series.map(measure).filter(m => m !== undefined)
+    // Where LazyFree was measured in some samples, inference from the others adds only noise.
+    const measured = all.some(m => !m.inferred) ? all.filter(m => !m.inferred) : all
     const last = measured.at(-1)
     if (!last) return { kind: 'unknown', missing: ['os.lazyFree'] }
     const worst = measured.reduce((a, b) => (b.lazyFree > a.lazyFree ? b : a))
@@ -112,7 +129,7 @@ export const madvFreeRetention: Detector = {
 
     // LazyFree alone is strong evidence (only MADV_FREE produces it). Each independent fact that
     // ties it to Go's runtime raises confidence; a Go in MADV_DONTNEED mode lowers it.
-    let score = 0.7
+    let score = shown.inferred ? 0.45 : 0.7
     if (releasedCovers) score += 0.15
     if (mode.mode === 'madv-free') score += 0.12
     if (mode.mode === 'madv-dontneed') score -= 0.3
@@ -122,8 +139,22 @@ export const madvFreeRetention: Detector = {
     const rollupSource = shown.snapshot.rollup?.source ?? ''
     const evidence: Evidence[] = [
       { label: 'RSS', value: shown.rss, unit: 'bytes', source: statusSource },
-      { label: 'LazyFree', value: shown.lazyFree, unit: 'bytes', source: rollupSource },
     ]
+    if (shown.inferred && runtime) {
+      evidence.push({
+        label: 'RSS − (Sys − HeapReleased), inferred MADV_FREE',
+        value: shown.lazyFree,
+        unit: 'bytes',
+        source: `${statusSource}, ${runtime.source}`,
+      })
+    } else {
+      evidence.push({
+        label: 'LazyFree',
+        value: shown.lazyFree,
+        unit: 'bytes',
+        source: rollupSource,
+      })
+    }
     if (runtime) {
       evidence.push({
         label: 'HeapReleased',
@@ -175,6 +206,9 @@ export const madvFreeRetention: Detector = {
     }
     if (mode.mode === 'madv-dontneed') {
       summary += ` Go itself should not be the source (${mode.why}): suspect a C allocator.`
+    }
+    if (shown.inferred) {
+      summary += ` LazyFree was not measured (no /proc/PID/smaps_rollup): this is inferred from RSS exceeding Go's resident estimate by about what HeapReleased holds; non-Go memory could look the same, so confirm with smaps_rollup on the host.`
     }
     if (!current) {
       summary += ` This was seen during the window (peak ${formatBytes(worst.lazyFree)}) but LazyFree was ${formatBytes(last.lazyFree)} at its end: the kernel reclaimed it.`

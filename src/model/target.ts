@@ -6,8 +6,10 @@ export interface TargetFacts {
   name?: string
   /** From the binary's .go.buildinfo, e.g. "go1.19.8". */
   goVersion?: string
-  /** GODEBUG from /proc/PID/environ; absent when unset (or unreadable: a Gap says which). */
+  /** GODEBUG from /proc/PID/environ; absent when unset or unreadable (then godebugUnknown). */
   godebug?: string
+  /** True when the environment could not be read, so an absent GODEBUG means "unknown", not "unset". */
+  godebugUnknown?: boolean
   /** DefaultGODEBUG recorded in the binary at build time (Go ≥ 1.21, only when non-empty). */
   defaultGodebug?: string
   gogc?: string
@@ -98,6 +100,12 @@ export function releaseMode(facts: TargetFacts): ReleaseMode {
   if (setting === '0') return { mode: 'madv-free', why: 'GODEBUG has madvdontneed=0' }
   if (!goAtLeast(version, 16)) {
     return { mode: 'madv-free', why: `${facts.goVersion} uses MADV_FREE by default (Go 1.12–1.15)` }
+  }
+  if (facts.godebugUnknown) {
+    return {
+      mode: 'unknown',
+      why: `GODEBUG unknown: ${facts.goVersion} uses MADV_DONTNEED unless GODEBUG has madvdontneed=0`,
+    }
   }
   return {
     mode: 'madv-dontneed',

@@ -70,6 +70,10 @@ export function assemble(set: CaptureSet): Assembled {
             if (view.goroutines !== undefined) {
               snapshot.goroutines = { count: view.goroutines, source: capture.origin }
             }
+            // Without /proc (a URL-only target), client_golang's process collector still tells RSS.
+            if (view.rssBytes !== undefined && !tick.captures.some(c => c.kind === 'proc-status')) {
+              snapshot.status = { source: capture.origin, vmRss: view.rssBytes }
+            }
             break
           }
           case 'pprof-index':
@@ -199,6 +203,7 @@ function targetFacts(set: CaptureSet, gaps: Gap[]): TargetFacts {
       addParseGap(gaps, capture, error)
     }
   }
+  if (!set.once.some(c => c.kind === 'proc-environ')) facts.godebugUnknown = true
   return facts
 }
 

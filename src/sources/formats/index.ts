@@ -86,6 +86,8 @@ export interface RuntimeView {
   runtime?: GoRuntimeMemory
   goVersion?: string
   goroutines?: number
+  /** process_resident_memory_bytes, from client_golang's process collector. */
+  rssBytes?: number
 }
 
 /** Parses whichever runtime endpoint a capture came from. Throws InputError when broken. */
@@ -106,6 +108,7 @@ export function parseRuntimeView(capture: RawCapture): RuntimeView {
       }
       if (view.goVersion !== undefined) result.goVersion = view.goVersion
       if (view.goroutines !== undefined) result.goroutines = view.goroutines
+      if (view.rssBytes !== undefined) result.rssBytes = view.rssBytes
       return result
     }
     default:
