@@ -1,7 +1,13 @@
 import { cgroupLimitRisk } from './cgroup-limit-risk.ts'
 import type { Detector } from './detector.ts'
+import { fileMapped } from './file-mapped.ts'
 import { madvFreeRetention } from './madv-free-retention.ts'
 import { scavengerLag } from './scavenger-lag.ts'
 
 /** Every detector, one line each. Order does not matter: diagnose() ranks the findings. */
-export const DETECTORS: readonly Detector[] = [madvFreeRetention, scavengerLag, cgroupLimitRisk]
+export const DETECTORS: readonly Detector[] = [
+  madvFreeRetention,
+  scavengerLag,
+  cgroupLimitRisk,
+  fileMapped,
+]
