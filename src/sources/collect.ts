@@ -1,18 +1,17 @@
-import { readdir, readlink } from 'node:fs/promises'
 import { InputError, messageOf, TargetError } from '../errors.ts'
 import type { Gap } from '../model/finding.ts'
 import { GiB } from '../model/units.ts'
 import type { CaptureKind, CaptureSet, RawCapture } from './capture.ts'
 import {
-  extractBuildInfo,
-  filterGoEnviron,
-  parseListeningSockets,
-  parseProcCgroup,
-  parseRuntimeView,
-  parseStatus,
-} from './formats/index.ts'
+  chooseRuntimeEndpoint,
+  describeAnswer,
+  discoverUrl,
+  optionalGet,
+  probePprof,
+} from './endpoints.ts'
+import { extractBuildInfo, filterGoEnviron, parseProcCgroup, parseStatus } from './formats/index.ts'
 import { parsePprofIndex } from './formats/pprof-index.ts'
-import { headOf, looksLikeHtml } from './formats/sniff.ts'
+import { NoAddressSpaceError } from './formats/proc-status.ts'
 import { type CgroupLocation, locateMemoryCgroup, readCgroupFiles } from './transports/cgroup.ts'
 import { isVanished, readCapture } from './transports/files.ts'
 import { httpGet } from './transports/http.ts'
@@ -49,15 +48,6 @@ export interface Collection {
   sources: string[]
 }
 
-/** The runtime-view endpoints, most preferred first. /metrics from client_golang ≥ 1.12 on
- * Go ≥ 1.17 reads runtime/metrics and does not stop the world; expvar and the heap profile's
- * trailer call ReadMemStats, which does. */
-const RUNTIME_ENDPOINTS: { path: string; kind: CaptureKind }[] = [
-  { path: '/metrics', kind: 'prom-text' },
-  { path: '/debug/vars', kind: 'expvar' },
-  { path: '/debug/pprof/heap?debug=1', kind: 'pprof-heap-text' },
-]
-
 /**
  * Goroutine dumps stop the world for a time that grows with the goroutine count (measured on
  * Go 1.19: 200k goroutines, debug=2, 7 pauses and 9.7 s in all). Above this count none is taken;
@@ -71,9 +61,6 @@ const THP_FILES = [
   '/sys/kernel/mm/transparent_hugepage/defrag',
   '/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none',
 ]
-
-/** Ports probed at most when finding a target's HTTP server from its sockets. */
-const MAX_PORTS_PROBED = 8
 
 /**
  * Samples a live target: first what is read once, then a tick every interval until the
@@ -149,12 +136,14 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     let rssBytes: number | undefined
     if (pid !== undefined) {
       const status = await readCapture('proc-status', `/proc/${pid}/status`, 1 << 20)
-      if (!status.ok) {
-        if (!isVanished(status.code))
+      // A process between exit and its parent's wait() is a zombie: gone, as far as memory goes.
+      const exited = status.ok ? isZombie(status.capture) : isVanished(status.code)
+      if (!status.ok || exited) {
+        const after = `${Math.round((atMs - start) / 1000)} s into the window; diagnosing the ${set.ticks.length} samples collected before`
+        if (exited) notes.push(`the target exited ${after}`)
+        else if (set.ticks.length === 0)
           throw new TargetError(`cannot read ${status.path}: ${status.message}`)
-        notes.push(
-          `the target exited ${Math.round((atMs - start) / 1000)} s into the window; diagnosing the ${set.ticks.length} samples collected before`,
-        )
+        else notes.push(`${status.path} became unreadable (${status.message}) ${after}`)
         break
       }
       captures.push(status.capture)
@@ -301,36 +290,6 @@ function goroutineCount(tick: readonly RawCapture[]): number | undefined {
   }
 }
 
-/** A GET whose failure costs only one signal: undefined instead of an error. */
-async function optionalGet(
-  kind: CaptureKind,
-  url: string,
-  options: { httpTimeoutMs?: number },
-  maxBytes = 4 << 20,
-): Promise<RawCapture | undefined> {
-  try {
-    const answer = await httpGet(kind, url, { timeoutMs: options.httpTimeoutMs ?? 5000, maxBytes })
-    return answer.status === 200 && !answer.truncated ? answer.capture : undefined
-  } catch {
-    // The target may be busy or gone; the tick's main reads already decide what that means.
-    return undefined
-  }
-}
-
-/** True when /debug/pprof/ answers as net/http/pprof's index. Returns its base (…/debug/pprof). */
-async function probePprof(url: string, timeoutMs?: number): Promise<string | undefined> {
-  const base = `${url}/debug/pprof`
-  const index = await optionalGet('pprof-index', `${base}/`, { httpTimeoutMs: timeoutMs ?? 5000 })
-  if (!index) return undefined
-  try {
-    parsePprofIndex(index)
-    return base
-  } catch {
-    // Something answers there, but not net/http/pprof.
-    return undefined
-  }
-}
-
 function targetGone(notes: readonly string[]): boolean {
   return notes.some(note => note.includes('the target exited'))
 }
@@ -398,128 +357,17 @@ async function readOnce(
   return location
 }
 
-/** Finds a Go HTTP server among the target's own listening TCP sockets. */
-async function discoverUrl(
-  pid: number,
-  gaps: Gap[],
-  timeoutMs?: number,
-): Promise<string | undefined> {
-  let inodes: Set<number>
-  try {
-    const fds = await readdir(`/proc/${pid}/fd`)
-    const links = await Promise.all(
-      fds.map(fd => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')),
-    )
-    inodes = new Set(
-      links.flatMap(link => {
-        const match = /^socket:\[(\d+)\]$/.exec(link)
-        return match ? [Number(match[1])] : []
-      }),
-    )
-  } catch (error) {
-    gaps.push({
-      signal: 'runtime.memstats',
-      reason: `cannot list /proc/${pid}/fd to find its HTTP server (${messageOf(error)}); pass --url`,
-      cost: 'the Go heap cannot be told apart from stacks, runtime metadata and non-Go memory',
-    })
-    return undefined
-  }
-  const candidates: string[] = []
-  for (const file of ['tcp', 'tcp6']) {
-    const table = await readCapture('proc-net-tcp', `/proc/${pid}/net/${file}`, 16 << 20)
-    if (!table.ok) continue
-    for (const socket of parseListeningSockets(table.capture)) {
-      if (!inodes.has(socket.inode)) continue
-      const host = hostFor(socket.address)
-      candidates.push(`http://${host}:${socket.port}`)
-    }
-  }
-  for (const base of candidates.slice(0, MAX_PORTS_PROBED)) {
-    for (const endpoint of RUNTIME_ENDPOINTS) {
-      try {
-        const answer = await httpGet(endpoint.kind, base + endpoint.path, {
-          timeoutMs: timeoutMs ?? 2000,
-          maxBytes: 4 << 20,
-        })
-        if (answer.status === 200 && parseRuntimeView(answer.capture).runtime) return base
-      } catch (error) {
-        // Not HTTP, not answering, or not Go statistics: try the next endpoint, then port.
-        if (error instanceof TargetError) break
-      }
-    }
-  }
-  return undefined
-}
-
-/** Wildcard listeners are reached over loopback; IPv6 addresses need brackets. */
-function hostFor(address: string): string {
-  if (address === '0.0.0.0') return '127.0.0.1'
-  if (address === '::') return '[::1]'
-  return address.includes(':') ? `[${address}]` : address
-}
-
-/**
- * Probes the runtime endpoints in order of preference and keeps the first that gives a Go
- * memory view. Each refusal is remembered so the gap can say what each endpoint answered.
- */
-async function chooseRuntimeEndpoint(
-  base: string,
-  urlOnly: boolean,
-  gaps: Gap[],
-  set: CaptureSet,
-  timeoutMs?: number,
-): Promise<{ url: string; kind: CaptureKind } | undefined> {
-  const answers: string[] = []
-  let reachable = false
-  for (const endpoint of RUNTIME_ENDPOINTS) {
-    const url = base + endpoint.path
-    try {
-      const answer = await httpGet(endpoint.kind, url, { timeoutMs: timeoutMs ?? 5000 })
-      reachable = true
-      if (answer.status !== 200 || answer.truncated) {
-        answers.push(
-          `${endpoint.path}: ${describeAnswer(answer.status, answer.capture, answer.truncated)}`,
-        )
-        continue
-      }
-      const view = parseRuntimeView(answer.capture)
-      if (!view.runtime) {
-        answers.push(`${endpoint.path}: no Go memory statistics in it`)
-        continue
-      }
-      // The first answer doubles as a once-capture: /metrics may carry go_info's version.
-      set.once.push(answer.capture)
-      return { url, kind: endpoint.kind }
-    } catch (error) {
-      if (error instanceof TargetError) {
-        if (!reachable && urlOnly) throw error
-        answers.push(`${endpoint.path}: ${messageOf(error).replace(`${url}: `, '')}`)
-        if (!reachable) break
-        continue
-      }
-      answers.push(`${endpoint.path}: ${messageOf(error)}`)
-    }
-  }
-  if (urlOnly) {
-    throw new TargetError(`${base} serves no Go memory statistics (${answers.join('; ')})`)
-  }
-  gaps.push({
-    signal: 'runtime.memstats',
-    reason: `${base} gave no Go memory statistics (${answers.join('; ')})`,
-    cost: 'the Go heap cannot be told apart from stacks, runtime metadata and non-Go memory',
-  })
-  return undefined
-}
-
-function describeAnswer(status: number, capture: RawCapture, truncated: boolean): string {
-  if (truncated) return 'a body larger than the size cap'
-  if (status !== 200) return `HTTP ${status}`
-  if (looksLikeHtml(headOf(capture.bytes))) return 'an HTML page'
-  return `HTTP ${status}`
-}
-
 function httpOptions(options: CollectOptions): { timeoutMs?: number } {
   return options.httpTimeoutMs === undefined ? {} : { timeoutMs: options.httpTimeoutMs }
+}
+
+function isZombie(capture: RawCapture): boolean {
+  try {
+    parseStatus(capture)
+    return false
+  } catch (error) {
+    return error instanceof NoAddressSpaceError
+  }
 }
 
 function vmRssOf(capture: RawCapture): number | undefined {
