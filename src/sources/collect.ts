@@ -140,10 +140,10 @@ export async function collect(options: CollectOptions): Promise<Collection> {
       const exited = status.ok ? isZombie(status.capture) : isVanished(status.code)
       if (!status.ok || exited) {
         const after = `${Math.round((atMs - start) / 1000)} s into the window; diagnosing the ${set.ticks.length} samples collected before`
-        if (exited) notes.push(`the target exited ${after}`)
-        else if (set.ticks.length === 0)
+        if (exited || status.ok) notes.push(`the target exited ${after}`)
+        else if (set.ticks.length === 0) {
           throw new TargetError(`cannot read ${status.path}: ${status.message}`)
-        else notes.push(`${status.path} became unreadable (${status.message}) ${after}`)
+        } else notes.push(`${status.path} became unreadable (${status.message}) ${after}`)
         break
       }
       captures.push(status.capture)
