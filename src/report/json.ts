@@ -32,6 +32,8 @@ export interface JsonReport {
     evidence: Evidence[]
     fixes: string[]
     whatIf?: { rssBytes: number; explanation: string }
+    /** Bytes of RSS this cause accounts for: with severity, what ranks the findings. */
+    bytesExplained: number
     resolvedDuringWindow?: boolean
   }[]
   gaps: Gap[]
@@ -79,6 +81,7 @@ export function toJsonReport(diagnosis: Diagnosis): JsonReport {
       evidence: finding.evidence,
       fixes: finding.fixes,
       ...(finding.whatIf ? { whatIf: finding.whatIf } : {}),
+      bytesExplained: finding.bytesExplained,
       ...(finding.resolvedDuringWindow ? { resolvedDuringWindow: true } : {}),
     })),
     gaps: diagnosis.gaps,
