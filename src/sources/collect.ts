@@ -29,6 +29,12 @@ export interface CollectOptions {
   smapsMaxRssBytes: number
   /** Called after each tick, for progress lines. */
   onTick?: (tick: TickProgress) => void
+  /**
+   * Hands over captures as soon as they are read, so a recording can commit them: the read-once
+   * captures (tick 'once') before the first tick, then each tick, then once more the last tick's
+   * end-of-window captures under the same index. `run` is the collection so far.
+   */
+  onCaptures?: (tick: number | 'once', captures: readonly RawCapture[], run: Collection) => void
   /** Aborting ends the window early; what was collected is still returned. */
   signal?: AbortSignal
   httpTimeoutMs?: number
@@ -121,6 +127,7 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     })
   }
 
+  options.onCaptures?.('once', set.once, { captures: set, gaps, notes, sources })
   const start = Date.now()
   let smapsGated = false
   let runtimeFailed = false
@@ -212,6 +219,7 @@ export async function collect(options: CollectOptions): Promise<Collection> {
       captures.push(...(await edgeCaptures(pid, pprofBase, captures, rssBytes, options, gaps)))
     }
     set.ticks.push({ atMs, captures })
+    options.onCaptures?.(index, captures, { captures: set, gaps, notes, sources })
     const elapsedMs = Date.now() - start
     const progress: TickProgress = { index, elapsedMs }
     if (rssBytes !== undefined) progress.rssBytes = rssBytes
@@ -224,9 +232,9 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   if (last && set.ticks.length > 1 && !targetGone(notes)) {
     const status = last.captures.find(c => c.kind === 'proc-status')
     const rssBytes = status && vmRssOf(status)
-    last.captures.push(
-      ...(await edgeCaptures(pid, pprofBase, last.captures, rssBytes, options, gaps)),
-    )
+    const end = await edgeCaptures(pid, pprofBase, last.captures, rssBytes, options, gaps)
+    last.captures.push(...end)
+    options.onCaptures?.(set.ticks.length - 1, end, { captures: set, gaps, notes, sources })
   }
   return { captures: set, gaps, notes, sources }
 }
