@@ -1,0 +1,53 @@
+/**
+ * Runs a command under /usr/bin/time -v: wall seconds and peak RSS, output discarded. With
+ * `runs` > 1 (after one unmeasured warm-up: tsx compiles on first use, the file enters the page
+ * cache), the best wall time and the highest peak RSS of the runs.
+ */
+import { spawnSync } from 'node:child_process'
+
+export interface Measurement {
+  label: string
+  seconds: number
+  peakRssBytes: number
+  exitCode: number
+}
+
+export function measure(label: string, command: string, args: string[], runs = 1): Measurement {
+  if (runs === 1) return measureOnce(label, command, args)
+  measureOnce(label, command, args)
+  const all = Array.from({ length: runs }, () => measureOnce(label, command, args))
+  return {
+    label: `${label} (best of ${runs})`,
+    seconds: Math.min(...all.map(m => m.seconds)),
+    peakRssBytes: Math.max(...all.map(m => m.peakRssBytes)),
+    exitCode: 0,
+  }
+}
+
+function measureOnce(label: string, command: string, args: string[]): Measurement {
+  const started = process.hrtime.bigint()
+  const run = spawnSync('/usr/bin/time', ['-v', command, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  })
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(run.stderr ?? '')
+  if (!rss)
+    throw new Error(`${label}: /usr/bin/time gave no RSS (is GNU time installed?)\n${run.stderr}`)
+  const result = { label, seconds, peakRssBytes: Number(rss[1]) * 1024, exitCode: run.status ?? -1 }
+  if (result.exitCode !== 0)
+    throw new Error(`${label} exited ${result.exitCode}:\n${run.stderr.slice(-2000)}`)
+  return result
+}
+
+export function report(ours: Measurement, theirs: Measurement): string {
+  const mib = (b: number) => `${(b / 1048576).toFixed(0)} MiB`
+  const row = (m: Measurement) =>
+    `${m.label.padEnd(56)} ${m.seconds.toFixed(2).padStart(8)} s ${mib(m.peakRssBytes).padStart(10)}`
+  return [
+    row(ours),
+    row(theirs),
+    `ratio: ${(theirs.seconds / ours.seconds).toFixed(1)}× faster, ${(theirs.peakRssBytes / ours.peakRssBytes).toFixed(1)}× less peak RSS`,
+  ].join('\n')
+}
