@@ -2,7 +2,9 @@ import { cgroupLimitRisk } from './cgroup-limit-risk.ts'
 import type { Detector } from './detector.ts'
 import { fileMapped } from './file-mapped.ts'
 import { madvFreeRetention } from './madv-free-retention.ts'
+import { nonGoMemory } from './non-go-memory.ts'
 import { scavengerLag } from './scavenger-lag.ts'
+import { thpBloat } from './thp-bloat.ts'
 
 /** Every detector, one line each. Order does not matter: diagnose() ranks the findings. */
 export const DETECTORS: readonly Detector[] = [
@@ -10,4 +12,6 @@ export const DETECTORS: readonly Detector[] = [
   scavengerLag,
   cgroupLimitRisk,
   fileMapped,
+  nonGoMemory,
+  thpBloat,
 ]
