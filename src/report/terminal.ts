@@ -96,7 +96,9 @@ function headerLine(diagnosis: Diagnosis): string {
   if (t.pid !== undefined) parts.push(`pid ${t.pid}${t.name ? ` (${t.name})` : ''}`)
   else if (t.url) parts.push(t.url)
   parts.push(t.goVersion ?? 'Go version unknown')
-  parts.push(t.godebug ? `GODEBUG=${t.godebug}` : 'GODEBUG unset')
+  parts.push(
+    t.godebug ? `GODEBUG=${t.godebug}` : t.godebugUnknown ? 'GODEBUG unknown' : 'GODEBUG unset',
+  )
   if (t.kernel) parts.push(`Linux ${t.kernel}`)
   const limit = diagnosis.series.at(-1)?.cgroup?.limit
   if (limit !== undefined) parts.push(`cgroup limit ${formatBytes(limit)}`)

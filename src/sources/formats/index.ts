@@ -9,13 +9,17 @@ import {
   goBuildInfo,
   parseGoBuildInfo,
 } from './go-buildinfo.ts'
+import { goroutineTextFormat } from './goroutine-text.ts'
 import { kernelRelease, parseKernelRelease } from './kernel-release.ts'
+import { pprofHeapFormat } from './pprof.ts'
 import { parsePprofHeapText, pprofHeapText } from './pprof-heap-text.ts'
+import { pprofIndex } from './pprof-index.ts'
 import { parseProcCgroup, procCgroup } from './proc-cgroup.ts'
 import { parseEnviron, procEnviron } from './proc-environ.ts'
 import { type ListeningSocket, parseProcNetTcp, procNetTcp } from './proc-net-tcp.ts'
 import { parseProcStatus, procStatus } from './proc-status.ts'
 import { parsePromText, promText, runtimeFromPromText } from './prom-text.ts'
+import { procSmaps } from './smaps.ts'
 import { parseSmapsRollup, smapsRollup } from './smaps-rollup.ts'
 
 /**
@@ -33,7 +37,12 @@ const SNIFFABLE: readonly Format<unknown>[] = [
   pprofHeapText,
   promText,
   cgroupMemoryStat,
+  procSmaps,
+  pprofIndex,
+  goroutineTextFormat,
   kernelRelease,
+  // Last: any gzip stream claims to be a profile, so every text format goes first.
+  pprofHeapFormat,
 ]
 
 /** The kind of a file saved by hand, from its content; undefined when no format claims it. */
