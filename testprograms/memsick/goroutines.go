@@ -2,6 +2,7 @@ package main
 
 import (
 	"runtime"
+	"runtime/debug"
 	"time"
 )
 
@@ -31,9 +32,22 @@ func shortTask(req []byte) {
 
 // runGoroutineLeak parks --goroutines leakyWorkers and adds --goroutines-per-sec more. The
 // control runs a pool of --goroutines poolWorkers fed with jobs and starts and ends
-// --goroutines-per-sec shortTasks: as many goroutines, a steady count.
+// --goroutines-per-sec shortTasks: as many goroutines, a steady count. With --spike-mib given,
+// it first allocates and frees that spike (runtime.GC + debug.FreeOSMemory, as
+// madv-free-retention does), so that under GODEBUG=madvdontneed=0 the process shows two causes
+// at once: a combined scenario for ranking.
 func runGoroutineLeak(s *session) error {
 	n, perSec := s.opt.goroutines, float64(s.opt.goroutinesPerSec)
+	if s.opt.spikeGiven {
+		spike := allocSpike(s.opt.spikeMiB*miB, spikePiece)
+		runtime.KeepAlive(spike)
+		spike = nil
+		runtime.GC()
+		debug.FreeOSMemory()
+		ms := readMemStats()
+		s.logf("spike of %d MiB freed: HeapReleased %d MiB, %s", s.opt.spikeMiB, ms.HeapReleased/miB,
+			procMiB("/proc/self/smaps_rollup", "LazyFree"))
+	}
 	var jobs chan []byte
 	if s.opt.control {
 		jobs = make(chan []byte)

@@ -39,6 +39,7 @@ type options struct {
 	control          bool
 	addr             string
 	spikeMiB         int
+	spikeGiven       bool // --spike-mib was on the command line (goroutine-leak spikes only then)
 	liveMiB          int
 	churnMiBPerSec   int
 	large            bool
@@ -97,7 +98,7 @@ func run(args []string) int {
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&opt.control, "control", false, "run the scenario's control: the same workload with the cause removed")
 	fs.StringVar(&opt.addr, "addr", "127.0.0.1:0", "loopback `host:port` for /debug/pprof and /debug/vars")
-	fs.IntVar(&opt.spikeMiB, "spike-mib", 1024, "size of the transient spike, in MiB")
+	fs.IntVar(&opt.spikeMiB, "spike-mib", 1024, "size of the transient spike, in MiB (goroutine-leak: none unless given)")
 	fs.IntVar(&opt.liveMiB, "live-mib", 0, "steady live heap, in MiB (default: per scenario; non-go-memory: the initial C memory)")
 	fs.IntVar(&opt.churnMiBPerSec, "churn-mib-per-sec", 0, "garbage allocated per second, in MiB (default: per scenario)")
 	fs.BoolVar(&opt.large, "large", false, "healthy: a ~1 GiB steady live heap instead of ~50 MiB")
@@ -125,6 +126,7 @@ func run(args []string) int {
 	if err := fs.Parse(rest[1:]); err != nil {
 		return usage(fs, err, false)
 	}
+	fs.Visit(func(f *flag.Flag) { opt.spikeGiven = opt.spikeGiven || f.Name == "spike-mib" })
 	if len(fs.Args()) > 0 {
 		return usage(fs, fmt.Errorf("unexpected argument %q", fs.Arg(0)), false)
 	}
