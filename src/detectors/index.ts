@@ -1,6 +1,9 @@
 import { cgroupLimitRisk } from './cgroup-limit-risk.ts'
 import type { Detector } from './detector.ts'
 import { fileMapped } from './file-mapped.ts'
+import { fragmentation } from './fragmentation.ts'
+import { gcHeapGoal } from './gc-heap-goal.ts'
+import { heapGrowth } from './heap-growth.ts'
 import { madvFreeRetention } from './madv-free-retention.ts'
 import { nonGoMemory } from './non-go-memory.ts'
 import { scavengerLag } from './scavenger-lag.ts'
@@ -14,4 +17,7 @@ export const DETECTORS: readonly Detector[] = [
   fileMapped,
   nonGoMemory,
   thpBloat,
+  heapGrowth,
+  gcHeapGoal,
+  fragmentation,
 ]

@@ -1,0 +1,147 @@
+import type { Evidence, Finding, Severity } from '../model/finding.ts'
+import type { GoRuntimeMemory, MemorySnapshot } from '../model/snapshot.ts'
+import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
+import { formatBytes, MiB } from '../model/units.ts'
+import { confidence, type Detector, type Outcome } from './detector.ts'
+
+/**
+ * Heap spans in use but mostly empty: HeapInuse − HeapAlloc, a large share of the heap.
+ *
+ * Mechanism: the Go heap is made of spans (8 KiB and up), each holding objects of one size class.
+ * A span goes back to the page heap, and from there to the OS, only when every object in it is
+ * dead, and Go's collector never moves objects. When a burst of small objects dies except for a
+ * few survivors spread across it (one in eight 1 KiB objects kept out of a batch, a cache that
+ * keeps every n-th entry), every span keeps one live object: HeapInuse stays at the burst's size
+ * while HeapAlloc drops to the survivors. Those holes are reused only by objects of the same size
+ * class, so RSS stays up.
+ *
+ * Signature: HeapInuse − HeapAlloc ≥ 64 MiB and ≥ 30% of HeapInuse. A healthy heap wastes far less:
+ * size classes round up by at most 12.5% (less for most), and partly used spans of the current
+ * allocation are a few MiB; our healthy scenarios, small and 1 GiB, show 0.6 MiB.
+ *
+ * What fools it: little. Objects of 32 KiB+ get their own span, rounded to pages (a 36 KiB object
+ * in a 40 KiB span wastes 10%), so a heap of odd-sized large objects sits nearer the threshold.
+ *
+ * Fix: the survivors are the problem, not the garbage: copy them out of the batch so the batch's
+ * spans can die. No Go version compacts the heap.
+ * Reference: go/src/runtime/mheap.go, mcentral.go (go1.19): spans freed only when empty (freeSpan);
+ * runtime/sizeclasses.go (the 12.5% tail waste bound).
+ */
+
+/** Below this the waste is noise next to stacks, binaries and page tables. */
+const MIN_WASTE = 64 * MiB
+/** Share of HeapInuse in empty slots; size-class rounding alone stays under 12.5%. */
+const MIN_SHARE_OF_INUSE = 0.3
+/** Shares of RSS at which the waste becomes a warning, then critical (as madv-free-retention). */
+const WARNING_SHARE_OF_RSS = 0.25
+const CRITICAL_SHARE_OF_RSS = 0.5
+
+interface Measured {
+  snapshot: MemorySnapshot
+  runtime: GoRuntimeMemory
+  waste: number
+  rss: number
+}
+
+function measure(snapshot: MemorySnapshot): Measured | undefined {
+  const runtime = snapshot.runtime
+  if (!runtime) return undefined
+  // Without /proc (a URL-only target), the runtime's own resident estimate stands in for RSS.
+  const rss = snapshot.status?.vmRss ?? runtime.sys - runtime.heapReleased
+  return { snapshot, runtime, waste: runtime.heapInuse - runtime.heapAlloc, rss }
+}
+
+function holds(m: Measured): boolean {
+  return m.waste >= MIN_WASTE && m.waste >= MIN_SHARE_OF_INUSE * m.runtime.heapInuse
+}
+
+function fixesFor(target: TargetFacts): string[] {
+  const version = parseGoVersion(target.goVersion)
+  const clone = (minor: number, name: string, before: string) =>
+    !version || goAtLeast(version, minor) ? name : `${before} (${name} needs Go 1.${minor})`
+  return [
+    `copy the objects you keep out of a large short-lived batch, so the batch's spans empty and can be returned: ${clone(18, 'strings.Clone', 'string([]byte(s))')}, ${clone(20, 'bytes.Clone', 'append([]byte(nil), b...)')}, ${clone(21, 'slices.Clone', 'append(T(nil), s...)')}`,
+    'allocate long-lived objects apart from short-lived ones (build the survivors in a second pass, or keep them in one preallocated slice instead of many small objects)',
+    'no Go version compacts the heap: short of the change above, only a restart packs the live objects again',
+  ]
+}
+
+export const fragmentation: Detector = {
+  id: 'fragmentation',
+  needs: ['runtime.memstats'],
+  detect({ target, series }): Outcome {
+    const measured = series.map(measure).filter(m => m !== undefined)
+    const last = measured.at(-1)
+    if (!last) return { kind: 'unknown', missing: ['runtime.memstats'] }
+    const worst = measured.reduce((a, b) => (b.waste > a.waste ? b : a))
+    if (!holds(worst)) return { kind: 'clear' }
+
+    const current = holds(last)
+    const shown = current ? last : worst
+    const { runtime } = shown
+    const source = runtime.source
+    const share = shown.waste / runtime.heapInuse
+    const evidence: Evidence[] = [
+      { label: 'HeapInuse', value: runtime.heapInuse, unit: 'bytes', source },
+      { label: 'HeapAlloc', value: runtime.heapAlloc, unit: 'bytes', source },
+      { label: 'HeapInuse − HeapAlloc', value: shown.waste, unit: 'bytes', source },
+      { label: 'share of HeapInuse', value: share, unit: 'ratio', source },
+    ]
+    if (runtime.heapObjects) {
+      evidence.push({ label: 'HeapObjects', value: runtime.heapObjects, unit: 'count', source })
+      evidence.push({
+        label: 'mean object size (HeapAlloc ÷ HeapObjects)',
+        value: Math.round(runtime.heapAlloc / runtime.heapObjects),
+        unit: 'bytes',
+        source,
+      })
+    }
+    if (shown.snapshot.status) {
+      evidence.unshift({
+        label: 'RSS',
+        value: shown.rss,
+        unit: 'bytes',
+        source: shown.snapshot.status.source,
+      })
+    }
+
+    let summary =
+      `${formatBytes(shown.waste)} of the heap (${Math.round(share * 100)}% of HeapInuse ${formatBytes(runtime.heapInuse)}) ` +
+      `is empty slots in spans that still hold a live object: only ${formatBytes(runtime.heapAlloc)} is allocated. ` +
+      'Go never moves objects, so a span is freed only when all its objects die; until then these bytes stay in RSS, ' +
+      'reusable only by objects of the same size.'
+    if (!current) {
+      summary += ` That was the peak during the window; by its end the waste was ${formatBytes(last.waste)}.`
+    }
+    const rssShare = shown.waste / shown.rss
+    const severity: Severity = !current
+      ? 'info'
+      : rssShare >= CRITICAL_SHARE_OF_RSS
+        ? 'critical'
+        : rssShare >= WARNING_SHARE_OF_RSS
+          ? 'warning'
+          : 'info'
+
+    const finding: Finding = {
+      id: 'fragmentation',
+      severity,
+      // Both numbers are the runtime's own; what is inferred is only that the holes persist,
+      // which a waste seen at every sample makes likelier.
+      confidence: confidence(measured.every(holds) ? 0.9 : 0.75),
+      title: current
+        ? 'Heap spans held by a few live objects each'
+        : 'Heap spans were held by a few live objects, less so by the end',
+      summary,
+      evidence,
+      fixes: fixesFor(target),
+      bytesExplained: current ? last.waste : 0,
+    }
+    if (current) {
+      finding.whatIf = {
+        rssBytes: last.rss - last.waste,
+        explanation: 'RSS once the live objects sit in full spans (copied out, or after a restart)',
+      }
+    } else finding.resolvedDuringWindow = true
+    return { kind: 'finding', finding }
+  },
+}

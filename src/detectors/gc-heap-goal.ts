@@ -1,0 +1,181 @@
+import type { Evidence, Finding, Severity } from '../model/finding.ts'
+import { gcCycles, gcIsOff, gogcFromEnviron, measuredGoalRatio } from '../model/gc-cycles.ts'
+import type { GoRuntimeMemory, MemorySnapshot } from '../model/snapshot.ts'
+import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
+import { formatBytes, MiB, parseBytes } from '../model/units.ts'
+import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
+
+/**
+ * The heap goal far above the live heap: a high GOGC (or GOGC=off) lets garbage pile up to
+ * (1 + GOGC/100) × the live heap before each collection, and RSS follows the peaks, since the
+ * scavenger keeps memory up to 1.1 × the goal. Nothing leaks; the process trades memory for GC CPU.
+ *
+ * Signature: NextGC ÷ the heap after GC ≥ 3 (GOGC ≥ 200), the excess over what the default GOGC
+ * would allow ≥ 64 MiB, and no GOMEMLIMIT to bound it. GOGC is read from /proc/PID/environ, but a
+ * program that calls debug.SetGCPercent shows nothing there, so the multiple is also measured: the
+ * heap right after a collection is extrapolated from two samples in one cycle (gc-cycles.ts).
+ *
+ * What fools it: a GOMEMLIMIT set in code (debug.SetMemoryLimit) is invisible too; then the goal is
+ * bounded and this finding overstates the risk. A cycle sampled once gives only a lower bound on
+ * the multiple, which errs toward quiet.
+ *
+ * Fix: GOMEMLIMIT (Go ≥ 1.19) keeps a high GOGC's CPU savings and bounds the peak; or lower GOGC.
+ * Reference: go/src/runtime/mgcpacer.go (go1.19) heapGoal; https://go.dev/doc/gc-guide.
+ */
+
+/** The default GOGC=100 gives 2; from 3 (GOGC 200) on, the goal is a choice worth questioning. */
+const MIN_RATIO = 3
+/** Bytes above what GOGC=100 would allow; less is not worth anyone's time. */
+const MIN_EXCESS = 64 * MiB
+/** The expected peak within this share of the cgroup limit is an OOM kill waiting for a spike. */
+const CRITICAL_SHARE_OF_LIMIT = 0.9
+/** The excess must be this share of the peak to be a warning rather than a note. */
+const WARNING_SHARE = 0.25
+
+/** Resident memory that is not the heap: stacks, runtime metadata, the binary, cgo. */
+function nonHeap(snapshot: MemorySnapshot, runtime: GoRuntimeMemory): number {
+  const heapResident = runtime.heapSys - runtime.heapReleased
+  const rss = snapshot.status?.vmRss ?? runtime.sys - runtime.heapReleased
+  return Math.max(0, rss - heapResident)
+}
+
+function fixesFor(target: TargetFacts, off: boolean, derived: boolean, limit?: number): string[] {
+  const version = parseGoVersion(target.goVersion)
+  const hasMemLimit = !version || goAtLeast(version, 19)
+  const suggested = limit === undefined ? undefined : Math.floor((limit * 0.9) / MiB)
+  const fixes: string[] = []
+  if (hasMemLimit) {
+    fixes.push(
+      `set GOMEMLIMIT${suggested ? `=${suggested}MiB (90% of the cgroup limit)` : ' to the memory you budget for the process'}: the GC then runs more often only as the heap nears it, keeping the CPU savings of a high GOGC`,
+    )
+  } else {
+    fixes.push(
+      `rebuild with Go ≥ 1.19 for GOMEMLIMIT (running ${target.goVersion}), which bounds the heap however high GOGC is`,
+    )
+  }
+  const where = derived
+    ? 'GOGC is set in code: look for debug.SetGCPercent'
+    : `GOGC${target.gogc ? `=${target.gogc}` : ''} is set in the environment`
+  fixes.push(
+    off
+      ? `turn the collector back on, or keep GOGC=off only with GOMEMLIMIT${hasMemLimit ? '' : ' (Go ≥ 1.19)'} (${where})`
+      : `or lower GOGC toward 100: each step down costs GC CPU and saves peak memory (${where})`,
+  )
+  return fixes
+}
+
+export const gcHeapGoal: Detector = {
+  id: 'gc-heap-goal',
+  needs: ['runtime.memstats'],
+  detect({ target, series }): Outcome {
+    const last = lastWith(series, 'runtime')
+    if (!last) return { kind: 'unknown', missing: ['runtime.memstats'] }
+    const { runtime } = last
+    const limit = lastWith(series, 'cgroup')?.cgroup.limit
+    const memLimit = parseBytes(target.gomemlimit ?? '')
+    // A GOMEMLIMIT below the cgroup limit bounds the goal: the configuration the fix recommends.
+    if (memLimit !== undefined && (limit === undefined || memLimit < limit))
+      return { kind: 'clear' }
+    const environ = target.pid === undefined ? 'the environment' : `/proc/${target.pid}/environ`
+    const source = runtime.source
+    const gogc = gogcFromEnviron(target)
+    const rest = nonHeap(last, runtime)
+    const rss = last.status?.vmRss ?? runtime.sys - runtime.heapReleased
+    const evidence: Evidence[] = [
+      { label: 'GOGC', value: target.gogc ?? 'unset', source: environ },
+      { label: 'GOMEMLIMIT', value: target.gomemlimit ?? 'unset', source: environ },
+    ]
+    const limitEvidence = () => {
+      const cgroup = lastWith(series, 'cgroup')?.cgroup
+      if (cgroup?.limit !== undefined)
+        evidence.push({
+          label: 'cgroup limit',
+          value: cgroup.limit,
+          unit: 'bytes',
+          source: cgroup.source,
+        })
+    }
+
+    if (gcIsOff(runtime) || gogc === 'off') {
+      evidence.push({ label: 'NextGC', value: runtime.nextGC, unit: 'bytes', source })
+      evidence.push({ label: 'HeapAlloc', value: runtime.heapAlloc, unit: 'bytes', source })
+      limitEvidence()
+      const finding: Finding = {
+        id: 'gc-heap-goal',
+        severity: 'critical',
+        confidence: confidence(0.95),
+        title: 'The garbage collector is off and no memory limit bounds the heap',
+        summary:
+          `NextGC is ${gcIsOff(runtime) ? 'unbounded' : formatBytes(runtime.nextGC)}: ` +
+          `${gogc === 'off' ? 'GOGC=off is set in the environment' : 'the program turned the collector off in code (debug.SetGCPercent(-1))'}, ` +
+          `so every allocation stays until the process is killed. HeapAlloc is ${formatBytes(runtime.heapAlloc)} and rising with every allocation.`,
+        evidence,
+        fixes: fixesFor(target, true, gogc !== 'off', limit),
+        bytesExplained: runtime.heapAlloc,
+      }
+      return { kind: 'finding', finding }
+    }
+
+    const measured = measuredGoalRatio(gcCycles(series).cycles)
+    const envRatio = typeof gogc === 'number' ? 1 + gogc / 100 : undefined
+    if (!measured && envRatio === undefined) return { kind: 'unknown', missing: [] }
+    // A measured multiple wins over the environment (the program may override GOGC); a lower
+    // bound only wins when it is higher.
+    const ratio =
+      measured?.method === 'extrapolated'
+        ? measured.ratio
+        : Math.max(measured?.ratio ?? 0, envRatio ?? 0)
+    const live = runtime.nextGC / ratio
+    const excess = runtime.nextGC - 2 * live
+    if (ratio < MIN_RATIO || excess < MIN_EXCESS) return { kind: 'clear' }
+
+    const peak = runtime.nextGC + rest
+    const defaultPeak = 2 * live + rest
+    const derived =
+      measured !== undefined && (envRatio === undefined || measured.ratio > envRatio * 1.5)
+    const gogcText = `${Math.round((ratio - 1) * 100)}`
+    evidence.push(
+      { label: 'NextGC', value: runtime.nextGC, unit: 'bytes', source },
+      { label: 'heap after GC (live)', value: live, unit: 'bytes', source },
+      { label: 'NextGC ÷ heap after GC', value: ratio, source },
+      { label: 'expected peak RSS (NextGC + non-heap)', value: peak, unit: 'bytes', source },
+      { label: 'RSS', value: rss, unit: 'bytes', source: last.status?.source ?? source },
+    )
+    limitEvidence()
+
+    let summary =
+      `The heap goal NextGC is ${formatBytes(runtime.nextGC)}, ${ratio.toFixed(1)} × the heap after GC ` +
+      `(${formatBytes(live)}): garbage piles up to the goal before each collection, and RSS follows the peaks. `
+    summary += derived
+      ? `The environment ${gogc === undefined ? 'sets no GOGC' : `says GOGC=${target.gogc}`}, so the program sets it in code (debug.SetGCPercent): measured, GOGC ≈ ${measured?.method === 'at least' ? 'at least ' : ''}${gogcText}. `
+      : `GOGC=${target.gogc ?? gogcText}. `
+    summary += `With GOGC=100 the peak would be about ${formatBytes(defaultPeak)}.`
+    let severity: Severity = excess >= WARNING_SHARE * peak ? 'warning' : 'info'
+    if (limit !== undefined) {
+      const share = peak / limit
+      summary += ` The expected peak is ${Math.round(share * 100)}% of the cgroup limit (${formatBytes(limit)}).`
+      if (share >= CRITICAL_SHARE_OF_LIMIT) severity = 'critical'
+    }
+
+    // The goal comes straight from the runtime; the live heap is a measurement (less sure from one
+    // sample per cycle), and the environment agreeing with it makes it certain.
+    let score = measured?.method === 'extrapolated' ? 0.85 : 0.7
+    if (envRatio !== undefined && !derived) score += 0.1
+    const finding: Finding = {
+      id: 'gc-heap-goal',
+      severity,
+      confidence: confidence(score),
+      title: 'The heap goal is far above the live heap',
+      summary,
+      evidence,
+      fixes: fixesFor(target, false, derived, limit),
+      whatIf: {
+        rssBytes: Math.round(defaultPeak),
+        explanation:
+          'peak RSS with GOGC=100, or with GOMEMLIMIT set near it: 2 × heap after GC + non-heap',
+      },
+      bytesExplained: Math.max(0, Math.min(rss, peak) - defaultPeak),
+    }
+    return { kind: 'finding', finding }
+  },
+}

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { GO119, loadCapture } from '../../test/helpers/capture.ts'
+import { snapshot } from '../../test/helpers/snapshots.ts'
+import {
+  type GcCycle,
+  gcCycles,
+  gcIsOff,
+  goalRatio,
+  gogcFromEnviron,
+  heapAfterGc,
+  measuredGoalRatio,
+} from './gc-cycles.ts'
+import type { MemorySnapshot } from './snapshot.ts'
+import type { TargetFacts } from './target.ts'
+import { MiB } from './units.ts'
+
+const target: TargetFacts = { sources: [], pid: 7 }
+
+/** A sample at `atMs` in cycle `numGC` (ended at `lastGCMs`), HeapAlloc and NextGC in MiB. */
+function sample(atMs: number, numGC: number, heapAlloc: number, nextGC = 100, lastGCMs = 0) {
+  const s: MemorySnapshot = snapshot({ atMs, rss: 200, runtime: { numGC, heapAlloc, nextGC } })
+  assert.ok(s.runtime)
+  s.runtime.lastGCMs = lastGCMs
+  return s
+}
+
+const cycle = (endMs: number, samples: [number, number][], nextGC = 100 * MiB): GcCycle => ({
+  numGC: 1,
+  endMs,
+  nextGC,
+  samples: samples.map(([atMs, mib]) => ({ atMs, heapAlloc: mib * MiB })),
+  source: 'x',
+})
+
+test('groups samples by NumGC, with the collection end time from LastGC', () => {
+  const { cycles, restarted } = gcCycles([
+    sample(1000, 5, 60, 100, 900),
+    sample(2000, 5, 80, 100, 900),
+    sample(3000, 6, 55, 104, 2500),
+  ])
+  assert.equal(restarted, false)
+  assert.deepEqual(
+    cycles.map(c => [c.numGC, c.endMs, c.samples.length]),
+    [
+      [5, 900, 2],
+      [6, 2500, 1],
+    ],
+  )
+})
+
+test('keeps only the cycles after NumGC goes backwards (a restart)', () => {
+  const { cycles, restarted } = gcCycles([
+    sample(1000, 50, 60),
+    sample(2000, 3, 20),
+    sample(3000, 4, 22),
+  ])
+  assert.equal(restarted, true)
+  assert.deepEqual(
+    cycles.map(c => c.numGC),
+    [3, 4],
+  )
+})
+
+test('extrapolates the heap after GC back to LastGC along the allocation rate', () => {
+  // Collection ended at 0; 10 MiB/s of allocation; 70 MiB at 1 s, 80 at 2 s: 60 MiB after GC.
+  assert.deepEqual(
+    heapAfterGc(
+      cycle(0, [
+        [1000, 70],
+        [2000, 80],
+      ]),
+    ),
+    { bytes: 60 * MiB, method: 'extrapolated' },
+  )
+  // One sample: only the lowest HeapAlloc, an upper bound.
+  assert.deepEqual(heapAfterGc(cycle(0, [[1000, 70]])), {
+    bytes: 70 * MiB,
+    method: 'lowest HeapAlloc',
+  })
+  // Falling within a cycle (sweeping) gives no rate.
+  assert.equal(
+    heapAfterGc(
+      cycle(0, [
+        [1000, 90],
+        [2000, 80],
+      ]),
+    ).method,
+    'lowest HeapAlloc',
+  )
+})
+
+test('measures NextGC ÷ heap after GC, and says when it is only a lower bound', () => {
+  const extrapolated = measuredGoalRatio([
+    cycle(
+      0,
+      [
+        [1000, 70],
+        [2000, 80],
+      ],
+      600 * MiB,
+    ),
+  ])
+  assert.equal(extrapolated?.ratio, 10)
+  assert.equal(extrapolated?.method, 'extrapolated')
+  const bound = measuredGoalRatio([
+    cycle(0, [[1000, 150]], 600 * MiB),
+    cycle(0, [[1000, 120]], 600 * MiB),
+  ])
+  assert.equal(bound?.ratio, 5)
+  assert.equal(bound?.method, 'at least')
+})
+
+test('reads GOGC from the environment first, then the default, then a measured multiple', () => {
+  const steady = [
+    cycle(
+      0,
+      [
+        [1000, 70],
+        [2000, 80],
+      ],
+      120 * MiB,
+    ),
+  ]
+  const high = [
+    cycle(
+      0,
+      [
+        [1000, 70],
+        [2000, 80],
+      ],
+      660 * MiB,
+    ),
+  ]
+  assert.equal(goalRatio(high, { ...target, gogc: '200' }).ratio, 3)
+  assert.equal(goalRatio(high, { ...target, gogc: '200' }).source, '/proc/7/environ')
+  assert.deepEqual([goalRatio(steady, target).ratio, goalRatio(steady, target).derived], [2, false])
+  assert.deepEqual([goalRatio(high, target).ratio, goalRatio(high, target).derived], [11, true])
+  assert.match(goalRatio(high, target).how, /GOGC about 1000, set in code/)
+})
+
+test('parses GOGC as the runtime does: off, negative, numbers', () => {
+  assert.equal(gogcFromEnviron({ ...target, gogc: 'off' }), 'off')
+  assert.equal(gogcFromEnviron({ ...target, gogc: '-1' }), 'off')
+  assert.equal(gogcFromEnviron({ ...target, gogc: '400' }), 400)
+  assert.equal(gogcFromEnviron(target), undefined)
+})
+
+test('recognises the unbounded goal of a collector turned off', () => {
+  const runtime = sample(0, 1, 10).runtime
+  assert.ok(runtime)
+  assert.equal(gcIsOff(runtime), false)
+  // What go1.19 reported after debug.SetGCPercent(-1), measured on memsick.
+  assert.equal(gcIsOff({ ...runtime, nextGC: Number('9223372036842154959') }), true)
+})
+
+test('measures GOGC near 1000 on the real gc-heap-goal capture, 2 on its control', async () => {
+  const high = measuredGoalRatio(
+    gcCycles((await loadCapture(`${GO119}/gc-heap-goal`)).series).cycles,
+  )
+  assert.ok(high && high.ratio > 7 && high.ratio <= 11.5, JSON.stringify(high))
+  const control = measuredGoalRatio(
+    gcCycles((await loadCapture(`${GO119}/gc-heap-goal-control`)).series).cycles,
+  )
+  assert.ok(control && control.ratio > 1.5 && control.ratio < 2.5, JSON.stringify(control))
+})

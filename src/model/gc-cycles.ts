@@ -1,0 +1,204 @@
+import type { GoRuntimeMemory, MemorySnapshot } from './snapshot.ts'
+import type { TargetFacts } from './target.ts'
+
+/**
+ * The samples regrouped by GC cycle, for detectors that need the live heap rather than the
+ * sawtooth. HeapAlloc climbs between collections and drops at each one, so a sample shows the live
+ * heap plus however much garbage has piled up since; only values fixed at a collection are free of
+ * that. Two are: NextGC (the heap goal, set once per cycle from the heap marked live) and the
+ * heap right after the collection, which we extrapolate from the samples inside one cycle.
+ *
+ * Reference: go/src/runtime/mgcpacer.go (go1.19): heapGoal = heapMarked + (heapMarked + stacks +
+ * globals) × GOGC/100, capped by the memory limit; 2^63−1 less a little with GOGC=off.
+ */
+
+/** One GC cycle: what the samples taken between its end and the next collection saw. */
+export interface GcCycle {
+  numGC: number
+  /** When the collection that opened the cycle ended (LastGC); the first sample's time if unknown. */
+  endMs: number
+  /** The heap goal the collection set. */
+  nextGC: number
+  /** The samples taken during the cycle, oldest first. */
+  samples: { atMs: number; heapAlloc: number }[]
+  source: string
+}
+
+export interface GcCycles {
+  cycles: GcCycle[]
+  /** NumGC went backwards: the target restarted, and only the cycles since are kept. */
+  restarted: boolean
+}
+
+/** A heap goal this large means the collector is off (GOGC=off, no memory limit). */
+export const GC_OFF_GOAL = 2 ** 62
+
+/** The samples grouped by NumGC, oldest cycle first; only those after the last restart. */
+export function gcCycles(series: readonly MemorySnapshot[]): GcCycles {
+  const cycles: GcCycle[] = []
+  let restarted = false
+  for (const snapshot of series) {
+    const runtime = snapshot.runtime
+    if (!runtime) continue
+    const current = cycles.at(-1)
+    if (current && runtime.numGC < current.numGC) {
+      restarted = true
+      cycles.length = 0
+    }
+    const same = cycles.at(-1)
+    const sample = { atMs: snapshot.atMs, heapAlloc: runtime.heapAlloc }
+    if (same && same.numGC === runtime.numGC) {
+      same.samples.push(sample)
+      continue
+    }
+    cycles.push({
+      numGC: runtime.numGC,
+      endMs: runtime.lastGCMs ?? snapshot.atMs,
+      nextGC: runtime.nextGC,
+      samples: [sample],
+      source: runtime.source,
+    })
+  }
+  return { cycles, restarted }
+}
+
+export interface HeapAfterGc {
+  bytes: number
+  /**
+   * 'extrapolated': HeapAlloc in the cycle followed back to the collection's end along the
+   * allocation rate between two samples; 'lowest HeapAlloc': one sample only, an upper bound.
+   */
+  method: 'extrapolated' | 'lowest HeapAlloc'
+}
+
+/**
+ * The heap right after the collection that opened the cycle: the live heap (plus what was allocated
+ * during marking, which the runtime also counts as marked). Between collections HeapAlloc grows at
+ * the allocation rate, so two samples give the rate and the line back to LastGC gives the start.
+ * The result never exceeds the lowest HeapAlloc seen, which bounds it from above. A sample's time
+ * is its tick's start and the runtime view is read a few ms later, which errs high (by the
+ * allocation rate × those ms): the live heap is overstated, never understated.
+ */
+export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
+  const lowest = Math.min(...cycle.samples.map(s => s.heapAlloc))
+  const estimates: number[] = []
+  for (let i = 0; i + 1 < cycle.samples.length; i++) {
+    const a = cycle.samples[i] as GcCycle['samples'][number]
+    const b = cycle.samples[i + 1] as GcCycle['samples'][number]
+    const rate = (b.heapAlloc - a.heapAlloc) / (b.atMs - a.atMs)
+    // A falling HeapAlloc inside one cycle is sweeping still freeing garbage: no rate to use.
+    if (!(rate >= 0) || a.atMs < cycle.endMs) continue
+    estimates.push(a.heapAlloc - rate * (a.atMs - cycle.endMs))
+  }
+  if (estimates.length === 0) return { bytes: lowest, method: 'lowest HeapAlloc' }
+  estimates.sort((x, y) => x - y)
+  const mid = estimates.length >> 1
+  const bytes =
+    estimates.length % 2 === 1
+      ? (estimates[mid] as number)
+      : ((estimates[mid - 1] as number) + (estimates[mid] as number)) / 2
+  return { bytes: Math.max(0, Math.min(lowest, bytes)), method: 'extrapolated' }
+}
+
+/** The GOGC the environment sets: a number, 'off', or undefined when unset or unparsable. */
+export function gogcFromEnviron(target: TargetFacts): number | 'off' | undefined {
+  const text = target.gogc?.trim().toLowerCase()
+  if (text === undefined || text === '') return undefined
+  if (text === 'off') return 'off'
+  const value = Number(text)
+  if (!Number.isFinite(value)) return undefined
+  // The runtime reads GOGC with atoi; a negative value turns the collector off.
+  return value < 0 ? 'off' : value
+}
+
+/** True when the runtime reports an unbounded heap goal: the collector never runs on its own. */
+export function gcIsOff(runtime: GoRuntimeMemory): boolean {
+  return runtime.nextGC >= GC_OFF_GOAL
+}
+
+/** NextGC ÷ the heap after GC, as measured; GOGC ≈ (ratio − 1) × 100 when no limit binds. */
+export interface MeasuredRatio {
+  ratio: number
+  /** 'extrapolated': the median over cycles; 'at least': from lowest HeapAlloc, a lower bound. */
+  method: 'extrapolated' | 'at least'
+  heapAfterGc: number
+  nextGC: number
+}
+
+/**
+ * The heap goal's multiple of the heap after GC, from the cycles that allow it. Extrapolated
+ * cycles give estimates (their median is taken); others only give lower bounds (the highest is
+ * taken), since HeapAlloc never falls below the heap after GC within a cycle.
+ */
+export function measuredGoalRatio(cycles: readonly GcCycle[]): MeasuredRatio | undefined {
+  const measured = cycles
+    .filter(c => c.nextGC > 0 && c.nextGC < GC_OFF_GOAL)
+    .map(c => ({ cycle: c, after: heapAfterGc(c) }))
+    .filter(m => m.after.bytes > 0)
+    .map(m => ({ ...m, ratio: m.cycle.nextGC / m.after.bytes }))
+  const extrapolated = measured
+    .filter(m => m.after.method === 'extrapolated')
+    .sort((a, b) => a.ratio - b.ratio)
+  const chosen =
+    extrapolated[(extrapolated.length - 1) >> 1] ??
+    measured.reduce<(typeof measured)[number] | undefined>(
+      (best, m) => (best === undefined || m.ratio > best.ratio ? m : best),
+      undefined,
+    )
+  if (!chosen) return undefined
+  return {
+    ratio: chosen.ratio,
+    method: chosen.after.method === 'extrapolated' ? 'extrapolated' : 'at least',
+    heapAfterGc: chosen.after.bytes,
+    nextGC: chosen.cycle.nextGC,
+  }
+}
+
+/** The default GOGC's multiple is 2; measured values up to this are read as the default. */
+const DEFAULT_RATIO_BAND = 2.5
+
+/** The multiple used to turn the heap goal into the live heap, and how it was chosen. */
+export interface GoalRatio {
+  ratio: number
+  how: string
+  source: string
+  /** True when measured rather than read: GOGC was set in code. */
+  derived: boolean
+}
+
+/**
+ * 1 + GOGC/100 with GOGC from the environment; without one, the runtime's default 100 unless the
+ * measured multiple is clearly higher (a program that calls debug.SetGCPercent, which the
+ * environment cannot show). Go ≥ 1.18 adds stacks and globals to the goal; small next to heaps
+ * worth diagnosing.
+ */
+export function goalRatio(cycles: readonly GcCycle[], target: TargetFacts): GoalRatio {
+  const environ = target.pid === undefined ? 'the environment' : `/proc/${target.pid}/environ`
+  const gogc = gogcFromEnviron(target)
+  if (typeof gogc === 'number') {
+    return {
+      ratio: 1 + gogc / 100,
+      how: `GOGC=${gogc} (environment)`,
+      source: environ,
+      derived: false,
+    }
+  }
+  const measured = measuredGoalRatio(cycles)
+  const source = cycles.at(-1)?.source ?? environ
+  if (!measured || measured.ratio <= DEFAULT_RATIO_BAND) {
+    const seen = measured ? `; measured ${measured.ratio.toFixed(2)}` : ''
+    return {
+      ratio: 2,
+      how: `2: GOGC=100, the default (environment has none${seen})`,
+      source,
+      derived: false,
+    }
+  }
+  const bound = measured.method === 'at least' ? 'at least ' : ''
+  return {
+    ratio: measured.ratio,
+    how: `${bound}${measured.ratio.toFixed(1)} measured: GOGC about ${bound}${Math.round((measured.ratio - 1) * 100)}, set in code (the environment has none)`,
+    source,
+    derived: true,
+  }
+}
