@@ -3,6 +3,7 @@ import type { Detector } from './detector.ts'
 import { fileMapped } from './file-mapped.ts'
 import { fragmentation } from './fragmentation.ts'
 import { gcHeapGoal } from './gc-heap-goal.ts'
+import { goroutineLeak } from './goroutine-leak.ts'
 import { heapGrowth } from './heap-growth.ts'
 import { madvFreeRetention } from './madv-free-retention.ts'
 import { nonGoMemory } from './non-go-memory.ts'
@@ -20,4 +21,5 @@ export const DETECTORS: readonly Detector[] = [
   heapGrowth,
   gcHeapGoal,
   fragmentation,
+  goroutineLeak,
 ]

@@ -1,0 +1,345 @@
+import type { Edges } from '../model/edges.ts'
+import type { Evidence, Finding, Signal } from '../model/finding.ts'
+import { bucketGoroutines, type GoroutineBucket } from '../model/goroutine-buckets.ts'
+import type { GoroutineDump } from '../model/goroutines.ts'
+import type { MemorySnapshot } from '../model/snapshot.ts'
+import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
+import { formatBytes, formatDuration, KiB } from '../model/units.ts'
+import { confidence, type Detector, type Outcome } from './detector.ts'
+import { type TrendPoint, trendOf } from './trend.ts'
+
+/**
+ * Goroutines that are started and never end. Each keeps its stack (2 KiB at least, more once it
+ * grew) and everything it references, so RSS, GC work and scheduler queues grow with the count.
+ *
+ * Mechanism: a goroutine parked on something nobody will ever do (a receive from a channel no one
+ * sends on or closes, a send no one reads, a select without a ctx.Done() case, a lock never
+ * unlocked) never runs again and is never collected. Each request that takes that path adds one.
+ *
+ * Signature: the goroutine count rises across the window (Mann–Kendall, Theil–Sen slope), from the
+ * count alone (/metrics' go_goroutines or the /debug/pprof/ index: no stop-the-world), with
+ * StackInuse rising beside it. With goroutine dumps at the window's edges, the stack group whose
+ * count grew names the leak: its function, wait reason and minutes waiting.
+ *
+ * What can fool it: load that rises during the window (connection goroutines follow traffic: an
+ * "IO wait" group lowers confidence); a window that ends on the rising edge of a batch of
+ * goroutines that will all end (longer windows tell); a restart (the count or NumGC falls),
+ * which answers unknown rather than calling the new process's ramp-up a leak. A large steady
+ * count is not a leak. ?debug=1 dumps hide runtime frames, so a channel wait shows as "a channel
+ * or select" there; the proto and ?debug=2 forms tell which.
+ *
+ * Longer than a detector should be (STYLE 5.6): comparing stack groups between two dumps and
+ * reading a wait reason off a stack (growingGroup, waitReasonOf) are model logic that belongs
+ * beside bucketGoroutines in model/goroutine-buckets.ts; they live here until it takes them.
+ *
+ * Reference: go/src/runtime/runtime2.go waitReasonStrings and go/src/runtime/stack.go _StackMin
+ * (go1.19); Go 1.26 release notes, runtime/pprof goroutineleak profile.
+ */
+
+/** Mann–Kendall needs 5 rising points for an exact p of 1/120 ≈ 0.008, the fewest under P_MAX. */
+const MIN_POINTS = 5
+/** One-sided p at which the count is taken to rise: a steady count passes 1 time in 100. */
+const P_MAX = 0.01
+/** Growth over the window below which it is load noise: in-flight requests move by this much. */
+const MIN_GROWTH = 50
+/** ...and as a share of the count: 2% of 50k connection goroutines is still within load swings. */
+const MIN_GROWTH_SHARE = 0.02
+/** A count below half the previous sample's, or a NumGC that went back, is a restart. */
+const RESET_DROP = 0.5
+/** StackInuse only supports the count, so a weaker test suffices. */
+const STACK_P_MAX = 0.05
+/** The growing group must carry half the growth to be named as the leak. */
+const GROUP_SHARE = 0.5
+/** Leaked stacks this share of RSS are most of the process's memory story: critical. */
+const CRITICAL_SHARE = 0.25
+/** The smallest goroutine stack (runtime _StackMin): the per-goroutine floor without StackInuse. */
+const MIN_STACK = 2 * KiB
+
+interface CountPoint extends TrendPoint {
+  source: string
+}
+
+function countsOf(series: readonly MemorySnapshot[]): CountPoint[] {
+  return series.flatMap(s => {
+    const count = s.goroutines?.count ?? s.runtime?.goroutines
+    const source = s.goroutines?.source ?? s.runtime?.source ?? ''
+    return count === undefined ? [] : [{ atMs: s.atMs, value: count, source }]
+  })
+}
+
+/** Times (ms) at which the series starts over: a new process, or most goroutines gone at once. */
+function restartsIn(series: readonly MemorySnapshot[], counts: readonly CountPoint[]): number[] {
+  const at: number[] = []
+  for (let i = 1; i < counts.length; i++) {
+    const [a, b] = [counts[i - 1] as CountPoint, counts[i] as CountPoint]
+    if (b.value < a.value * RESET_DROP) at.push(b.atMs)
+  }
+  const withGC = series.filter(s => s.runtime)
+  for (let i = 1; i < withGC.length; i++) {
+    const [a, b] = [withGC[i - 1] as MemorySnapshot, withGC[i] as MemorySnapshot]
+    if ((b.runtime?.numGC ?? 0) < (a.runtime?.numGC ?? 0)) at.push(b.atMs)
+  }
+  return at.sort((x, y) => x - y)
+}
+
+/** Growth over the window large enough to matter: below it, load noise. */
+function grewEnough(points: readonly CountPoint[]): boolean {
+  const trend = trendOf(points)
+  if (!trend) return false
+  const growth = trend.fittedEnd - trend.fittedStart
+  return growth >= Math.max(MIN_GROWTH, MIN_GROWTH_SHARE * trend.fittedStart)
+}
+
+/** The innermost frames that say what a goroutine waits for, as Go names the wait. */
+const WAIT_FRAMES: readonly [RegExp, string][] = [
+  [/^runtime\.chanrecv/, 'chan receive'],
+  [/^runtime\.chansend/, 'chan send'],
+  [/^runtime\.selectgo$/, 'select'],
+  [/^runtime\.block$/, 'select (no cases)'],
+  [/^sync\.runtime_notifyListWait$/, 'sync.Cond.Wait'],
+  [/^sync\.runtime_Semacquire/, 'semacquire'],
+  [/^internal\/poll\.runtime_pollWait$/, 'IO wait'],
+  [/^time\.Sleep$/, 'sleep'],
+]
+
+/** What a ?debug=1 dump allows to say of a goroutine parked directly in user code. */
+const DEBUG1_CHANNEL = 'channel or select'
+
+/** The wait reason Go printed, or one read from the stack; for sync waits, the sync call too. */
+export function waitReasonOf(bucket: GoroutineBucket, form: GoroutineDump['form']): string {
+  if (bucket.state) return bucket.state
+  for (const [i, frame] of bucket.frames.entries()) {
+    const known = WAIT_FRAMES.find(([pattern]) => pattern.test(frame.func))?.[1]
+    if (known === 'semacquire') {
+      // The outermost sync frame of the run names the API: sync.(*Mutex).Lock, (*WaitGroup).Wait.
+      let api = ''
+      for (const f of bucket.frames.slice(i)) {
+        if (!f.func.startsWith('sync.')) break
+        api = f.func
+      }
+      return api ? `semacquire (${api})` : known
+    }
+    if (known) return known
+  }
+  // ?debug=1 drops the leading runtime frames; user code parked directly is a channel or select.
+  return form === 'debug=1' ? DEBUG1_CHANNEL : 'unknown'
+}
+
+interface Group {
+  bucket: GoroutineBucket
+  start: number
+  end: number
+  form: GoroutineDump['form']
+  source: string
+}
+
+/** The stack group whose count grew most between the two dumps (same state and call lines). */
+function growingGroup(dumps: Edges<GoroutineDump> | undefined): Group | undefined {
+  if (!dumps?.first) return undefined
+  const key = (b: GoroutineBucket) =>
+    `${b.state}|${b.frames.map(f => `${f.func}@${f.file}:${f.line}`).join(',')}`
+  const before = new Map<string, number>()
+  for (const b of bucketGoroutines(dumps.first).buckets) before.set(key(b), b.count)
+  let best: Group | undefined
+  for (const bucket of bucketGoroutines(dumps.last).buckets) {
+    const start = before.get(key(bucket)) ?? 0
+    if (bucket.count - start > (best ? best.end - best.start : 0)) {
+      best = { bucket, start, end: bucket.count, form: dumps.last.form, source: dumps.source }
+    }
+  }
+  return best
+}
+
+function fixesFor(target: TargetFacts, group: Group | undefined, reason: string): string[] {
+  const fixes: string[] = []
+  const site = group?.bucket.site
+  if (site) {
+    fixes.push(
+      `give ${site.func} a way out of its wait at ${site.file}:${site.line} (${reason}): close the channel when the producer is done, select on ctx.Done() beside the channel, or make a reply channel buffered (1) so a sender never waits for a caller that gave up`,
+    )
+  }
+  if (reason === 'IO wait') {
+    fixes.push(
+      'goroutines in IO wait follow connections: set http.Server ReadTimeout/IdleTimeout and client timeouts, and close every response body',
+    )
+  }
+  fixes.push(
+    'give every goroutine an owner that ends it: pass a context.Context and return on ctx.Done(); in tests, go.uber.org/goleak fails a test that leaves goroutines behind',
+  )
+  const version = parseGoVersion(target.goVersion)
+  if (version && goAtLeast(version, 27)) {
+    fixes.push('confirm with /debug/pprof/goroutineleak: the goroutines no other can ever wake')
+  } else if (version && goAtLeast(version, 26)) {
+    fixes.push(
+      'rebuild with GOEXPERIMENT=goroutineleakprofile for /debug/pprof/goroutineleak: the goroutines no other can ever wake',
+    )
+  } else {
+    fixes.push(
+      `Go ≥ 1.26 (running ${target.goVersion ?? 'an unknown version'}) adds a goroutineleak profile that lists goroutines no other can ever wake (1.26 behind GOEXPERIMENT=goroutineleakprofile)`,
+    )
+  }
+  return fixes
+}
+
+export const goroutineLeak: Detector = {
+  id: 'goroutine-leak',
+  needs: ['runtime.goroutines'],
+  detect({ target, series, goroutineDumps }): Outcome {
+    const missing: Signal[] = ['runtime.goroutines']
+    const counts = countsOf(series)
+    const trend = trendOf(counts)
+    if (!trend) return { kind: 'unknown', missing }
+    // Across a restart the counts are two processes': a rise in either may be a start-up ramp,
+    // so it is unknown; with no rise anywhere no leak was seen, whatever happened.
+    const restarts = restartsIn(series, counts)
+    if (restarts.length > 0) {
+      const edges = [-Infinity, ...restarts, Infinity]
+      const pieces = edges
+        .slice(1)
+        .map((end, i) => counts.filter(p => p.atMs >= (edges[i] as number) && p.atMs < end))
+      return pieces.some(grewEnough) ? { kind: 'unknown', missing } : { kind: 'clear' }
+    }
+    // Growth below the threshold is clear however few the samples: no leak that size happened.
+    if (!grewEnough(counts)) return { kind: 'clear' }
+    // Growth that the test cannot confirm is clear only when there were samples enough to test.
+    if (trend.pRising > P_MAX) {
+      return counts.length < MIN_POINTS ? { kind: 'unknown', missing } : { kind: 'clear' }
+    }
+    const growth = trend.fittedEnd - trend.fittedStart
+
+    const first = counts[0] as CountPoint
+    const last = counts.at(-1) as CountPoint
+    const elapsedMs = last.atMs - first.atMs
+    const withStacks = series.flatMap(s => (s.runtime ? [s] : []))
+    const stackTrend = trendOf(
+      withStacks.map(s => ({ atMs: s.atMs, value: s.runtime?.stackInuse ?? 0 })),
+    )
+    const stacksRise = stackTrend !== undefined && stackTrend.pRising <= STACK_P_MAX
+    const lastRuntime = withStacks.at(-1)?.runtime
+    const lastCount = withStacks.at(-1)?.goroutines?.count ?? lastRuntime?.goroutines
+    const perGoroutine =
+      lastRuntime && lastCount ? Math.max(MIN_STACK, lastRuntime.stackInuse / lastCount) : MIN_STACK
+
+    let group = growingGroup(goroutineDumps)
+    if (group && group.end - group.start < GROUP_SHARE * growth) group = undefined
+    const reason = group ? waitReasonOf(group.bucket, group.form) : ''
+    // With the group named, all of it is leaked; without, at least what the window added.
+    const leaked = group ? group.end : Math.round(growth)
+    const freed = leaked * perGoroutine
+    const lastSnapshot = series.at(-1)
+    const rss =
+      lastSnapshot?.status?.vmRss ??
+      (lastRuntime ? lastRuntime.sys - lastRuntime.heapReleased : undefined)
+
+    const countSources = [...new Set([first.source, last.source])].join(', ')
+    const evidence: Evidence[] = [
+      { label: 'goroutines at start', value: first.value, unit: 'count', source: first.source },
+      { label: 'goroutines at end', value: last.value, unit: 'count', source: last.source },
+      {
+        label: 'goroutines added per second (Theil–Sen)',
+        value: Math.round(trend.perSecond * 10) / 10,
+        unit: 'count',
+        source: countSources,
+      },
+      {
+        label: `Mann–Kendall p, count rising (${trend.n} samples)`,
+        value: Number(trend.pRising.toPrecision(2)),
+        source: countSources,
+      },
+    ]
+    const firstRuntime = withStacks[0]?.runtime
+    if (firstRuntime && lastRuntime && stackTrend) {
+      evidence.push(
+        {
+          label: 'StackInuse at start',
+          value: firstRuntime.stackInuse,
+          unit: 'bytes',
+          source: firstRuntime.source,
+        },
+        {
+          label: 'StackInuse at end',
+          value: lastRuntime.stackInuse,
+          unit: 'bytes',
+          source: lastRuntime.source,
+        },
+        {
+          label: 'StackInuse growth (Theil–Sen)',
+          value: Math.round(stackTrend.perSecond),
+          unit: 'bytes/s',
+          source: lastRuntime.source,
+        },
+      )
+    }
+    let where = ''
+    if (group) {
+      const { bucket, source } = group
+      const site = bucket.site
+      const minutes =
+        group.form === 'debug=2' || group.form === 'traceback'
+          ? bucket.maxWaitMinutes === 0
+            ? 'under a minute (Go prints minutes from 1)'
+            : `${bucket.minWaitMinutes}–${bucket.maxWaitMinutes}`
+          : `not in a ${group.form} dump (?debug=2 prints them)`
+      evidence.push(
+        { label: 'growing stack group', value: site?.func ?? '?', source },
+        { label: 'at', value: site ? `${site.file}:${site.line}` : '?', source },
+        { label: 'wait reason', value: reason, source },
+        { label: 'minutes waiting', value: minutes, source },
+        { label: 'goroutines in the group at start', value: group.start, unit: 'count', source },
+        { label: 'goroutines in the group at end', value: group.end, unit: 'count', source },
+      )
+      if (bucket.createdBy) {
+        evidence.push({ label: 'created by', value: bucket.createdBy.func, source })
+      }
+      where = ` ${group.end - group.start} of them are in ${site?.func ?? '?'} (${site?.file.split('/').pop()}:${site?.line}), waiting in ${reason}${reason === DEBUG1_CHANNEL ? ' (a ?debug=1 dump hides the runtime frames that tell which)' : ''}: that group held ${group.start} goroutines at the start and ${group.end} at the end.`
+    }
+    evidence.push({
+      label: 'stack per goroutine',
+      value: Math.round(perGoroutine),
+      unit: 'bytes',
+      source: lastRuntime ? `${lastRuntime.source} (StackInuse / goroutines)` : 'runtime _StackMin',
+    })
+
+    // The count trend alone could be load; each independent agreement raises confidence.
+    let score = 0.6
+    if (stacksRise) score += 0.1
+    if (trend.pRising <= P_MAX / 10) score += 0.05
+    if (group) score += 0.15
+    if (/chan|select|semacquire|Cond/.test(reason)) score += 0.05
+    if (reason === 'IO wait') score -= 0.15
+    if (group && group.bucket.minWaitMinutes * 60_000 > elapsedMs) score += 0.05
+
+    let summary =
+      `The goroutine count rose from ${first.value} to ${last.value} in ${formatDuration(elapsedMs)} ` +
+      `(${trend.perSecond.toFixed(1)}/s, Mann–Kendall p = ${trend.pRising.toPrecision(2)}).`
+    if (firstRuntime && lastRuntime && stackTrend) {
+      summary += ` Goroutine stacks went from ${formatBytes(firstRuntime.stackInuse)} to ${formatBytes(lastRuntime.stackInuse)}${stacksRise ? '' : ' (not a clear rise)'}.`
+    }
+    summary += where
+    summary += group
+      ? ' Goroutines that never end keep their stacks and all they reference.'
+      : goroutineDumps
+        ? ' No single stack group carries the growth.'
+        : ' No goroutine dump was read, so the growing stack is not named.'
+
+    const finding: Finding = {
+      id: 'goroutine-leak',
+      severity: rss !== undefined && freed >= CRITICAL_SHARE * rss ? 'critical' : 'warning',
+      confidence: confidence(score),
+      title: group
+        ? `Goroutine leak in ${group.bucket.site?.func ?? '?'}`
+        : 'Goroutine count rising',
+      summary,
+      evidence,
+      fixes: fixesFor(target, group, reason),
+      bytesExplained: Math.round(freed),
+    }
+    if (rss !== undefined) {
+      finding.whatIf = {
+        rssBytes: Math.round(rss - freed),
+        explanation: `RSS once ${leaked} leaked goroutines are gone and their stacks (${formatBytes(freed)}${group ? '' : ', at least'}) returned; what they reference is freed too`,
+      }
+    }
+    return { kind: 'finding', finding }
+  },
+}
