@@ -5,6 +5,9 @@ import { demoCommand } from './commands/demo.ts'
 import { diagnoseCommand } from './commands/diagnose.ts'
 import { goroutinesCommand } from './commands/goroutines.ts'
 import { profileCommand } from './commands/profile.ts'
+import { recordCommand } from './commands/record.ts'
+import { reportCommand } from './commands/report.ts'
+import { watchCommand } from './commands/watch.ts'
 import { ExitCode } from './exit-codes.ts'
 
 /** Every sub-command, one line each. */
@@ -13,6 +16,9 @@ const COMMANDS: readonly CliCommand[] = [
   demoCommand,
   profileCommand,
   goroutinesCommand,
+  recordCommand,
+  reportCommand,
+  watchCommand,
 ]
 
 /**

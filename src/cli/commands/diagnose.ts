@@ -18,6 +18,7 @@ import {
 } from '../../sources/transports/capture-dir.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
+import { writeHtmlReport } from '../html-report.ts'
 import { progressLine } from '../progress.ts'
 
 interface DiagnoseFlags {
@@ -29,6 +30,7 @@ interface DiagnoseFlags {
   failOn?: Severity
   smapsMaxRss: string
   save?: string
+  html?: string
   httpTimeout: string
 }
 
@@ -59,13 +61,17 @@ export const diagnoseCommand: CliCommand = {
         '5s',
       )
       .option('--save <dir>', 'also write every raw capture to DIR, for replay with `diagnose DIR`')
+      .option('--html <file>', 'also write a self-contained HTML report (charts, findings) to FILE')
       .addHelpText(
         'after',
         '\nExamples:\n  gomemdoctor diagnose 4242\n  gomemdoctor diagnose --pid 4242 --url http://127.0.0.1:6060 --duration 1m\n  gomemdoctor diagnose ./captured-run --json',
       )
       .action(async (target: string | undefined, flags: DiagnoseFlags) => {
         const run = await gather(target, flags)
-        done({ exitCode: report(run, flags) })
+        const diagnosis = diagnoseRun(run)
+        const exitCode = report(run, flags, diagnosis)
+        if (flags.html !== undefined) await writeHtmlReport(flags.html, run, diagnosis)
+        done({ exitCode })
       })
   },
 }
@@ -145,8 +151,11 @@ async function readFiles(path: string): Promise<SavedRun> {
 }
 
 /** Diagnoses, prints, and returns the exit code --fail-on asks for. */
-export function report(run: SavedRun, flags: { json?: boolean; failOn?: Severity }): ExitCode {
-  const result = diagnoseRun(run)
+export function report(
+  run: SavedRun,
+  flags: { json?: boolean; failOn?: Severity },
+  result: Diagnosis = diagnoseRun(run),
+): ExitCode {
   if (flags.json) process.stdout.write(renderJson(result))
   else {
     process.stdout.write(
@@ -177,14 +186,14 @@ export function diagnoseRun(run: SavedRun): Diagnosis {
   })
 }
 
-function parsePid(text: string): number {
+export function parsePid(text: string): number {
   const pid = Number(text)
   if (!/^\d+$/.test(text) || pid < 1 || pid > 2 ** 22)
     throw new UsageError(`"${text}" is not a PID`)
   return pid
 }
 
-function parseUrl(text: string): string {
+export function parseUrl(text: string): string {
   try {
     const url = new URL(text)
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
@@ -194,7 +203,7 @@ function parseUrl(text: string): string {
   }
 }
 
-function duration(text: string, flag: string): number {
+export function duration(text: string, flag: string): number {
   const ms = parseDuration(text)
   if (ms === undefined || ms <= 0)
     throw new UsageError(`${flag}: cannot read "${text}" as a duration (try 30s, 2m, 500ms)`)

@@ -1,0 +1,144 @@
+import { Option } from 'commander'
+import { UsageError } from '../../errors.ts'
+import type { Severity } from '../../model/finding.ts'
+import { formatBytes, parseBytes } from '../../model/units.ts'
+import { collect } from '../../sources/collect.ts'
+import type { SavedRun } from '../../sources/transports/capture-dir.ts'
+import { type Db, openStore } from '../../store/db.ts'
+import { appendCaptures, createRecording, finishRecording } from '../../store/recordings.ts'
+import type { CliCommand } from '../command.ts'
+import { writeHtmlReport } from '../html-report.ts'
+import { progressLine } from '../progress.ts'
+import { diagnoseRun, duration, parsePid, parseUrl, report } from './diagnose.ts'
+
+interface RecordFlags {
+  out: string
+  pid?: string
+  url?: string
+  duration?: string
+  interval: string
+  json?: boolean
+  html?: string
+  failOn?: Severity
+  smapsMaxRss: string
+  httpTimeout: string
+}
+
+export const recordCommand: CliCommand = {
+  register(program, done) {
+    program
+      .command('record')
+      .description(
+        'record a live Go process into an SQLite file, one committed sample at a time, then diagnose it',
+      )
+      .argument('[target]', 'a PID or a base URL (http://127.0.0.1:6060)')
+      .requiredOption('--out <file>', 'the recording (created, or appended to as a new session)')
+      .option('--pid <pid>', 'the process to read through /proc')
+      .option('--url <url>', "the target's HTTP server (for /metrics, /debug/vars, /debug/pprof)")
+      .option('--duration <d>', 'how long to record (default: until Ctrl-C or the target exits)')
+      .option('--interval <d>', 'time between samples', '1s')
+      .option('--json', 'at the end, print the diagnosis as one JSON document on stdout')
+      .option('--html <file>', 'at the end, also write a self-contained HTML report to FILE')
+      .addOption(
+        new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices(
+          ['warning', 'critical'],
+        ),
+      )
+      .option('--smaps-max-rss <size>', 'read /proc/PID/smaps_rollup only below this RSS', '16GiB')
+      .option('--http-timeout <d>', 'give up on an HTTP request after this long', '5s')
+      .addHelpText(
+        'after',
+        '\nEvery sample is committed as it is read: Ctrl-C, a crash or kill -9 loses at most the one in flight.\n\nExamples:\n  gomemdoctor record 4242 --out orders.db\n  gomemdoctor record http://127.0.0.1:6060 --out orders.db --duration 2h --interval 5s\n  gomemdoctor report orders.db --html orders.html',
+      )
+      .action(async (target: string | undefined, flags: RecordFlags) => {
+        done({ exitCode: await record(target, flags) })
+      })
+  },
+}
+
+async function record(target: string | undefined, flags: RecordFlags) {
+  let pid = flags.pid === undefined ? undefined : parsePid(flags.pid)
+  let url = flags.url === undefined ? undefined : parseUrl(flags.url)
+  if (target !== undefined) {
+    if (/^\d+$/.test(target)) pid = parsePid(target)
+    else if (/^https?:\/\//i.test(target)) url = parseUrl(target)
+    else throw new UsageError(`record needs a PID or a URL, not "${target}"`)
+  }
+  if (pid === undefined && url === undefined) {
+    throw new UsageError('record needs a target: a PID or a URL (see --help)')
+  }
+  const durationMs =
+    flags.duration === undefined ? Number.POSITIVE_INFINITY : duration(flags.duration, '--duration')
+  const intervalMs = duration(flags.interval, '--interval')
+  if (intervalMs < 100) throw new UsageError('--interval must be at least 100ms')
+  const smapsMaxRssBytes = parseBytes(flags.smapsMaxRss)
+  if (smapsMaxRssBytes === undefined) {
+    throw new UsageError(`--smaps-max-rss: cannot read "${flags.smapsMaxRss}" as a size`)
+  }
+  const httpTimeoutMs = duration(flags.httpTimeout, '--http-timeout')
+
+  // The file is checked before the target is touched: a bad --out costs nothing.
+  const db: Db = openStore(flags.out, { mode: 'write' })
+  let recordingId: number | undefined
+  let samples = 0
+  const abort = new AbortController()
+  const stop = () => {
+    if (abort.signal.aborted) process.exit(130)
+    abort.abort()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  const progress = progressLine(process.stderr)
+  const what = pid !== undefined ? `pid ${pid}` : url
+  let run: SavedRun
+  try {
+    const collection = await collect({
+      ...(pid === undefined ? {} : { pid }),
+      ...(url === undefined ? {} : { url }),
+      durationMs,
+      intervalMs,
+      smapsMaxRssBytes,
+      httpTimeoutMs,
+      signal: abort.signal,
+      onCaptures: (tick, captures, sofar) => {
+        const set = sofar.captures
+        const notes = {
+          gaps: sofar.gaps,
+          notes: sofar.notes,
+          sources: sofar.sources,
+          ...(set.pid === undefined ? {} : { pid: set.pid }),
+          ...(set.url === undefined ? {} : { url: set.url }),
+        }
+        recordingId ??= createRecording(db, flags.out, {
+          startedAtMs: Date.now(),
+          command: `record ${process.argv.slice(3).join(' ')}`,
+          ...(set.pid === undefined ? {} : { pid: set.pid }),
+          ...(set.url === undefined ? {} : { url: set.url }),
+        })
+        const atMs = tick === 'once' ? 0 : (set.ticks[tick]?.atMs ?? Date.now())
+        appendCaptures(db, flags.out, recordingId, tick, atMs, captures, notes)
+        if (tick !== 'once') samples = set.ticks.length
+      },
+      onTick: tick => {
+        const rss = tick.rssBytes === undefined ? '' : ` · RSS ${formatBytes(tick.rssBytes)}`
+        progress.update(
+          `recording ${what} into ${flags.out} · ${tick.index + 1} samples${rss} · Ctrl-C to stop`,
+        )
+      },
+    })
+    run = { ...collection, about: { command: `record ${process.argv.slice(3).join(' ')}` } }
+    if (recordingId !== undefined) finishRecording(db, flags.out, recordingId, Date.now(), run)
+  } finally {
+    progress.clear()
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    db.close()
+  }
+  process.stderr.write(
+    `gomemdoctor: recorded ${samples} sample${samples === 1 ? '' : 's'} into ${flags.out} (session ${recordingId}); replay with: gomemdoctor report ${flags.out} --session ${recordingId}\n`,
+  )
+  const diagnosis = diagnoseRun(run)
+  const exitCode = report(run, flags, diagnosis)
+  if (flags.html !== undefined) await writeHtmlReport(flags.html, run, diagnosis)
+  return exitCode
+}

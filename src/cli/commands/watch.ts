@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto'
+import { diagnose } from '../../detectors/diagnose.ts'
+import { UsageError } from '../../errors.ts'
+import type { Diagnosis } from '../../model/diagnosis.ts'
+import type { Gap } from '../../model/finding.ts'
+import type { MemorySnapshot } from '../../model/snapshot.ts'
+import { parseBytes } from '../../model/units.ts'
+import { renderHtmlPage } from '../../report/html/page.ts'
+import { samplePoint, toReportView } from '../../report/html/view-model.ts'
+import { isLoopback, type LiveEvent, startLiveServer } from '../../report/live/server.ts'
+import { type Assembled, assemble } from '../../sources/assemble.ts'
+import type { RawCapture } from '../../sources/capture.ts'
+import { type Collection, collect } from '../../sources/collect.ts'
+import type { CliCommand } from '../command.ts'
+import { ExitCode } from '../exit-codes.ts'
+import { clientAssets } from '../html-report.ts'
+import { duration, parsePid, parseUrl } from './diagnose.ts'
+
+interface WatchFlags {
+  pid?: string
+  url?: string
+  interval: string
+  host: string
+  port: string
+  allowRemote?: boolean
+  token?: string
+  smapsMaxRss: string
+  httpTimeout: string
+}
+
+/** The diagnosis is redone at most this often: detectors walk the whole series each time. */
+const DIAGNOSE_EVERY_MS = 2000
+
+export const watchCommand: CliCommand = {
+  register(program, done) {
+    program
+      .command('watch')
+      .description('a live dashboard of a Go process in the browser, on 127.0.0.1')
+      .argument('[target]', 'a PID or a base URL (http://127.0.0.1:6060)')
+      .option('--pid <pid>', 'the process to read through /proc')
+      .option('--url <url>', "the target's HTTP server (for /metrics, /debug/vars, /debug/pprof)")
+      .option('--interval <d>', 'time between samples', '1s')
+      .option('--port <port>', 'the dashboard port (0: any free port)', '0')
+      .option('--host <addr>', 'the address to listen on', '127.0.0.1')
+      .option('--allow-remote', 'allow a non-loopback --host; every request then needs the token')
+      .option('--token <token>', 'the token for --allow-remote (default: a random one, printed)')
+      .option('--smaps-max-rss <size>', 'read /proc/PID/smaps_rollup only below this RSS', '16GiB')
+      .option('--http-timeout <d>', 'give up on an HTTP request after this long', '5s')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  gomemdoctor watch 4242\n  gomemdoctor watch http://127.0.0.1:6060 --port 7070',
+      )
+      .action(async (target: string | undefined, flags: WatchFlags) => {
+        done({ exitCode: await watch(target, flags) })
+      })
+  },
+}
+
+async function watch(target: string | undefined, flags: WatchFlags): Promise<ExitCode> {
+  let pid = flags.pid === undefined ? undefined : parsePid(flags.pid)
+  let url = flags.url === undefined ? undefined : parseUrl(flags.url)
+  if (target !== undefined) {
+    if (/^\d+$/.test(target)) pid = parsePid(target)
+    else if (/^https?:\/\//i.test(target)) url = parseUrl(target)
+    else throw new UsageError(`watch needs a PID or a URL, not "${target}"`)
+  }
+  if (pid === undefined && url === undefined) {
+    throw new UsageError('watch needs a target: a PID or a URL (see --help)')
+  }
+  const intervalMs = duration(flags.interval, '--interval')
+  if (intervalMs < 100) throw new UsageError('--interval must be at least 100ms')
+  const port = Number(flags.port)
+  if (!/^\d+$/.test(flags.port) || port > 65535) {
+    throw new UsageError(`--port: "${flags.port}" is not a port number`)
+  }
+  const smapsMaxRssBytes = parseBytes(flags.smapsMaxRss)
+  if (smapsMaxRssBytes === undefined) {
+    throw new UsageError(`--smaps-max-rss: cannot read "${flags.smapsMaxRss}" as a size`)
+  }
+  const httpTimeoutMs = duration(flags.httpTimeout, '--http-timeout')
+  let token = flags.token
+  if (!isLoopback(flags.host)) {
+    if (!flags.allowRemote) {
+      throw new UsageError(
+        `--host ${flags.host} is not a loopback address: anyone who reaches it sees the target's memory; add --allow-remote (a token is then required)`,
+      )
+    }
+    token ??= randomBytes(18).toString('base64url')
+  }
+  if (token !== undefined && !/^[\w.~-]{16,}$/.test(token)) {
+    throw new UsageError('--token: use at least 16 letters, digits, or - _ . ~')
+  }
+
+  const assets = await clientAssets()
+  const live = new LiveDiagnosis()
+  const server = await startLiveServer({
+    host: flags.host,
+    port,
+    ...(token === undefined ? {} : { token }),
+    page: eventsUrl => renderHtmlPage(live.view(), assets, { eventsUrl }),
+    greeting: () => [{ event: 'view', data: live.view() }],
+  })
+  process.stdout.write(`gomemdoctor: dashboard at ${server.url}\n`)
+
+  const abort = new AbortController()
+  const stop = () => {
+    if (abort.signal.aborted) process.exit(130)
+    abort.abort()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  try {
+    const collection = await collect({
+      ...(pid === undefined ? {} : { pid }),
+      ...(url === undefined ? {} : { url }),
+      durationMs: Number.POSITIVE_INFINITY,
+      intervalMs,
+      smapsMaxRssBytes,
+      httpTimeoutMs,
+      signal: abort.signal,
+      onCaptures: (tick, captures, run) => {
+        for (const event of live.add(tick, captures, run)) server.broadcast(event)
+      },
+    })
+    server.broadcast(live.findings(collection))
+    if (!abort.signal.aborted) {
+      process.stderr.write(
+        `gomemdoctor: ${collection.notes.at(-1) ?? 'sampling ended'}; the dashboard stays up until Ctrl-C\n`,
+      )
+      await new Promise<void>(resolve => abort.signal.addEventListener('abort', () => resolve()))
+    }
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    await server.close()
+  }
+  return ExitCode.Ok
+}
+
+/**
+ * The diagnosis kept up to date tick by tick: each tick is assembled alone (assemble() is the
+ * same pure function a report uses) and appended, so a long session costs one tick per tick.
+ */
+class LiveDiagnosis {
+  private series: MemorySnapshot[] = []
+  private base: Assembled | undefined
+  private parseGaps: Gap[] = []
+  private run: Collection | undefined
+  private diagnosis: Diagnosis | undefined
+  private diagnosedAt = 0
+
+  add(tick: number | 'once', captures: readonly RawCapture[], run: Collection): LiveEvent[] {
+    this.run = run
+    if (tick === 'once') return []
+    const set = run.captures
+    const current = set.ticks[tick]
+    if (!current) return []
+    if (tick === 0 || !this.base) {
+      this.base = assemble({ ...set, ticks: [current] })
+      this.parseGaps = [...this.base.gaps]
+    }
+    if (tick < this.series.length) return [] // The last tick's end captures: profiles only.
+    const assembled = assemble({
+      once: [],
+      ticks: [{ atMs: current.atMs, captures: [...captures] }],
+    })
+    for (const gap of assembled.gaps) {
+      if (!this.parseGaps.some(g => g.signal === gap.signal)) this.parseGaps.push(gap)
+    }
+    const snapshot = assembled.series[0]
+    if (!snapshot) return []
+    const previous = this.series.at(-1)
+    this.series.push(snapshot)
+    const events: LiveEvent[] = [{ event: 'sample', data: samplePoint(snapshot, previous) }]
+    if (Date.now() - this.diagnosedAt >= DIAGNOSE_EVERY_MS || this.series.length === 1) {
+      events.push(this.findings(run))
+    }
+    return events
+  }
+
+  /** Redoes the diagnosis now, as a `findings` event: everything but the charts. */
+  findings(run: Collection): LiveEvent {
+    this.run = run
+    this.diagnosis = this.diagnose()
+    this.diagnosedAt = Date.now()
+    const { series: _series, flame: _flame, ...text } = this.view()
+    return { event: 'findings', data: text }
+  }
+
+  view() {
+    this.diagnosis ??= this.diagnose()
+    return toReportView(this.diagnosis, { mode: 'live', generatedAtMs: Date.now() })
+  }
+
+  private diagnose(): Diagnosis {
+    const base = this.base
+    const run = this.run
+    const {
+      gaps: _gaps,
+      series: _series,
+      ...evidence
+    } = base ?? {
+      target: { sources: [] },
+      series: [],
+      gaps: [],
+    }
+    return diagnose({
+      ...evidence,
+      series: this.series,
+      gaps: [...(run?.gaps ?? []), ...this.parseGaps],
+      sources: run?.sources ?? [],
+      notes: run?.notes ?? [],
+    })
+  }
+}

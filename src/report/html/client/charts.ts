@@ -1,0 +1,247 @@
+/**
+ * The time-series charts, drawn with uPlot: RSS stacked by where the bytes are (MADV_FREE'd
+ * pages on top, in orange), the Go heap by class against its goal, goroutines, GC cycles. The
+ * same charts serve the report (drawn once) and the live dashboard (redrawn per sample).
+ */
+import uPlot from 'uplot'
+import 'uplot/dist/uPlot.min.css'
+import type { SeriesView } from '../view-model.ts'
+import { el } from './dom.ts'
+import { bytes, clock, count } from './format.ts'
+
+/** Colour of each RSS slice; the LazyFree slice stands out on purpose. */
+const RSS_COLORS: Record<string, string> = {
+  'live-heap': '#2563eb',
+  'heap-fragmentation': '#60a5fa',
+  'idle-heap': '#a5c8fd',
+  'goroutine-stacks': '#7c3aed',
+  'runtime-metadata': '#b9a5f5',
+  unexplained: '#9ca3af',
+  anonymous: '#64748b',
+  'file-backed': '#14b8a6',
+  'released-resident': '#f97316',
+}
+
+type Column = (number | null)[]
+
+/** The x series: its legend entry shows the sample's UTC time under the cursor. */
+const TIME: uPlot.Series = { label: 'UTC', value: (_u, v) => (v === null ? '–' : clock(v)) }
+
+interface Layer {
+  label: string
+  color: string
+  values: Column
+}
+
+export interface ChartSet {
+  update(series: SeriesView): void
+  resize(): void
+}
+
+interface ChartSpec {
+  id: string
+  title: string
+  note: string
+  wide?: boolean
+  build(series: SeriesView): { data: uPlot.AlignedData; series: uPlot.Series[] } | null
+  format: (v: number | null | undefined) => string
+}
+
+const SPECS: ChartSpec[] = [
+  {
+    id: 'chart-rss',
+    title: 'Resident memory (RSS) by where it is',
+    note: 'Stacked; the line is VmRSS. Orange: pages Go returned with MADV_FREE that the kernel has not taken back (LazyFree).',
+    wide: true,
+    format: bytes,
+    build(series) {
+      const layers: Layer[] = series.rss
+        .map((values, i) => {
+          const key = series.rssKeys[i]
+          return { label: key?.label ?? '', color: RSS_COLORS[key?.key ?? ''] ?? '#999', values }
+        })
+        .filter(layer => layer.values.some(v => v !== null && v > 0))
+      return stacked(series.t, layers, {
+        label: 'RSS (VmRSS)',
+        color: '#111827',
+        values: series.rssTotal,
+      })
+    },
+  },
+  {
+    id: 'chart-heap',
+    title: 'Go heap by class',
+    note: 'HeapSys split into live objects, fragmentation, idle pages not yet returned and pages returned to the OS; dashed: the GC heap goal (NextGC).',
+    format: bytes,
+    build(series) {
+      const h = series.heap
+      if (!h.live.some(v => v !== null)) return null
+      return stacked(
+        series.t,
+        [
+          { label: 'live (HeapAlloc)', color: '#2563eb', values: h.live },
+          { label: 'fragmentation', color: '#60a5fa', values: h.fragmentation },
+          { label: 'idle, not returned', color: '#a5c8fd', values: h.idle },
+          { label: 'returned (HeapReleased)', color: '#fdba74', values: h.released },
+        ],
+        { label: 'heap goal (NextGC)', color: '#dc2626', values: h.nextGC, dash: [6, 4] },
+      )
+    },
+  },
+  {
+    id: 'chart-goroutines',
+    title: 'Goroutines',
+    note: 'From /metrics go_goroutines or the /debug/pprof/ index.',
+    format: count,
+    build(series) {
+      if (!series.goroutines.some(v => v !== null)) return null
+      return {
+        data: [series.t, series.goroutines],
+        series: [TIME, line('goroutines', '#7c3aed', series.goroutines, count)],
+      }
+    },
+  },
+  {
+    id: 'chart-gc',
+    title: 'GC cycles per minute',
+    note: 'From NumGC, between consecutive samples drawn.',
+    format: count,
+    build(series) {
+      if (!series.gcPerMin.some(v => v !== null)) return null
+      const s = line('GC cycles/min', '#059669', series.gcPerMin, count)
+      const stepped = uPlot.paths.stepped?.({ align: 1 })
+      if (stepped) s.paths = stepped
+      s.fill = 'rgba(5,150,105,0.12)'
+      return { data: [series.t, series.gcPerMin], series: [TIME, s] }
+    },
+  },
+]
+
+/** Builds the chart grid into `root`; charts without data show why instead. */
+export function createCharts(root: HTMLElement, series: SeriesView): ChartSet {
+  const charts = new Map<string, { plot: uPlot | null; box: HTMLElement; spec: ChartSpec }>()
+  root.replaceChildren()
+  for (const spec of SPECS) {
+    const box = el('div', { class: 'chart-body' })
+    root.appendChild(
+      el(
+        'figure',
+        { class: spec.wide ? 'chart wide' : 'chart', id: spec.id },
+        el('figcaption', {}, el('h3', {}, spec.title), el('p', { class: 'muted' }, spec.note)),
+        box,
+      ),
+    )
+    charts.set(spec.id, { plot: null, box, spec })
+  }
+  const draw = (data: SeriesView) => {
+    for (const chart of charts.values()) {
+      const built = chart.spec.build(data)
+      if (!built) {
+        chart.plot?.destroy()
+        chart.plot = null
+        chart.box.replaceChildren(el('p', { class: 'empty' }, 'not read in this window'))
+        continue
+      }
+      const width = Math.max(280, chart.box.clientWidth)
+      const height = chart.spec.wide ? 300 : 220
+      // A new set of series (a slice appeared) needs a new plot; otherwise only new data.
+      if (chart.plot && chart.plot.series.length === built.series.length) {
+        chart.plot.setData(built.data)
+        continue
+      }
+      chart.plot?.destroy()
+      chart.box.replaceChildren()
+      chart.plot = new uPlot(
+        {
+          width,
+          height,
+          series: built.series,
+          axes: [
+            { stroke: '#4b5563', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#d1d5db' } },
+            {
+              stroke: '#4b5563',
+              size: 70,
+              grid: { stroke: '#eef0f3' },
+              ticks: { stroke: '#d1d5db' },
+              values: (_u, splits) => splits.map(v => chart.spec.format(v)),
+            },
+          ],
+          scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] } },
+          cursor: { drag: { x: true, y: false } },
+          legend: { live: true },
+        },
+        built.data,
+        chart.box,
+      )
+    }
+  }
+  draw(series)
+  return {
+    update: draw,
+    resize() {
+      for (const chart of charts.values()) {
+        chart.plot?.setSize({
+          width: Math.max(280, chart.box.clientWidth),
+          height: chart.spec.wide ? 300 : 220,
+        })
+      }
+    },
+  }
+}
+
+function line(
+  label: string,
+  color: string,
+  raw: Column,
+  format: (v: number | null | undefined) => string,
+): uPlot.Series {
+  return {
+    label,
+    stroke: color,
+    width: 1.5,
+    points: { show: false },
+    value: (_u, _v, _s, idx) => format(idx === null ? null : raw[idx]),
+  }
+}
+
+/**
+ * Stacked areas: each layer is drawn as the running sum up to it, filled down to zero, top layer
+ * first so the lower ones paint over it. Legends show each layer's own value, not the sum.
+ */
+function stacked(
+  t: number[],
+  layers: Layer[],
+  overlay: Layer & { dash?: number[] },
+): { data: uPlot.AlignedData; series: uPlot.Series[] } {
+  const sums: Column[] = []
+  let running: Column = t.map(() => null)
+  for (const layer of layers) {
+    running = running.map((below, i) => {
+      const v = layer.values[i]
+      if (v === null || v === undefined) return below
+      return (below ?? 0) + v
+    })
+    sums.push(running)
+  }
+  const series: uPlot.Series[] = [TIME]
+  const data: Column[] = []
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i] as Layer
+    series.push({
+      label: layer.label,
+      stroke: layer.color,
+      fill: layer.color,
+      width: 0,
+      points: { show: false },
+      value: (_u, _v, _s, idx) => bytes(idx === null ? null : layer.values[idx]),
+    })
+    data.push(sums[i] as Column)
+  }
+  if (overlay.values.some(v => v !== null)) {
+    const s = line(overlay.label, overlay.color, overlay.values, bytes)
+    if (overlay.dash) s.dash = overlay.dash
+    series.push(s)
+    data.push(overlay.values)
+  }
+  return { data: [t, ...data] as uPlot.AlignedData, series }
+}

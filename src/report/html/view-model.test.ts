@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { GO119, loadRun } from '../../../test/helpers/capture.ts'
+import { buildProfile } from '../../../test/helpers/profile-builder.ts'
+import { diagnoseRun } from '../../cli/commands/diagnose.ts'
+import { heapProfilesOf } from '../../cli/html-report.ts'
+import type { MemorySnapshot } from '../../model/snapshot.ts'
+import { flameView, MAX_POINTS, RSS_KEYS, thin, toReportView } from './view-model.ts'
+
+test('the view of a real MADV_FREE run carries the LazyFree slice in every sample drawn', async () => {
+  const run = await loadRun(`${GO119}/madv-free-retention`)
+  const view = toReportView(diagnoseRun(run), { mode: 'report', generatedAtMs: 0 })
+  assert.equal(view.verdict.id, 'madv-free-retention')
+  const lazy = RSS_KEYS.findIndex(k => k.key === 'released-resident')
+  const column = view.series.rss[lazy] ?? []
+  assert.equal(column.length, run.captures.ticks.length)
+  assert.ok(
+    column.every(v => v !== null && v > 0),
+    JSON.stringify(column),
+  )
+  // Evidence values are formatted for people; sources stay as read.
+  const evidence = view.findings[0]?.evidence ?? []
+  assert.ok(evidence.some(e => /[KMG]iB$/.test(e.value)))
+  assert.ok(evidence.some(e => e.source.includes('smaps_rollup')))
+})
+
+test('a long window is thinned to at most MAX_POINTS, keeping every step and peak', () => {
+  const n = 86_400
+  const snapshots: MemorySnapshot[] = Array.from({ length: n }, (_, i) => ({
+    atMs: i * 1000,
+    // A sawtooth with one narrow spike: thinning must keep the spike's top.
+    status: { source: 's', vmRss: (i % 600) * 1000 + (i === 43_210 ? 10 ** 9 : 0) },
+  }))
+  const kept = thin(snapshots, MAX_POINTS)
+  assert.ok(kept.length <= MAX_POINTS + 1, String(kept.length))
+  assert.ok(kept.includes(43_210), 'the spike is drawn')
+  assert.equal(kept.at(-1), n - 1, 'the last sample is drawn')
+  assert.deepEqual(
+    [...kept].sort((a, b) => a - b),
+    kept,
+    'in time order',
+  )
+})
+
+test('the icicle shows only the sites that grew, laid out in preorder under their callers', () => {
+  const first = buildProfile([
+    { stack: ['main.cache', 'main.handle', 'main.main'], values: [100] },
+    { stack: ['main.temp', 'main.handle', 'main.main'], values: [500] },
+  ])
+  const last = buildProfile([
+    { stack: ['main.cache', 'main.handle', 'main.main'], values: [900] },
+    { stack: ['main.temp', 'main.handle', 'main.main'], values: [100] },
+    { stack: ['example.com/x/pkg.(*T).Grow', 'main.main'], values: [300] },
+  ])
+  const flame = flameView({ first, last, source: 'heap' })
+  assert.ok(flame)
+  assert.equal(flame.total, 800 + 300)
+  const rows = flame.depth.map(
+    (d, i) => `${d}:${flame.names[flame.name[i] ?? 0]}:${flame.value[i]}`,
+  )
+  assert.deepEqual(rows, [
+    '0:all:1100',
+    '1:main.main:1100',
+    '2:main.handle:800',
+    '3:main.cache:800',
+    '2:example.com/x/pkg.(*T).Grow:300',
+  ])
+  assert.ok(flame.shortNames.includes('pkg.(*T).Grow'))
+  assert.deepEqual(
+    flame.top.map(r => r.name),
+    ['main.cache', 'example.com/x/pkg.(*T).Grow'],
+  )
+})
+
+test('with nothing grown, the icicle shows where the heap is at the end of the window', async () => {
+  const run = await loadRun(`${GO119}/cgroup-limit-risk`)
+  const profiles = heapProfilesOf(run.captures)
+  assert.ok(profiles?.first)
+  const flame = flameView(profiles)
+  assert.ok(flame)
+  assert.match(flame.title, /^in-use heap bytes/)
+  assert.ok(flame.names.includes('main.allocSpike'))
+})

@@ -1,0 +1,299 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib'
+import { InputError } from '../errors.ts'
+import type { Gap } from '../model/finding.ts'
+import {
+  CAPTURE_KINDS,
+  type CaptureKind,
+  type CaptureSet,
+  type RawCapture,
+} from '../sources/capture.ts'
+import { type Db, storeError } from './db.ts'
+
+/** The tick number of the captures read once, before the first sample. */
+const ONCE = -1
+
+/** Deflate only when it saves at least this share: profiles arrive gzipped already. */
+const MIN_SAVING = 0.1
+
+/** A recording session: one `record` run into the file. Several can share a file. */
+export interface RecordingInfo {
+  id: number
+  startedAtMs: number
+  /** Absent while recording, and when the recorder was killed before it could finish. */
+  endedAtMs?: number
+  pid?: number
+  url?: string
+  command: string
+  ticks: number
+}
+
+/** What a run knows besides its captures: kept so a replay prints the same report. */
+export interface RunNotes {
+  gaps: readonly Gap[]
+  notes: readonly string[]
+  sources: readonly string[]
+}
+
+/** A recording read back: the same shape a live collection and a capture directory give. */
+export interface LoadedRecording {
+  info: RecordingInfo
+  captures: CaptureSet
+  gaps: Gap[]
+  notes: string[]
+  sources: string[]
+}
+
+/** Starts a new session in the file and returns its id (`report --session N`). */
+export function createRecording(
+  db: Db,
+  path: string,
+  meta: { startedAtMs: number; command: string; pid?: number; url?: string },
+): number {
+  return guard(path, () => {
+    const result = db
+      .prepare('INSERT INTO recording (started_at_ms, pid, url, command) VALUES (?, ?, ?, ?)')
+      .run(meta.startedAtMs, meta.pid ?? null, meta.url ?? null, meta.command)
+    return Number(result.lastInsertRowid)
+  })
+}
+
+/**
+ * Commits captures in one transaction: a tick (or the read-once captures, tick 'once') together
+ * with what the run knows so far, so a recorder killed at any instant leaves complete ticks
+ * and their notes. Appending to a tick already stored adds after its captures (the last tick's
+ * end-of-window profile and dump arrive after the tick itself).
+ */
+export function appendCaptures(
+  db: Db,
+  path: string,
+  recordingId: number,
+  tick: number | 'once',
+  tickAtMs: number,
+  captures: readonly RawCapture[],
+  run: RunNotes & { pid?: number; url?: string },
+): void {
+  const tickNo = tick === 'once' ? ONCE : tick
+  guard(path, () => {
+    const statements = prepared(db)
+    db.transaction(() => {
+      if (tickNo !== ONCE) statements.tick.run(recordingId, tickNo, tickAtMs)
+      let seq = (statements.nextSeq.get(recordingId, tickNo) as { seq: number }).seq
+      for (const capture of captures) {
+        const { encoding, bytes } = encode(capture.bytes)
+        statements.capture.run(
+          recordingId,
+          tickNo,
+          seq++,
+          capture.atMs,
+          capture.kind,
+          capture.origin,
+          encoding,
+          bytes,
+        )
+      }
+      statements.notes.run(
+        JSON.stringify(run.gaps),
+        JSON.stringify(run.notes),
+        JSON.stringify(run.sources),
+        run.pid ?? null,
+        run.url ?? null,
+        recordingId,
+      )
+    })()
+  })
+}
+
+/** Marks the session finished, with the run's final gaps and notes. */
+export function finishRecording(
+  db: Db,
+  path: string,
+  recordingId: number,
+  endedAtMs: number,
+  run: RunNotes,
+): void {
+  guard(path, () => {
+    db.prepare(
+      'UPDATE recording SET ended_at_ms = ?, gaps = ?, notes = ?, sources = ? WHERE id = ?',
+    ).run(
+      endedAtMs,
+      JSON.stringify(run.gaps),
+      JSON.stringify(run.notes),
+      JSON.stringify(run.sources),
+      recordingId,
+    )
+  })
+}
+
+/** Every session in the file, oldest first. */
+export function listRecordings(db: Db, path: string): RecordingInfo[] {
+  return guard(path, () => {
+    const rows = db
+      .prepare(
+        `SELECT r.id, r.started_at_ms, r.ended_at_ms, r.pid, r.url, r.command,
+           (SELECT count(*) FROM tick t WHERE t.recording_id = r.id) AS ticks
+         FROM recording r ORDER BY r.id`,
+      )
+      .all() as RecordingRow[]
+    return rows.map(toInfo)
+  })
+}
+
+/**
+ * Reads one session back as a capture set. The bytes stay compressed in memory and are inflated
+ * each time a parser reads them, so a day-long recording costs its compressed size, not 1 GB.
+ */
+export function loadRecording(db: Db, path: string, recordingId: number): LoadedRecording {
+  return guard(path, () => {
+    const row = db
+      .prepare(
+        `SELECT r.*, (SELECT count(*) FROM tick t WHERE t.recording_id = r.id) AS ticks
+         FROM recording r WHERE r.id = ?`,
+      )
+      .get(recordingId) as (RecordingRow & NotesRow) | undefined
+    if (!row) throw new InputError(`${path}: has no session ${recordingId}`)
+    const captures: CaptureSet = { once: [], ticks: [] }
+    if (row.pid !== null) captures.pid = row.pid
+    if (row.url !== null) captures.url = row.url
+    const tickIndex = new Map<number, RawCapture[]>()
+    for (const tick of db
+      .prepare('SELECT tick, at_ms FROM tick WHERE recording_id = ? ORDER BY tick')
+      .iterate(recordingId) as IterableIterator<{ tick: number; at_ms: number }>) {
+      const list: RawCapture[] = []
+      tickIndex.set(tick.tick, list)
+      captures.ticks.push({ atMs: tick.at_ms, captures: list })
+    }
+    const rows = db
+      .prepare(
+        `SELECT tick, at_ms, kind, origin, encoding, bytes FROM capture
+         WHERE recording_id = ? ORDER BY tick, seq`,
+      )
+      .iterate(recordingId) as IterableIterator<CaptureRow>
+    for (const capture of rows) {
+      const list = capture.tick === ONCE ? captures.once : tickIndex.get(capture.tick)
+      // A capture without its tick row cannot come from appendCaptures' transaction.
+      if (!list) throw new InputError(`${path}: capture of tick ${capture.tick} has no tick`)
+      list.push(decode(path, capture))
+    }
+    return {
+      info: toInfo(row),
+      captures,
+      gaps: parseJson(path, row.gaps) as Gap[],
+      notes: parseJson(path, row.notes) as string[],
+      sources: parseJson(path, row.sources) as string[],
+    }
+  })
+}
+
+interface RecordingRow {
+  id: number
+  started_at_ms: number
+  ended_at_ms: number | null
+  pid: number | null
+  url: string | null
+  command: string
+  ticks: number
+}
+
+interface NotesRow {
+  gaps: string
+  notes: string
+  sources: string
+}
+
+interface CaptureRow {
+  tick: number
+  at_ms: number
+  kind: string
+  origin: string
+  encoding: string
+  bytes: Buffer
+}
+
+function toInfo(row: RecordingRow): RecordingInfo {
+  const info: RecordingInfo = {
+    id: row.id,
+    startedAtMs: row.started_at_ms,
+    command: row.command,
+    ticks: row.ticks,
+  }
+  if (row.ended_at_ms !== null) info.endedAtMs = row.ended_at_ms
+  if (row.pid !== null) info.pid = row.pid
+  if (row.url !== null) info.url = row.url
+  return info
+}
+
+function encode(bytes: Uint8Array): { encoding: 'deflate' | 'identity'; bytes: Uint8Array } {
+  if (bytes.byteLength < 64) return { encoding: 'identity', bytes }
+  const deflated = deflateRawSync(bytes)
+  if (deflated.byteLength > bytes.byteLength * (1 - MIN_SAVING))
+    return { encoding: 'identity', bytes }
+  return { encoding: 'deflate', bytes: deflated }
+}
+
+/** A capture whose bytes are inflated on each read, and never kept inflated. */
+function decode(path: string, row: CaptureRow): RawCapture {
+  if (!CAPTURE_KINDS.includes(row.kind as CaptureKind)) {
+    throw new InputError(`${path}: unknown capture kind ${JSON.stringify(row.kind)}`)
+  }
+  const base = { kind: row.kind as CaptureKind, origin: row.origin, atMs: row.at_ms }
+  if (row.encoding === 'identity') return { ...base, bytes: row.bytes }
+  if (row.encoding !== 'deflate') {
+    throw new InputError(`${path}: unknown capture encoding ${JSON.stringify(row.encoding)}`)
+  }
+  const stored = row.bytes
+  return {
+    ...base,
+    get bytes(): Uint8Array {
+      try {
+        return inflateRawSync(stored)
+      } catch (error) {
+        throw new InputError(`${path}: damaged capture ${row.origin} (${String(error)})`)
+      }
+    },
+  }
+}
+
+function parseJson(path: string, text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new InputError(`${path}: damaged recording notes (not JSON)`)
+  }
+}
+
+const statementCache = new WeakMap<Db, ReturnType<typeof prepare>>()
+
+function prepared(db: Db): ReturnType<typeof prepare> {
+  let statements = statementCache.get(db)
+  if (!statements) {
+    statements = prepare(db)
+    statementCache.set(db, statements)
+  }
+  return statements
+}
+
+function prepare(db: Db) {
+  return {
+    tick: db.prepare('INSERT OR IGNORE INTO tick (recording_id, tick, at_ms) VALUES (?, ?, ?)'),
+    nextSeq: db.prepare(
+      'SELECT coalesce(max(seq) + 1, 0) AS seq FROM capture WHERE recording_id = ? AND tick = ?',
+    ),
+    capture: db.prepare(
+      `INSERT INTO capture (recording_id, tick, seq, at_ms, kind, origin, encoding, bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    notes: db.prepare(
+      `UPDATE recording SET gaps = ?, notes = ?, sources = ?, pid = coalesce(?, pid),
+         url = coalesce(?, url) WHERE id = ?`,
+    ),
+  }
+}
+
+/** Runs a store operation, turning SQLite's errors into one-line InputErrors. */
+function guard<T>(path: string, operation: () => T): T {
+  try {
+    return operation()
+  } catch (error) {
+    throw storeError(path, error)
+  }
+}

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { request } from 'node:http'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { inkedPixels, launchBrowser } from '../helpers/browser.ts'
+import { runCli } from '../helpers/cli.ts'
+import { startScenario } from '../helpers/memsick.ts'
+
+const BIN = fileURLToPath(new URL('../../bin/gomemdoctor.js', import.meta.url))
+
+/** Starts `gomemdoctor watch …` and resolves with the dashboard URL it prints. */
+function startWatch(args: string[]): Promise<{ url: string; child: ChildProcess }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'watch', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stderr?.setEncoding('utf8').on('data', chunk => {
+      err += chunk
+    })
+    child.stdout?.setEncoding('utf8').on('data', chunk => {
+      out += chunk
+      const match = /dashboard at (http:\/\/\S+)/.exec(out)
+      if (match?.[1]) resolve({ url: match[1], child })
+    })
+    child.once('close', code => reject(new Error(`watch exited ${code} before serving:\n${err}`)))
+  })
+}
+
+function stopWatch(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise(resolve => {
+    child.once('close', () => resolve())
+    child.kill('SIGINT')
+  })
+}
+
+/** A GET with a chosen Host header (fetch forbids setting it). */
+function get(url: string, host?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: host ? { host } : {} }, res => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+      req.destroy()
+    })
+    req.once('error', reject)
+    req.end()
+  })
+}
+
+test('the dashboard shows live samples of a real Go process as they arrive', async t => {
+  const target = await startScenario('heap-growth')
+  t.after(() => target.stop())
+  const { url, child } = await startWatch([String(target.pid), '--interval', '250ms'])
+  t.after(() => stopWatch(child))
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/)
+  // Another site's page reaching the port through DNS rebinding names another host.
+  assert.equal(await get(url, 'attacker.example:80'), 403)
+
+  const browser = await launchBrowser()
+  t.after(() => browser.close())
+  const page = await browser.context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', error => errors.push(error.message))
+  await page.goto(url)
+  await page.waitForSelector('#live-status[data-state="live"]', { timeout: 10_000 })
+  const points = async () => Number(await page.evaluate('document.body.dataset.points ?? 0'))
+  await page.waitForFunction('Number(document.body.dataset.points ?? 0) >= 3', null, {
+    timeout: 15_000,
+  })
+  const before = await points()
+  await page.waitForFunction(`Number(document.body.dataset.points ?? 0) > ${before}`, null, {
+    timeout: 5_000,
+  })
+  assert.ok((await points()) > before, 'new samples keep arriving')
+  assert.match(
+    (await page.locator('.headline').textContent()) ?? '',
+    new RegExp(`pid ${target.pid}`),
+  )
+  assert.match((await page.locator('#live-status').textContent()) ?? '', /live · \d\d:\d\d:\d\d/)
+  const [inked] = await inkedPixels(page, '#chart-rss .uplot canvas')
+  assert.ok((inked ?? 0) > 500, `blank live RSS chart (${inked} pixels)`)
+  assert.deepEqual(errors, [])
+})
+
+test('listening beyond loopback needs --allow-remote, and then every request needs the token', async t => {
+  const refused = await runCli('watch', '1', '--host', '0.0.0.0')
+  assert.equal(refused.code, 2, refused.err)
+  assert.match(refused.err, /not a loopback address.*--allow-remote/)
+  assert.equal(refused.err.trim().split('\n').length, 1)
+
+  const target = await startScenario('healthy')
+  t.after(() => target.stop())
+  const token = 'tok-0123456789abcdef'
+  const { url, child } = await startWatch([
+    String(target.pid),
+    '--host',
+    '0.0.0.0',
+    '--allow-remote',
+    '--token',
+    token,
+  ])
+  t.after(() => stopWatch(child))
+  assert.ok(url.endsWith(`/?token=${token}`), url)
+  const port = new URL(url).port
+  assert.equal(await get(`http://127.0.0.1:${port}/`), 403)
+  assert.equal(await get(`http://127.0.0.1:${port}/events`), 403)
+  assert.equal(await get(`http://127.0.0.1:${port}/?token=${token}x`), 403)
+  assert.equal(await get(`http://127.0.0.1:${port}/?token=${token}`), 200)
+})

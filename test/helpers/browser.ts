@@ -1,0 +1,58 @@
+// Debian's Chromium driven by playwright-core (research/deps.md §7): headless, no sandbox (tests
+// run as root), nothing fetched from the network, a fresh profile each time. Never
+// `npx playwright install`: the browser comes from apt (scripts/setup.sh).
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type BrowserContext, chromium, type Page } from 'playwright-core'
+
+export const CHROMIUM = process.env.GOMEMDOCTOR_CHROMIUM ?? '/usr/bin/chromium'
+
+export interface Browser {
+  context: BrowserContext
+  close(): Promise<void>
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  const profile = await mkdtemp(join(tmpdir(), 'gomemdoctor-chromium-'))
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  })
+  return {
+    context,
+    async close() {
+      await context.close()
+      await rm(profile, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * Per canvas matching `selector`, the pixels that are neither transparent nor white: a chart
+ * that drew nothing has none. Written as page source, since tests type-check without the DOM.
+ */
+export function inkedPixels(page: Page, selector: string): Promise<number[]> {
+  return page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})].map(canvas => {
+    const ctx = canvas.getContext('2d')
+    if (!ctx || canvas.width === 0 || canvas.height === 0) return 0
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data
+    let inked = 0
+    for (let i = 0; i < data.length; i += 4) {
+      const white = data[i] > 245 && data[i + 1] > 245 && data[i + 2] > 245
+      if (data[i + 3] > 0 && !white) inked++
+    }
+    return inked
+  })`)
+}
