@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { GO119, loadCapture, withoutPart } from '../../test/helpers/capture.ts'
 import { type SnapshotSpec, snapshot } from '../../test/helpers/snapshots.ts'
-import type { Mapping } from '../model/mappings.ts'
+import { isGoArena, type Mapping } from '../model/mappings.ts'
 import type { TargetFacts } from '../model/target.ts'
 import { MiB } from '../model/units.ts'
-import { isGoArena, nonGoMemory } from './non-go-memory.ts'
+import { nonGoMemory } from './non-go-memory.ts'
 
 // Threshold edges on synthetic numbers (MiB); the real captures are at the end. With the
 // helper's default runtime, Go's resident estimate is 65 MiB and RssFile 10 MiB, so the non-Go

@@ -1,7 +1,12 @@
 import type { Edges } from '../model/edges.ts'
 import type { Evidence, Finding, Severity, Signal } from '../model/finding.ts'
-import type { Mapping, MappingsSnapshot } from '../model/mappings.ts'
-import { type GoRuntimeMemory, goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
+import { isGoArena, type Mapping, type MappingsSnapshot, residentIn } from '../model/mappings.ts'
+import {
+  arenaExpected,
+  type GoRuntimeMemory,
+  goResidentEstimate,
+  type MemorySnapshot,
+} from '../model/snapshot.ts'
 import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, MiB } from '../model/units.ts'
 import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
@@ -48,32 +53,11 @@ const HUGE_PAGES_COVER = 0.8
 /** How many mappings the evidence names, for what they hold and for what they gained. */
 const MAPPINGS_NAMED = 2
 
-/**
- * Whether a mapping is Go's heap arena space: named by the runtime (Go ≥ 1.25), or in the arena
- * hints' range, i<<40 | 0x00c0<<32 for small i (go1.19 runtime/malloc.go, linux/amd64 and
- * arm64). Only the first 64 hint blocks count, far below where the kernel puts mmap regions.
- */
-export function isGoArena(m: Mapping): boolean {
-  if (m.path.startsWith('[anon: Go:')) return /heap/.test(m.path)
-  const block = Math.floor(m.start / 2 ** 40)
-  return block < 0x40 && m.start - block * 2 ** 40 >= 0xc0 * 2 ** 32
-}
-
 /** Anonymous memory: no file, or glibc's brk heap, or a named anonymous region not Go's. */
 function isAnonymous(m: Mapping): boolean {
   return (
     m.path === '' || m.path === '[heap]' || (m.path.startsWith('[anon:') && !/Go:/.test(m.path))
   )
-}
-
-/** Resident bytes of mappings matching `pick`, LazyFree taken out. */
-export function residentIn(snapshot: MappingsSnapshot, pick: (m: Mapping) => boolean): number {
-  return snapshot.mappings.filter(pick).reduce((sum, m) => sum + m.rss - m.lazyFree, 0)
-}
-
-/** Go's resident share of its arenas: the heap it keeps plus stacks (carved from arenas). */
-export function arenaExpected(runtime: GoRuntimeMemory): number {
-  return runtime.heapSys - runtime.heapReleased + runtime.stackSys
 }
 
 interface Measured {

@@ -1,10 +1,19 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
-import type { MappingsSnapshot, ThpSettings } from '../model/mappings.ts'
-import { type GoRuntimeMemory, goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
+import {
+  isGoArena,
+  type MappingsSnapshot,
+  residentIn,
+  type ThpSettings,
+} from '../model/mappings.ts'
+import {
+  arenaExpected,
+  type GoRuntimeMemory,
+  goResidentEstimate,
+  type MemorySnapshot,
+} from '../model/snapshot.ts'
 import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, MiB } from '../model/units.ts'
 import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
-import { arenaExpected, isGoArena, residentIn } from './non-go-memory.ts'
 
 /**
  * Transparent huge pages holding heap memory the Go runtime has released: RSS the heap does not

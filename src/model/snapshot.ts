@@ -102,3 +102,8 @@ export interface GoRuntimeMemory {
 export function goResidentEstimate(runtime: GoRuntimeMemory): number {
   return runtime.sys - runtime.heapReleased
 }
+
+/** Go's resident share of its arenas: the heap it keeps plus stacks (carved from arenas). */
+export function arenaExpected(runtime: GoRuntimeMemory): number {
+  return runtime.heapSys - runtime.heapReleased + runtime.stackSys
+}
