@@ -59,6 +59,8 @@ interface CountPoint extends TrendPoint {
   source: string
 }
 
+/** The count at each sample: /metrics' go_goroutines or the /debug/pprof/ index (assemble picks),
+ * else the runtime view's own count. Samples without one are skipped, not zeroed. */
 function countsOf(series: readonly MemorySnapshot[]): CountPoint[] {
   return series.flatMap(s => {
     const count = s.goroutines?.count ?? s.runtime?.goroutines
@@ -74,6 +76,7 @@ function restartsIn(series: readonly MemorySnapshot[], counts: readonly CountPoi
     const [a, b] = [counts[i - 1] as CountPoint, counts[i] as CountPoint]
     if (b.value < a.value * RESET_DROP) at.push(b.atMs)
   }
+  // NumGC only grows within one process; a smaller one belongs to a new process.
   const withGC = series.filter(s => s.runtime)
   for (let i = 1; i < withGC.length; i++) {
     const [a, b] = [withGC[i - 1] as MemorySnapshot, withGC[i] as MemorySnapshot]
@@ -136,6 +139,8 @@ interface Group {
 /** The stack group whose count grew most between the two dumps (same state and call lines). */
 function growingGroup(dumps: Edges<GoroutineDump> | undefined): Group | undefined {
   if (!dumps?.first) return undefined
+  // Keyed by wait state and call lines, not arguments: leaked goroutines differ in an id or a
+  // buffer they were handed, but park at one line. A group absent at the start starts from 0.
   const key = (b: GoroutineBucket) =>
     `${b.state}|${b.frames.map(f => `${f.func}@${f.file}:${f.line}`).join(',')}`
   const before = new Map<string, number>()
@@ -217,20 +222,26 @@ export const goroutineLeak: Detector = {
     const stacksRise = stackTrend !== undefined && stackTrend.pRising <= STACK_P_MAX
     const lastRuntime = withStacks.at(-1)?.runtime
     const lastCount = withStacks.at(-1)?.goroutines?.count ?? lastRuntime?.goroutines
+    // The average stack. Leaked goroutines parked shallow sit near the 2 KiB minimum, so this errs
+    // high only when other goroutines run deep stacks.
     const perGoroutine =
       lastRuntime && lastCount ? Math.max(MIN_STACK, lastRuntime.stackInuse / lastCount) : MIN_STACK
 
+    // A group that carries less than half the growth is one of several growing with load: naming
+    // it as the leak would send the reader to the wrong code.
     let group = growingGroup(goroutineDumps)
     if (group && group.end - group.start < GROUP_SHARE * growth) group = undefined
     const reason = group ? waitReasonOf(group.bucket, group.form) : ''
     // With the group named, all of it is leaked; without, at least what the window added.
     const leaked = group ? group.end : Math.round(growth)
     const freed = leaked * perGoroutine
+    // Without /proc (a URL-only target) Go's resident estimate stands in for RSS, as in scavenger-lag.
     const lastSnapshot = series.at(-1)
     const rss =
       lastSnapshot?.status?.vmRss ??
       (lastRuntime ? lastRuntime.sys - lastRuntime.heapReleased : undefined)
 
+    // Trend values name every place the counts came from (the index, or /metrics).
     const countSources = [...new Set([first.source, last.source])].join(', ')
     const evidence: Evidence[] = [
       { label: 'goroutines at start', value: first.value, unit: 'count', source: first.source },
@@ -274,6 +285,7 @@ export const goroutineLeak: Detector = {
     if (group) {
       const { bucket, source } = group
       const site = bucket.site
+      // Go prints "N minutes" only in per-goroutine forms, and only from one minute of waiting.
       const minutes =
         group.form === 'debug=2' || group.form === 'traceback'
           ? bucket.maxWaitMinutes === 0
@@ -291,7 +303,7 @@ export const goroutineLeak: Detector = {
       if (bucket.createdBy) {
         evidence.push({ label: 'created by', value: bucket.createdBy.func, source })
       }
-      where = ` ${group.end - group.start} of them are in ${site?.func ?? '?'} (${site?.file.split('/').pop()}:${site?.line}), waiting in ${reason}${reason === DEBUG1_CHANNEL ? ' (a ?debug=1 dump hides the runtime frames that tell which)' : ''}: that group held ${group.start} goroutines at the start and ${group.end} at the end.`
+      where = ` ${group.end - group.start} of the new goroutines are in ${site?.func ?? '?'} (${site?.file.split('/').pop()}:${site?.line}), waiting in ${reason}${reason === DEBUG1_CHANNEL ? ' (a ?debug=1 dump hides the runtime frames that tell which)' : ''}: that group held ${group.start} goroutines at the start and ${group.end} at the end.`
     }
     evidence.push({
       label: 'stack per goroutine',
@@ -322,6 +334,12 @@ export const goroutineLeak: Detector = {
         ? ' No single stack group carries the growth.'
         : ' No goroutine dump was read, so the growing stack is not named.'
 
+    if (goroutineDumps?.last.truncated) {
+      summary += ` The last dump was cut short (${goroutineDumps.last.truncated}): group counts are lower bounds.`
+    }
+
+    // A leak is a warning: it grows without bound, but slowly next to most RSS. When the leaked
+    // stacks are already a quarter of RSS, they are the process's memory problem: critical.
     const finding: Finding = {
       id: 'goroutine-leak',
       severity: rss !== undefined && freed >= CRITICAL_SHARE * rss ? 'critical' : 'warning',
