@@ -50,6 +50,8 @@ const MIN_GROWTH_SHARE = 0.05
 const CRITICAL_SHARE = 0.5
 /** Huge pages covering this much of the gap make it ambiguous without smaps. */
 const HUGE_PAGES_COVER = 0.8
+/** The share of the gap HeapReleased must be able to hold before MADV_FREE could explain it. */
+const MADV_FREE_COVERS = 0.8
 /** How many mappings the evidence names, for what they hold and for what they gained. */
 const MAPPINGS_NAMED = 2
 
@@ -74,15 +76,23 @@ interface Measured {
 function measure(snapshot: MemorySnapshot, arenaExcess: number): Measured | undefined {
   const { status, runtime } = snapshot
   if (status?.rssAnon === undefined || !runtime) return undefined
-  const lazyFree = snapshot.rollup?.lazyFree ?? 0
   const goResident = goResidentEstimate(runtime)
-  const nonGo = Math.max(0, status.rssAnon - lazyFree - goResident - arenaExcess)
+  const lazyFree = snapshot.rollup?.lazyFree
+  // Without LazyFree, pages Go released with MADV_FREE look exactly like non-Go memory. When the
+  // released bytes could hold the gap, this detector cannot tell, and madv-free-retention infers it.
+  if (
+    lazyFree === undefined &&
+    runtime.heapReleased >= MADV_FREE_COVERS * (status.rssAnon - goResident)
+  ) {
+    return undefined
+  }
+  const nonGo = Math.max(0, status.rssAnon - (lazyFree ?? 0) - goResident - arenaExcess)
   return {
     snapshot,
     runtime,
     rss: status.vmRss,
     rssAnon: status.rssAnon,
-    lazyFree,
+    lazyFree: lazyFree ?? 0,
     goResident,
     nonGo,
     share: nonGo / status.vmRss,
@@ -142,7 +152,13 @@ export const nonGoMemory: Detector = {
     const measured = series.map(s => measure(s, arenaExcess)).filter(m => m !== undefined)
     const last = measured.at(-1)
     const first = measured[0]
-    if (!last || !first) return { kind: 'unknown', missing: ['os.rssSplit', 'runtime.memstats'] }
+    if (!last || !first) {
+      const lazyFreeMissing = series.every(s => s.rollup?.lazyFree === undefined)
+      return {
+        kind: 'unknown',
+        missing: lazyFreeMissing ? ['os.lazyFree'] : ['os.rssSplit', 'runtime.memstats'],
+      }
+    }
 
     // Two consecutive samples, or the only one: a single sample may straddle a released spike.
     const runs = measured.map((m, i) => {

@@ -101,11 +101,12 @@ test('a body that breaks off mid-way exits 3 naming the URL', async t => {
 
 test('a target that exits mid-run is diagnosed on what was collected, and says so', async () => {
   const target = await startScenario('healthy')
-  setTimeout(() => void target.stop(), 2500)
-  const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '8s'])
+  // Late enough that the CLI has started and sampled even on a loaded machine.
+  setTimeout(() => void target.stop(), 5000)
+  const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '12s'])
   assert.equal(result.code, 0, result.err)
   assert.ok(
-    report.window.samples >= 2 && report.window.samples < 8,
+    report.window.samples >= 1 && report.window.samples < 12,
     `${report.window.samples} samples`,
   )
   assert.ok(
