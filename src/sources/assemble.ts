@@ -1,7 +1,7 @@
 import { messageOf } from '../errors.ts'
 import type { Edges } from '../model/edges.ts'
 import type { Gap } from '../model/finding.ts'
-import type { GoroutineDump } from '../model/goroutines.ts'
+import { type GoroutineDump, goroutinesFromProfile } from '../model/goroutines.ts'
 import type { Profile } from '../model/heap-profile.ts'
 import type { MappingsSnapshot, ThpSettings } from '../model/mappings.ts'
 import type { CgroupMemory, MemorySnapshot } from '../model/snapshot.ts'
@@ -38,6 +38,8 @@ export interface Assembled {
 const EDGE_PARSERS = {
   'pprof-heap': (c: RawCapture): Profile => parsePprof(c.bytes, c.origin),
   'goroutine-text': (c: RawCapture): GoroutineDump => parseGoroutineText(c.bytes, c.origin),
+  'pprof-goroutine': (c: RawCapture): GoroutineDump =>
+    goroutinesFromProfile(parsePprof(c.bytes, c.origin)),
   'proc-smaps': (c: RawCapture): MappingsSnapshot => parseSmaps(c),
 }
 
@@ -84,6 +86,7 @@ export function assemble(set: CaptureSet): Assembled {
             }
             break
           case 'pprof-heap':
+          case 'pprof-goroutine':
           case 'goroutine-text':
           case 'proc-smaps':
             break
@@ -107,7 +110,8 @@ export function assemble(set: CaptureSet): Assembled {
   const assembled: Assembled = { target, series, gaps }
   const heapProfiles = edges(set, 'pprof-heap', gaps)
   if (heapProfiles) assembled.heapProfiles = heapProfiles
-  const goroutineDumps = edges(set, 'goroutine-text', gaps)
+  // Live runs read the proto form; older captures and files saved by hand may hold text dumps.
+  const goroutineDumps = edges(set, 'pprof-goroutine', gaps) ?? edges(set, 'goroutine-text', gaps)
   if (goroutineDumps) assembled.goroutineDumps = goroutineDumps
   const mappings = edges(set, 'proc-smaps', gaps)
   if (mappings) assembled.mappings = mappings

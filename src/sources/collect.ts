@@ -276,12 +276,9 @@ async function edgeCaptures(
     })
     return captures
   }
-  const dump = await optionalGet(
-    'goroutine-text',
-    `${pprofBase}/goroutine?debug=1`,
-    options,
-    64 << 20,
-  )
+  // The proto form costs the target what debug=1 does, and keeps the runtime frames
+  // (runtime.chanrecv, runtime.selectgo) that name the wait reason.
+  const dump = await optionalGet('pprof-goroutine', `${pprofBase}/goroutine`, options, 64 << 20)
   if (dump) captures.push(dump)
   return captures
 }
