@@ -25,7 +25,12 @@ export interface DetectorInput {
 export type Outcome =
   | { kind: 'finding'; finding: Finding }
   | { kind: 'clear' }
-  | { kind: 'unknown'; missing: readonly Signal[] }
+  | {
+      kind: 'unknown'
+      missing: readonly Signal[]
+      /** Why, when it is not simply that the missing signals were not read (a restart, too few samples). */
+      reason?: string
+    }
 
 export interface Detector {
   id: FindingId

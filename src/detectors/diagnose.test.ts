@@ -82,3 +82,27 @@ test('healthy when every detector is clear; the input gaps are not mutated', () 
     /LazyFree unknown; madv-free-retention could not be judged/,
   )
 })
+
+test('an unknown with a reason becomes a gap under the detector, saying why', () => {
+  const input = {
+    target: { sources: [] },
+    series: [snapshot({ rss: 100 })],
+    gaps: [],
+    sources: [],
+    notes: [],
+  }
+  const result = diagnose(input, [
+    stub('goroutine-leak', {
+      kind: 'unknown',
+      missing: ['runtime.goroutines'],
+      reason: 'the target restarted during the window',
+    }),
+  ])
+  assert.deepEqual(result.gaps, [
+    {
+      signal: 'goroutine-leak',
+      reason: 'the target restarted during the window',
+      cost: 'goroutine-leak could not be judged',
+    },
+  ])
+})

@@ -35,6 +35,15 @@ export function diagnose(
     if (outcome.kind === 'finding') findings.push(outcome.finding)
     if (outcome.kind === 'unknown') {
       unjudged.push(detector.id)
+      if (outcome.reason !== undefined || outcome.missing.length === 0) {
+        // The signals were read; the window itself did not allow a judgement.
+        gaps.push({
+          signal: detector.id,
+          reason: outcome.reason ?? 'not enough evidence in this window',
+          cost: `${detector.id} could not be judged`,
+        })
+        continue
+      }
       const uncovered = outcome.missing.filter(signal => !gaps.some(gap => gap.signal === signal))
       for (const signal of uncovered) {
         gaps.push({ signal, reason: 'not read', cost: `${detector.id} could not be judged` })

@@ -193,7 +193,15 @@ export const goroutineLeak: Detector = {
     const missing: Signal[] = ['runtime.goroutines']
     const counts = countsOf(series)
     const trend = trendOf(counts)
-    if (!trend) return { kind: 'unknown', missing }
+    if (!trend) {
+      return counts.length === 0
+        ? { kind: 'unknown', missing }
+        : {
+            kind: 'unknown',
+            missing,
+            reason: `${counts.length} goroutine counts: too few for a trend`,
+          }
+    }
     // Across a restart the counts are two processes': a rise in either may be a start-up ramp,
     // so it is unknown; with no rise anywhere no leak was seen, whatever happened.
     const restarts = restartsIn(series, counts)
@@ -202,13 +210,26 @@ export const goroutineLeak: Detector = {
       const pieces = edges
         .slice(1)
         .map((end, i) => counts.filter(p => p.atMs >= (edges[i] as number) && p.atMs < end))
-      return pieces.some(grewEnough) ? { kind: 'unknown', missing } : { kind: 'clear' }
+      return pieces.some(grewEnough)
+        ? {
+            kind: 'unknown',
+            missing,
+            reason:
+              'the target restarted during the window (the goroutine count or NumGC fell); a rise across a restart may be its start-up',
+          }
+        : { kind: 'clear' }
     }
     // Growth below the threshold is clear however few the samples: no leak that size happened.
     if (!grewEnough(counts)) return { kind: 'clear' }
     // Growth that the test cannot confirm is clear only when there were samples enough to test.
     if (trend.pRising > P_MAX) {
-      return counts.length < MIN_POINTS ? { kind: 'unknown', missing } : { kind: 'clear' }
+      return counts.length < MIN_POINTS
+        ? {
+            kind: 'unknown',
+            missing,
+            reason: `the count rose, but ${counts.length} samples are too few to tell a trend from noise (${MIN_POINTS} needed): sample longer`,
+          }
+        : { kind: 'clear' }
     }
     const growth = trend.fittedEnd - trend.fittedStart
 
