@@ -172,7 +172,11 @@ export const madvFreeRetention: Detector = {
     const exe = target.pid === undefined ? 'the binary' : `/proc/${target.pid}/exe`
     const environ = target.pid === undefined ? 'the environment' : `/proc/${target.pid}/environ`
     evidence.push({ label: 'Go version', value: target.goVersion ?? 'unknown', source: exe })
-    evidence.push({ label: 'GODEBUG', value: target.godebug ?? (target.godebugUnknown ? 'unknown' : 'unset'), source: environ })
+    evidence.push({
+      label: 'GODEBUG',
+      value: target.godebug ?? (target.godebugUnknown ? 'unknown' : 'unset'),
+      source: environ,
+    })
     evidence.push({ label: 'release mode', value: mode.why, source: `${exe}, ${environ}` })
     const cgroup = shown.snapshot.cgroup
     if (cgroup?.limit !== undefined) {
