@@ -37,6 +37,14 @@ function stopWatch(child: ChildProcess): Promise<void> {
   })
 }
 
+async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
 /** A GET with a chosen Host header (fetch forbids setting it). */
 function get(url: string, host?: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -67,13 +75,10 @@ test('the dashboard shows live samples of a real Go process as they arrive', asy
   await page.goto(url)
   await page.waitForSelector('#live-status[data-state="live"]', { timeout: 10_000 })
   const points = async () => Number(await page.evaluate('document.body.dataset.points ?? 0'))
-  await page.waitForFunction('Number(document.body.dataset.points ?? 0) >= 3', null, {
-    timeout: 15_000,
-  })
+  // Polled from here: the page's CSP allows no eval, so waitForFunction cannot run in it.
+  await until(async () => (await points()) >= 3, 15_000, 'three samples drawn')
   const before = await points()
-  await page.waitForFunction(`Number(document.body.dataset.points ?? 0) > ${before}`, null, {
-    timeout: 5_000,
-  })
+  await until(async () => (await points()) > before, 5_000, 'a new sample drawn')
   assert.ok((await points()) > before, 'new samples keep arriving')
   assert.match(
     (await page.locator('.headline').textContent()) ?? '',
