@@ -7,28 +7,38 @@ const MiB = 2 ** 20
 
 // memsick sets GOGC 1000 with debug.SetGCPercent: /proc/PID/environ shows no GOGC, so the
 // multiple must be measured from the runtime. A cycle lasts ~2.6 s; four seconds of 1 s samples
-// always hold one cycle sampled twice, which the measurement needs.
+// always hold one cycle sampled twice, which the measurement needs. The measured multiple errs
+// low by the allocation rate × how late the runtime view is read after its tick starts: 8.5-9.6
+// for the true 11 on an idle machine, lower when other tests load both CPUs; the bounds below
+// leave room for that, and the finding itself needs only 3.
 test('diagnoses a heap goal ten times the live heap set in code, by PID and by URL', async t => {
   const target = await startScenario('gc-heap-goal')
   t.after(() => target.stop())
   const byPid = await runJson(['diagnose', String(target.pid), '--duration', '4s'])
   assert.equal(byPid.result.code, 0, byPid.result.err)
-  assert.equal(byPid.report.verdict, 'gc-heap-goal')
+  const findings = JSON.stringify(byPid.report.findings, null, 2)
+  assert.equal(byPid.report.verdict, 'gc-heap-goal', findings)
   assert.equal(byPid.report.target.gogc, undefined, 'nothing in the environment')
   const finding = byPid.report.findings[0]
   assert.ok(finding)
   const ratio = finding.evidence.find(e => e.label === 'NextGC ÷ heap after GC')
-  assert.ok(ratio && typeof ratio.value === 'number' && ratio.value > 6 && ratio.value < 11.5)
+  assert.ok(
+    ratio && typeof ratio.value === 'number' && ratio.value > 4 && ratio.value < 11.5,
+    findings,
+  )
   assert.equal(ratio.source, `${target.url}/debug/vars`)
   assert.match(finding.summary, /debug\.SetGCPercent/)
   assert.ok(
     finding.fixes.some(fix => /GOMEMLIMIT/.test(fix)),
     'go1.19 gets GOMEMLIMIT',
   )
-  assert.ok(finding.whatIf && finding.whatIf.rssBytes < 320 * MiB, 'peak with GOGC=100')
+  assert.ok(
+    finding.whatIf && finding.whatIf.rssBytes < 400 * MiB,
+    `peak with GOGC=100: ${findings}`,
+  )
 
   const byUrl = await runJson(['diagnose', target.url, '--duration', '4s'])
-  assert.equal(byUrl.report.verdict, 'gc-heap-goal')
+  assert.equal(byUrl.report.verdict, 'gc-heap-goal', JSON.stringify(byUrl.report.findings, null, 2))
 })
 
 test('stays quiet on the same workload with GOGC 100', async t => {
