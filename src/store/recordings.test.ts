@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -231,4 +232,48 @@ test('a recording locked by another process is refused in one line', async () =>
   assert.ok(Date.now() - started < 10_000)
   holder.exec('ROLLBACK')
   holder.close()
+})
+
+test('a disk that fills up stops the recording in one line and keeps every tick before it', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'gomemdoctor-full-'))
+  // A 1 MiB tmpfs is a disk that fills up; mounting needs root, as the tests run in CI.
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir])
+  if (mounted.status !== 0) {
+    t.skip(`cannot mount a small tmpfs here: ${String(mounted.stderr).trim()}`)
+    return
+  }
+  t.after(() => spawnSync('umount', [dir]))
+  const path = join(dir, 'full.db')
+  const db = openStore(path, { mode: 'write' })
+  const notes = { gaps: [], notes: [], sources: [] }
+  const id = createRecording(db, path, { startedAtMs: 1, command: 'test' })
+  let committed = 0
+  let failure: unknown
+  for (let i = 0; i < 1000 && failure === undefined; i++) {
+    // Random bytes do not deflate: each tick really takes 16 KiB.
+    const bytes = randomBytes(16 * 1024)
+    try {
+      appendCaptures(
+        db,
+        path,
+        id,
+        i,
+        i,
+        [{ kind: 'proc-smaps', origin: 'o', atMs: i, bytes }],
+        notes,
+      )
+      committed++
+    } catch (error) {
+      failure = error
+    }
+  }
+  db.close()
+  assert.ok(failure instanceof InputError, String(failure))
+  assert.match(failure.message, /full\.db: disk full; every sample committed before is kept/)
+  assert.ok(committed > 10, String(committed))
+  const reader = openStore(path, { mode: 'read' })
+  const loaded = loadRecording(reader, path, id)
+  reader.close()
+  assert.equal(loaded.captures.ticks.length, committed)
+  assert.ok(loaded.captures.ticks.every(tick => tick.captures[0]?.bytes.length === 16 * 1024))
 })
