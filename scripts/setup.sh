@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 missing=()
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 # The browser tests of the HTML report and the live dashboard drive Debian's Chromium.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # The real client_golang, for tests that read a /metrics page it serves (built offline, GOPATH mode).

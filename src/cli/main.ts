@@ -3,6 +3,7 @@ import { InputError, messageOf, TargetError, UsageError } from '../errors.ts'
 import type { CliCommand, CommandResult } from './command.ts'
 import { demoCommand } from './commands/demo.ts'
 import { diagnoseCommand } from './commands/diagnose.ts'
+import { fleetCommand } from './commands/fleet.ts'
 import { goroutinesCommand } from './commands/goroutines.ts'
 import { profileCommand } from './commands/profile.ts'
 import { recordCommand } from './commands/record.ts'
@@ -16,6 +17,7 @@ const COMMANDS: readonly CliCommand[] = [
   demoCommand,
   profileCommand,
   goroutinesCommand,
+  fleetCommand,
   recordCommand,
   reportCommand,
   watchCommand,

@@ -24,6 +24,7 @@ export const CAPTURE_KINDS = [
   'pprof-heap',
   'pprof-goroutine',
   'goroutine-text',
+  'prom-query',
 ] as const
 export type CaptureKind = (typeof CAPTURE_KINDS)[number]
 

@@ -20,6 +20,7 @@ import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { writeHtmlReport } from '../html-report.ts'
 import { progressLine } from '../progress.ts'
+import { diagnoseFromPrometheus } from './fleet.ts'
 
 interface DiagnoseFlags {
   pid?: string
@@ -32,6 +33,12 @@ interface DiagnoseFlags {
   save?: string
   html?: string
   httpTimeout: string
+  prometheus?: string
+  instance?: string
+  selector?: string
+  range?: string
+  step?: string
+  end?: string
 }
 
 export const diagnoseCommand: CliCommand = {
@@ -62,11 +69,23 @@ export const diagnoseCommand: CliCommand = {
       )
       .option('--save <dir>', 'also write every raw capture to DIR, for replay with `diagnose DIR`')
       .option('--html <file>', 'also write a self-contained HTML report (charts, findings) to FILE')
+      .option('--prometheus <url>', "read the target's history from a Prometheus server instead")
+      .option('--instance <label>', "with --prometheus: the target's instance label")
+      .option('--selector <matchers>', 'with --prometheus: more label matchers, \'{job="api"}\'')
+      .option('--range <d>', 'with --prometheus: how far back to look (default 24h)')
+      .option('--step <d>', 'with --prometheus: time between points (default: the range / 5000)')
+      .option('--end <time>', 'with --prometheus: end of the window (default: now)')
       .addHelpText(
         'after',
         '\nExamples:\n  gomemdoctor diagnose 4242\n  gomemdoctor diagnose --pid 4242 --url http://127.0.0.1:6060 --duration 1m\n  gomemdoctor diagnose ./captured-run --json',
       )
       .action(async (target: string | undefined, flags: DiagnoseFlags) => {
+        if (flags.prometheus !== undefined) {
+          if (target !== undefined) throw new UsageError('give a target or --prometheus, not both')
+          return done({
+            exitCode: await diagnoseFromPrometheus({ ...flags, prometheus: flags.prometheus }),
+          })
+        }
         const run = await gather(target, flags)
         const diagnosis = diagnoseRun(run)
         const exitCode = report(run, flags, diagnosis)

@@ -257,22 +257,39 @@ export function runtimeFromPromText(
       else samples.set(s.name, [s])
     }
   }
-  const read = (name: string, kind: 'count' | 'seconds' = 'count') => {
+  const value = (name: string) => {
     const found = samples.get(name)
     if (!found) return undefined
     // A federated or aggregated page has one sample per instance: which one is meant is unknowable.
     if (found.length > 1)
       throw new InputError(`${origin}: ${found.length} samples of ${name}; expected one target's`)
-    const value = found[0]?.value ?? Number.NaN
+    return found[0]?.value ?? Number.NaN
+  }
+  return runtimeFromValues(value, origin, samples.get('go_info')?.[0]?.labels.version)
+}
+
+/**
+ * The same mapping over any source of one value per metric name: a /metrics page above, or one
+ * instant of a Prometheus server's range query (sources/assemble-prometheus.ts). Throws
+ * InputError naming `origin` when a value is not a count of bytes or objects.
+ */
+export function runtimeFromValues(
+  lookup: (name: string) => number | undefined,
+  origin: string,
+  goVersion?: string,
+): PromRuntimeView {
+  const read = (name: string, kind: 'count' | 'seconds' = 'count') => {
+    const found = lookup(name)
+    if (found === undefined) return undefined
     if (
-      !(value >= 0 && value < Number.POSITIVE_INFINITY) ||
-      (kind === 'count' && !Number.isInteger(value))
+      !(found >= 0 && found < Number.POSITIVE_INFINITY) ||
+      (kind === 'count' && !Number.isInteger(found))
     ) {
       throw new InputError(
-        `${origin}: ${name} is ${value}, not a ${kind === 'count' ? 'count of bytes or objects' : 'time'}`,
+        `${origin}: ${name} is ${found}, not a ${kind === 'count' ? 'count of bytes or objects' : 'time'}`,
       )
     }
-    return value
+    return found
   }
   const sum = (classes: string[]) => {
     const values = classes.map(c => read(`${MEMORY_CLASS}${c}_bytes`))
@@ -292,11 +309,11 @@ export function runtimeFromPromText(
     else if (required) missing.push(names[0] ?? '')
   }
   const view: PromRuntimeView = {}
-  const goroutines = read('go_goroutines') ?? read('go_sched_goroutines_goroutines')
+  const goroutines = read(GOROUTINES[0]) ?? read(GOROUTINES[1])
   if (goroutines !== undefined) view.goroutines = goroutines
   if (missing.length > 0) view.missing = missing
   else {
-    const lastGC = read('go_memstats_last_gc_time_seconds', 'seconds')
+    const lastGC = read(LAST_GC, 'seconds')
     view.runtime = {
       ...(runtime as Omit<GoRuntimeMemory, 'source'>),
       source: origin,
@@ -305,12 +322,29 @@ export function runtimeFromPromText(
       ...(goroutines !== undefined ? { goroutines } : {}),
     }
   }
-  const version = samples.get('go_info')?.[0]?.labels.version
-  if (version) view.goVersion = version
-  const rss = read('process_resident_memory_bytes')
+  if (goVersion) view.goVersion = goVersion
+  const rss = read(RSS)
   if (rss !== undefined) view.rssBytes = rss
   return view
 }
+
+const GOROUTINES = ['go_goroutines', 'go_sched_goroutines_goroutines'] as const
+const LAST_GC = 'go_memstats_last_gc_time_seconds'
+const RSS = 'process_resident_memory_bytes'
+
+/** Every metric name runtimeFromValues reads: what a Prometheus server must be asked for. */
+export const RUNTIME_METRIC_NAMES: readonly string[] = [
+  ...new Set([
+    ...FIELDS.flatMap(([, memstats, classes]) => [
+      memstats,
+      ...classes.map(c => `${MEMORY_CLASS}${c}_bytes`),
+    ]),
+    ...SINGLE.flatMap(([, names]) => names),
+    ...GOROUTINES,
+    LAST_GC,
+    RSS,
+  ]),
+]
 
 export const promText: Format<PromFamily[]> = {
   kind: 'prom-text',
