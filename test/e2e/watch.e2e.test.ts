@@ -115,3 +115,24 @@ test('listening beyond loopback needs --allow-remote, and then every request nee
   assert.equal(await get(`http://127.0.0.1:${port}/?token=${token}x`), 403)
   assert.equal(await get(`http://127.0.0.1:${port}/?token=${token}`), 200)
 })
+
+test('the dashboard reconnects by itself when gomemdoctor watch comes back', async t => {
+  const target = await startScenario('healthy')
+  t.after(() => target.stop())
+  const first = await startWatch([String(target.pid), '--interval', '250ms'])
+  t.after(() => stopWatch(first.child))
+  const port = new URL(first.url).port
+  const browser = await launchBrowser()
+  t.after(() => browser.close())
+  const page = await browser.context.newPage()
+  await page.goto(first.url)
+  const state = () => page.evaluate('document.getElementById("live-status")?.dataset.state')
+  await until(async () => (await state()) === 'live', 10_000, 'the first connection')
+  await stopWatch(first.child)
+  await until(async () => (await state()) === 'retry', 10_000, 'the page to notice')
+
+  const second = await startWatch([String(target.pid), '--interval', '250ms', '--port', port])
+  t.after(() => stopWatch(second.child))
+  const points = async () => Number(await page.evaluate('document.body.dataset.points ?? 0'))
+  await until(async () => (await state()) === 'live' && (await points()) >= 2, 15_000, 'reconnect')
+})
