@@ -118,7 +118,12 @@ export const gcHeapGoal: Detector = {
 
     const measured = measuredGoalRatio(gcCycles(series).cycles)
     const envRatio = typeof gogc === 'number' ? 1 + gogc / 100 : undefined
-    if (!measured && envRatio === undefined) return { kind: 'unknown', missing: [] }
+    if (!measured && envRatio === undefined)
+      return {
+        kind: 'unknown',
+        missing: [],
+        reason: 'no sample gave the heap after a collection, and the environment sets no GOGC',
+      }
     // A measured multiple wins over the environment (the program may override GOGC); a lower
     // bound only wins when it is higher.
     const ratio =

@@ -83,7 +83,9 @@ test('answers unknown without the runtime view', () => {
 
 test('answers unknown, not clear, when too few collections ran to test a large rise', () => {
   // Three cycles rising 40%: a rank test cannot be significant on three points.
-  assert.equal(detect(cycles([100, 120, 140])).kind, 'unknown')
+  const few = detect(cycles([100, 120, 140]))
+  assert.ok(few.kind === 'unknown')
+  assert.match(few.reason ?? '', /rose over only 3 GC cycles: the trend test needs 4/)
   // One cycle: HeapAlloc rising is allocation, not necessarily live heap.
   const noGc = [0, 1, 2, 3].map(i =>
     snapshot({
@@ -92,9 +94,21 @@ test('answers unknown, not clear, when too few collections ran to test a large r
       runtime: { nextGC: 200, numGC: 7, heapAlloc: 100 + 20 * i },
     }),
   )
-  assert.equal(detect(noGc).kind, 'unknown')
+  const none = detect(noGc)
+  assert.ok(none.kind === 'unknown')
+  assert.match(none.reason ?? '', /no collection ran during the window/)
   // Few cycles and a flat goal: nothing grew, so clear.
   assert.equal(detect(cycles([100, 100.2, 99.9])).kind, 'clear')
+})
+
+test('answers unknown with the collector off: no collection separates live from garbage', () => {
+  const off = heapGrowth.detect({
+    target: { ...target, gogc: 'off' },
+    series: cycles([100, 110, 120, 130]),
+    gaps: [],
+  })
+  assert.ok(off.kind === 'unknown')
+  assert.match(off.reason ?? '', /collector is off.*gc-heap-goal/)
 })
 
 test('uses only the cycles after a restart (NumGC went backwards)', () => {

@@ -61,11 +61,15 @@ interface Growth {
   livePerSecond: number
 }
 
-function measure(series: readonly MemorySnapshot[], target: TargetFacts): Growth | 'few' | 'flat' {
+/** 'few': the cycles seen (fewer than MIN_CYCLES with a rise, or under two), too few to judge. */
+function measure(
+  series: readonly MemorySnapshot[],
+  target: TargetFacts,
+): Growth | { few: number } | 'flat' {
   const { cycles, restarted } = gcCycles(series)
   const usable: GcCycle[] = cycles.filter(c => c.nextGC > 0 && c.nextGC < GC_OFF_GOAL)
   const trend = trendOf(usable.map(c => ({ atMs: c.endMs, value: c.nextGC })))
-  if (!trend) return 'few'
+  if (!trend) return { few: usable.length }
   const ratio = goalRatio(usable, target)
   const liveStart = trend.fittedStart / ratio.ratio
   const liveEnd = trend.fittedEnd / ratio.ratio
@@ -76,7 +80,7 @@ function measure(series: readonly MemorySnapshot[], target: TargetFacts): Growth
   const floor = (cycles: GcCycle[]) => Math.min(...cycles.map(c => c.nextGC)) / ratio.ratio
   const floorRose = big(floor(usable.slice(-half)) - floor(usable.slice(0, half)))
   const grew = big(liveEnd - liveStart) && floorRose
-  if (trend.n < MIN_CYCLES) return grew ? 'few' : 'flat'
+  if (trend.n < MIN_CYCLES) return grew ? { few: trend.n } : 'flat'
   if (!grew || trend.pRising >= ALPHA) return 'flat'
   return {
     trend,
@@ -121,10 +125,22 @@ export const heapGrowth: Detector = {
     if (!last) return { kind: 'unknown', missing: ['runtime.memstats'] }
     // No collection in the window, or the collector is off: nothing separates live from garbage.
     if (gcIsOff(last.runtime) || gogcFromEnviron(target) === 'off')
-      return { kind: 'unknown', missing: [] }
+      return {
+        kind: 'unknown',
+        missing: [],
+        reason:
+          'the collector is off (GOGC=off or an unbounded NextGC): no collection separates the live heap from garbage (see gc-heap-goal)',
+      }
     const growth = measure(series, target)
     if (growth === 'flat') return { kind: 'clear' }
-    if (growth === 'few') return { kind: 'unknown', missing: [] }
+    if ('few' in growth) {
+      const seen = growth.few === 1 ? 'one GC cycle' : `${growth.few} GC cycles`
+      return {
+        kind: 'unknown',
+        missing: [],
+        reason: `${growth.few <= 1 ? 'no collection ran during the window' : `the heap goal rose over only ${seen}`}: the trend test needs ${MIN_CYCLES}; a longer --duration sees more`,
+      }
+    }
     const { trend, ratio, liveStart, liveEnd, livePerSecond } = growth
     const source = last.runtime.source
 
