@@ -186,9 +186,9 @@ function section(version: string, modinfo: string): Buffer {
   ])
 }
 
-describe('real Go binaries built by the local toolchain', {
-  skip: !HAVE_GO && 'go not on PATH',
-}, () => {
+describe('real Go binaries built by the local toolchain', () => {
+  // Go is installed by the README's test command; without it this must fail, not pass silently.
+  test('go is on the PATH', () => assert.ok(HAVE_GO, 'go not on PATH: run scripts/setup.sh'))
   const dir = mkdtempSync(join(tmpdir(), 'gomemdoctor-buildinfo-'))
   const run = promisify(execFile)
   let goVersion = ''
