@@ -10,7 +10,8 @@ const MiB = 2 ** 20
 // always hold one cycle sampled twice, which the measurement needs. The measured multiple errs
 // low by the allocation rate × how late the runtime view is read after its tick starts: 8.5-9.6
 // for the true 11 on an idle machine, lower when other tests load both CPUs; the bounds below
-// leave room for that, and the finding itself needs only 3.
+// leave room for that, and the finding itself needs only 3. Delays that differ between two
+// samples skew the allocation rate either way: 11.7 was seen once.
 test('diagnoses a heap goal ten times the live heap set in code, by PID and by URL', async t => {
   const target = await startScenario('gc-heap-goal')
   t.after(() => target.stop())
@@ -23,7 +24,7 @@ test('diagnoses a heap goal ten times the live heap set in code, by PID and by U
   assert.ok(finding)
   const ratio = finding.evidence.find(e => e.label === 'NextGC ÷ heap after GC')
   assert.ok(
-    ratio && typeof ratio.value === 'number' && ratio.value > 4 && ratio.value < 11.5,
+    ratio && typeof ratio.value === 'number' && ratio.value > 4 && ratio.value < 14,
     findings,
   )
   assert.equal(ratio.source, `${target.url}/debug/vars`)
