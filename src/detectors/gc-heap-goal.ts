@@ -142,7 +142,7 @@ export const gcHeapGoal: Detector = {
     evidence.push(
       { label: 'NextGC', value: runtime.nextGC, unit: 'bytes', source },
       { label: 'heap after GC (live)', value: live, unit: 'bytes', source },
-      { label: 'NextGC ÷ heap after GC', value: ratio, source },
+      { label: 'NextGC ÷ heap after GC', value: Math.round(ratio * 100) / 100, source },
       { label: 'expected peak RSS (NextGC + non-heap)', value: peak, unit: 'bytes', source },
       { label: 'RSS', value: rss, unit: 'bytes', source: last.status?.source ?? source },
     )

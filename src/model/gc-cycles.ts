@@ -46,7 +46,7 @@ export function gcCycles(series: readonly MemorySnapshot[]): GcCycles {
       cycles.length = 0
     }
     const same = cycles.at(-1)
-    const sample = { atMs: snapshot.atMs, heapAlloc: runtime.heapAlloc }
+    const sample = { atMs: runtime.readAtMs ?? snapshot.atMs, heapAlloc: runtime.heapAlloc }
     if (same && same.numGC === runtime.numGC) {
       same.samples.push(sample)
       continue

@@ -68,6 +68,11 @@ export interface CgroupMemory {
  */
 export interface GoRuntimeMemory {
   source: string
+  /**
+   * Unix ms when the request for these figures started: later than the sample's atMs, which is
+   * when /proc was read. Rates within a GC cycle need the runtime's own time.
+   */
+  readAtMs?: number
   heapAlloc: number
   heapSys: number
   heapIdle: number

@@ -68,7 +68,7 @@ export function assemble(set: CaptureSet): Assembled {
           case 'prom-text':
           case 'pprof-heap-text': {
             const view = parseRuntimeView(capture)
-            if (view.runtime) snapshot.runtime = view.runtime
+            if (view.runtime) snapshot.runtime = { ...view.runtime, readAtMs: capture.atMs }
             if (view.goroutines !== undefined) {
               snapshot.goroutines = { count: view.goroutines, source: capture.origin }
             }
