@@ -1,7 +1,36 @@
 #!/usr/bin/env node
-// Node 20 runs no TypeScript: tsx compiles src/ on the fly, so `npm ci` is the whole build.
-import { register } from 'tsx/esm/api'
+// Node 20 runs no TypeScript. `npm ci` bundles src/ into build/cli.mjs (scripts/build-cli.ts);
+// while any file under src/ is newer than that bundle (an edit since), tsx compiles src/ on the
+// fly instead, so what runs is always the source as it is.
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
-register()
-const { run } = await import('../src/cli/main.ts')
-process.exitCode = await run(process.argv.slice(2))
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+function newestMtimeMs(dir) {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    newest = Math.max(newest, entry.isDirectory() ? newestMtimeMs(path) : statSync(path).mtimeMs)
+  }
+  return newest
+}
+
+function bundleIsCurrent() {
+  try {
+    return statSync(join(root, 'build', 'cli.mjs')).mtimeMs >= newestMtimeMs(join(root, 'src'))
+  } catch {
+    return false
+  }
+}
+
+let cli
+if (bundleIsCurrent()) {
+  cli = await import('../build/cli.mjs')
+} else {
+  const { register } = await import('tsx/esm/api')
+  register()
+  cli = await import('../src/cli/main.ts')
+}
+process.exitCode = await cli.run(process.argv.slice(2))

@@ -3,8 +3,8 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { InputError, messageOf } from '../errors.ts'
+import { INSTALL_ROOT } from '../install-root.ts'
 import type { Diagnosis } from '../model/diagnosis.ts'
 import type { Edges } from '../model/edges.ts'
 import type { Profile } from '../model/heap-profile.ts'
@@ -14,7 +14,7 @@ import { assemble } from '../sources/assemble.ts'
 import type { CaptureSet } from '../sources/capture.ts'
 import type { SavedRun } from '../sources/transports/capture-dir.ts'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const ROOT = INSTALL_ROOT
 const HTML_DIR = join(ROOT, 'src', 'report', 'html')
 const ENTRY = join(HTML_DIR, 'client', 'main.ts')
 /** Built clients are kept here (gitignored), keyed by a hash of their sources. */

@@ -6,10 +6,10 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { errorCode, UsageError } from '../errors.ts'
+import { INSTALL_ROOT } from '../install-root.ts'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const ROOT = INSTALL_ROOT
 const SOURCE_DIR = join(ROOT, 'testprograms', 'memsick')
 const BUILD_DIR = join(ROOT, 'build', 'memsick')
 /** Where buildMemsick puts the binary (`/build/` is gitignored). */

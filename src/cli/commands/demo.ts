@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { startScenario } from '../../demo/memsick.ts'
 import { UsageError } from '../../errors.ts'
+import { INSTALL_ROOT } from '../../install-root.ts'
 import { collect } from '../../sources/collect.ts'
 import { readCaptureDir } from '../../sources/transports/capture-dir.ts'
 import type { CliCommand } from '../command.ts'
@@ -9,7 +10,7 @@ import { progressLine } from '../progress.ts'
 import { report } from './diagnose.ts'
 
 /** Captures of real Go processes, made by scripts/capture.ts and committed. */
-const CAPTURES = fileURLToPath(new URL('../../../testdata/captures/', import.meta.url))
+const CAPTURES = join(INSTALL_ROOT, 'testdata', 'captures', '/')
 const DEMO_SCENARIO = 'madv-free-retention'
 
 export const demoCommand: CliCommand = {
