@@ -74,14 +74,7 @@ async function runFleet(flags: FleetFlags): Promise<ExitCode> {
   const url = prometheusUrl(flags.prometheus)
   const window = windowOf(flags.range, flags.step, flags.end, 720)
   const { fetched, instances } = await readFleet(url, flags.selector, window, flags)
-  const entries: FleetEntry[] = []
-  for (const instance of instances) {
-    const diagnosis = diagnoseInstance(instance, fetched, url)
-    // The series are the bulk of a diagnosis and the fleet report does not draw them.
-    diagnosis.series = []
-    entries.push({ instance: instance.instance, job: instance.job, diagnosis })
-    instance.columns.clear()
-  }
+  const entries = diagnoseFleet(instances, fetched, url)
   const run = {
     url,
     selector: flags.selector ?? '',
@@ -135,21 +128,33 @@ export async function readFleet(
 /** The same diagnosis a live run gets, on the instance's snapshots from Prometheus. */
 export function diagnoseInstance(
   instance: PromInstance,
-  fetched: FleetFetch,
+  window: PromWindow,
+  fetchGaps: readonly Gap[],
   url: string,
 ): Diagnosis {
-  const assembled = assembleInstance(instance, fetched.window, url)
+  const assembled = assembleInstance(instance, window, url)
   // A query that failed is missing for every instance: each diagnosis names it.
-  const gaps: Gap[] = [...PROMETHEUS_GAPS, ...fetched.gaps, ...assembled.gaps]
+  const gaps: Gap[] = [...PROMETHEUS_GAPS, ...fetchGaps, ...assembled.gaps]
   return diagnose({
     target: assembled.target,
     series: assembled.series,
     gaps,
     sources: assembled.sources,
     notes: [
-      `instance ${instance.instance} (job ${instance.job}) read from Prometheus over ${describeWindow(fetched.window)}`,
+      `instance ${instance.instance} (job ${instance.job}) read from Prometheus over ${describeWindow(window)}`,
       ...assembled.notes,
     ],
+  })
+}
+
+/** Diagnoses every instance; the series are dropped: the fleet report does not draw them. */
+function diagnoseFleet(instances: PromInstance[], fetched: FleetFetch, url: string): FleetEntry[] {
+  return instances.map(instance => {
+    const diagnosis = diagnoseInstance(instance, fetched.window, fetched.gaps, url)
+    diagnosis.series = []
+    // Its columns are no longer needed: let them go while the rest is diagnosed.
+    instance.columns.clear()
+    return { instance: instance.instance, job: instance.job, diagnosis }
   })
 }
 
@@ -187,7 +192,12 @@ export async function diagnoseFromPrometheus(flags: {
       `instance ${flags.instance} is in several jobs (${instances.map(i => i.job).join(', ')}): add --selector '{job="…"}'`,
     )
   }
-  const diagnosis = diagnoseInstance(instances[0] as PromInstance, fetched, url)
+  const diagnosis = diagnoseInstance(
+    instances[0] as PromInstance,
+    fetched.window,
+    fetched.gaps,
+    url,
+  )
   if (flags.json) process.stdout.write(renderJson(diagnosis))
   else {
     process.stdout.write(
