@@ -28,6 +28,13 @@ const COMMANDS: readonly CliCommand[] = [
  * errors: known errors as one line, anything else as "internal error", stacks only with --debug.
  */
 export async function run(argv: readonly string[]): Promise<number> {
+  // `gomemdoctor … | head` closes the pipe early: that is the reader's choice, not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+      throw error
+    })
+  }
   const program = new Command('gomemdoctor')
     .description(
       "Explains why a Go process's memory keeps growing: where the resident bytes are, and why.",

@@ -177,3 +177,17 @@ test('bad usage and bad files exit 2 with one line', async () => {
     assertOneLine(run, pattern)
   }
 })
+
+test('output piped into a reader that stops early (| head) ends quietly, without a stack trace', async () => {
+  const { spawnSync } = await import('node:child_process')
+  const piped = spawnSync(
+    'bash',
+    ['-c', `"${process.execPath}" bin/gomemdoctor.js --help | head -1`],
+    {
+      encoding: 'utf8',
+    },
+  )
+  assert.equal(piped.status, 0)
+  assert.equal(piped.stdout.trim(), 'Usage: gomemdoctor [options] [command]')
+  assert.doesNotMatch(piped.stderr, /EPIPE|\n\s+at /)
+})
