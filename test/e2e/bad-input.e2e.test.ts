@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -179,15 +179,26 @@ test('bad usage and bad files exit 2 with one line', async () => {
 })
 
 test('output piped into a reader that stops early (| head) ends quietly, without a stack trace', async () => {
-  const { spawnSync } = await import('node:child_process')
+  // Far more than a pipe buffer (64 KiB) of output: 3,000 distinct stacks as JSON.
+  const dir = await mkdtemp(join(tmpdir(), 'gomemdoctor-pipe-'))
+  const dump = join(dir, 'dump.txt')
+  const stacks = Array.from(
+    { length: 3000 },
+    (_, i) =>
+      `goroutine ${i + 1} [chan receive]:\nmain.worker${i}()\n\t/src/main.go:${i + 10} +0x1d\ncreated by main.main\n\t/src/main.go:5 +0x2a\n`,
+  )
+  await writeFile(dump, stacks.join('\n'))
   const piped = spawnSync(
     'bash',
-    ['-c', `"${process.execPath}" bin/gomemdoctor.js --help | head -1`],
+    [
+      '-c',
+      `"${process.execPath}" bin/gomemdoctor.js goroutines ${dump} --json -n 100000 | head -c 100`,
+    ],
     {
       encoding: 'utf8',
     },
   )
-  assert.equal(piped.status, 0)
-  assert.equal(piped.stdout.trim(), 'Usage: gomemdoctor [options] [command]')
+  assert.equal(piped.status, 0, piped.stderr)
+  assert.equal(piped.stdout.length, 100)
   assert.doesNotMatch(piped.stderr, /EPIPE|\n\s+at /)
 })
