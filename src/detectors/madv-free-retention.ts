@@ -1,6 +1,12 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
 import { goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
-import { goAtLeast, parseGoVersion, releaseMode, type TargetFacts } from '../model/target.ts'
+import {
+  goAtLeast,
+  goVersionSourceOf,
+  parseGoVersion,
+  releaseMode,
+  type TargetFacts,
+} from '../model/target.ts'
 import { formatBytes, MiB } from '../model/units.ts'
 import { confidence, type Detector, type Outcome } from './detector.ts'
 
@@ -97,6 +103,13 @@ export function madvFreeFixes(target: TargetFacts): string[] {
     fixes.push(
       `or rebuild with Go ≥ 1.16, which releases memory with MADV_DONTNEED by default${version ? ` (running ${target.goVersion})` : ''}`,
     )
+  } else if (target.godebugUnknown) {
+    fixes.push(
+      `${target.goVersion} uses MADV_FREE only with GODEBUG=madvdontneed=0: if the deployment sets it (image, unit file, pod spec), remove it`,
+    )
+    fixes.push(
+      'if it does not, look for a C allocator in the process that frees with MADV_FREE (jemalloc, tcmalloc, glibc tunables)',
+    )
   } else {
     fixes.push(
       'this Go version already uses MADV_DONTNEED: look for a C allocator in the process that frees with MADV_FREE (jemalloc, tcmalloc, glibc tunables)',
@@ -169,7 +182,7 @@ export const madvFreeRetention: Detector = {
         source: runtime.source,
       })
     }
-    const exe = target.pid === undefined ? 'the binary' : `/proc/${target.pid}/exe`
+    const exe = goVersionSourceOf(target)
     const environ = target.pid === undefined ? 'the environment' : `/proc/${target.pid}/environ`
     evidence.push({ label: 'Go version', value: target.goVersion ?? 'unknown', source: exe })
     evidence.push({

@@ -1,6 +1,12 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
 import type { GoRuntimeMemory, MemorySnapshot } from '../model/snapshot.ts'
-import { goAtLeast, parseGoVersion, releaseMode, type TargetFacts } from '../model/target.ts'
+import {
+  goAtLeast,
+  goVersionSourceOf,
+  parseGoVersion,
+  releaseMode,
+  type TargetFacts,
+} from '../model/target.ts'
 import { formatBytes, formatDuration, MiB } from '../model/units.ts'
 import { confidence, type Detector, type Outcome } from './detector.ts'
 
@@ -131,7 +137,7 @@ export const scavengerLag: Detector = {
     evidence.push({
       label: 'Go version',
       value: target.goVersion ?? 'unknown',
-      source: target.pid === undefined ? 'the binary' : `/proc/${target.pid}/exe`,
+      source: goVersionSourceOf(target),
     })
 
     let summary =

@@ -11,7 +11,7 @@ import {
   goResidentEstimate,
   type MemorySnapshot,
 } from '../model/snapshot.ts'
-import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
+import { goAtLeast, goVersionSourceOf, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, MiB } from '../model/units.ts'
 import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
 
@@ -220,7 +220,7 @@ export const thpBloat: Detector = {
       {
         label: 'Go version',
         value: target.goVersion ?? 'unknown',
-        source: target.pid === undefined ? 'the binary' : `/proc/${target.pid}/exe`,
+        source: goVersionSourceOf(target),
       },
     )
 

@@ -4,8 +4,10 @@ export interface TargetFacts {
   url?: string
   /** The process name from /proc/PID/status (comm). */
   name?: string
-  /** From the binary's .go.buildinfo, e.g. "go1.19.8". */
+  /** From the binary's .go.buildinfo, e.g. "go1.19.8", or client_golang's go_info. */
   goVersion?: string
+  /** Where goVersion was read: '/proc/4242/exe', a /metrics URL, a Prometheus query. */
+  goVersionSource?: string
   /** GODEBUG from /proc/PID/environ; absent when unset or unreadable (then godebugUnknown). */
   godebug?: string
   /** True when the environment could not be read, so an absent GODEBUG means "unknown", not "unset". */
@@ -111,4 +113,11 @@ export function releaseMode(facts: TargetFacts): ReleaseMode {
     mode: 'madv-dontneed',
     why: `${facts.goVersion} uses MADV_DONTNEED by default (Go ≥ 1.16)`,
   }
+}
+
+/** Where the Go version came from, for evidence: the recorded source, else the usual place. */
+export function goVersionSourceOf(facts: TargetFacts): string {
+  return (
+    facts.goVersionSource ?? (facts.pid === undefined ? 'the binary' : `/proc/${facts.pid}/exe`)
+  )
 }

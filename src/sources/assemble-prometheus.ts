@@ -300,7 +300,10 @@ export function assembleInstance(
     notes.push(`Go version changed during the window: ${instance.goVersions.join(' → ')}`)
   }
   const target: TargetFacts = { sources: [`${url} go_info{${who}}`], godebugUnknown: true }
-  if (instance.goVersion) target.goVersion = instance.goVersion
+  if (instance.goVersion) {
+    target.goVersion = instance.goVersion
+    target.goVersionSource = `${url} go_info{${who}}`
+  }
   const sources = [`${url}/api/v1/query_range`]
   return { target, series, gaps, notes, sources }
 }

@@ -163,6 +163,7 @@ function targetFacts(set: CaptureSet, gaps: Gap[]): TargetFacts {
           const info = parseBuildInfo(capture)
           if (info) {
             facts.goVersion = info.goVersion
+            facts.goVersionSource = capture.origin
             if (info.mainModule) facts.mainModule = info.mainModule
             facts.buildSettings = info.settings
             if (info.defaultGodebug) facts.defaultGodebug = info.defaultGodebug
@@ -196,7 +197,10 @@ function targetFacts(set: CaptureSet, gaps: Gap[]): TargetFacts {
         case 'pprof-heap-text': {
           // A URL-only target tells its Go version through /metrics' go_info, if at all.
           const view = parseRuntimeView(capture)
-          if (view.goVersion && !facts.goVersion) facts.goVersion = view.goVersion
+          if (view.goVersion && !facts.goVersion) {
+            facts.goVersion = view.goVersion
+            facts.goVersionSource = `${capture.origin} (go_info)`
+          }
           break
         }
         default:
