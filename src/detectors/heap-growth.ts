@@ -230,10 +230,17 @@ export const heapGrowth: Detector = {
       summary,
       evidence,
       fixes: fixesFor(target, sites, target.url),
-      // No whatIf: the fix is in the program, and what RSS it leaves depends on what the leak
-      // holds that the program still needs; the projections above say what not fixing costs.
       // What the growth added to the peak RSS during the window: the heap goal's rise.
       bytesExplained: Math.max(0, trend.fittedEnd - trend.fittedStart),
+    }
+    // What the fix leaves depends on what the leak holds that the program still needs, so the
+    // honest figure is where RSS stops: today's, instead of climbing by the hourly rate.
+    const rssNow = lastWith(series, 'status')?.status.vmRss
+    if (rssNow !== undefined) {
+      finding.whatIf = {
+        rssBytes: rssNow,
+        explanation: `RSS stops climbing near today's figure instead of adding about ${formatBytes(livePerSecond * 3600)} an hour; what the fix frees of memory already leaked depends on what the program still holds`,
+      }
     }
     return { kind: 'finding', finding }
   },
