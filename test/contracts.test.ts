@@ -5,6 +5,7 @@ import { join, relative } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DETECTORS } from '../src/detectors/index.ts'
+import { FINDING_IDS } from '../src/model/finding.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -55,12 +56,16 @@ test('model/ imports nothing outside model/; detectors/ and report/ import no so
   assert.deepEqual(offenders, [])
 })
 
-test('every registered detector has a doc page, a memsick scenario, a capture with its control and an e2e test', () => {
+test('every finding id has a detector, a doc page, a memsick scenario, a capture with its control and an e2e test', () => {
   const scenarios = readFileSync(join(ROOT, 'testprograms/memsick/scenarios.go'), 'utf8')
   const captures = readdirSync(join(ROOT, 'testdata/captures'))
   const missing: string[] = []
-  for (const { id } of DETECTORS) {
+  for (const id of FINDING_IDS) {
     const need = (ok: boolean, what: string) => ok || missing.push(`${id}: ${what}`)
+    need(
+      DETECTORS.some(d => d.id === id),
+      'a detector registered in src/detectors/index.ts',
+    )
     need(existsSync(join(ROOT, `docs/findings/${id}.md`)), `docs/findings/${id}.md`)
     need(scenarios.includes(`"${id}"`), `a "${id}" scenario in testprograms/memsick/scenarios.go`)
     need(existsSync(join(ROOT, `test/e2e/${id}.e2e.test.ts`)), `test/e2e/${id}.e2e.test.ts`)
