@@ -2,9 +2,10 @@ import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { InputError, UsageError } from '../../errors.ts'
 import { diffProfiles, IncompatibleProfiles } from '../../model/heap-diff.ts'
-import type { Profile } from '../../model/heap-profile.ts'
+import { type Profile, sampleTypeIndex } from '../../model/heap-profile.ts'
 import { heapTop, type TopReport } from '../../model/heap-top.ts'
 import { formatBytes } from '../../model/units.ts'
+import { toSpeedscope } from '../../report/speedscope.ts'
 import { parsePprof } from '../../sources/formats/pprof.ts'
 import { encodeProfileGzip } from '../../sources/formats/pprof-encode.ts'
 import type { CliCommand } from '../command.ts'
@@ -18,6 +19,7 @@ interface TopFlags {
   nodes: string
   cum?: boolean
   json?: boolean
+  speedscope?: string
 }
 
 interface DiffFlags extends TopFlags {
@@ -36,11 +38,22 @@ export const profileCommand: CliCommand = {
       profile
         .command('top')
         .description('the functions holding the most, like `go tool pprof -top`')
-        .argument('<profile>', 'a .pb.gz file, or a URL (a base URL reads /debug/pprof/heap)'),
+        .argument('<profile>', 'a .pb.gz file, or a URL (a base URL reads /debug/pprof/heap)')
+        .option(
+          '--speedscope <file>',
+          'also write the profile in speedscope format (https://www.speedscope.app)',
+        ),
     ).action(async (source: string, flags: TopFlags) => {
       const p = await load(source)
       const report = top(p, flags)
-      print(flags.json ? json({ ...report }) : table(report, p))
+      if (flags.speedscope) {
+        const typeIndex = sampleTypeIndex(p, report.sampleType.type)
+        await writeFile(flags.speedscope, JSON.stringify(toSpeedscope(p, typeIndex, 'gomemdoctor')))
+      }
+      const written = flags.speedscope
+        ? `\nwrote ${report.sampleType.type} to ${flags.speedscope} (open it at https://www.speedscope.app)\n`
+        : ''
+      print(flags.json ? json({ ...report }) : `${table(report, p)}${written}`)
       done({ exitCode: ExitCode.Ok })
     })
     withTopOptions(
