@@ -147,6 +147,13 @@ class Reader {
     return -(((~hi >>> 0) * 4294967296 + (~lo >>> 0) + 1) as number)
   }
 
+  /** Points this reader at [start, end) of the same buffer, for reuse in hot loops. */
+  at(start: number, end: number): this {
+    this.pos = start
+    this.end = end
+    return this
+  }
+
   byte(): number {
     if (this.pos >= this.end) throw new ProtoError('truncated varint')
     return this.buf[this.pos++] as number
@@ -460,6 +467,9 @@ function decodeProfile(buf: Buffer, source: string): Profile {
       throw new ProtoError(`a sample has more values than the ${width} sample types`)
     values[si * width + valueLen++] = value
   }
+  // One reader each for samples and their labels, moved along: not two million short-lived objects.
+  const sampleReader = new Reader(buf, 0, 0)
+  const labelReader = new Reader(buf, 0, 0)
   for (const r = top(); r.pos < r.end; ) {
     const tag = r.tag()
     if (tag >>> 3 !== 2) {
@@ -467,7 +477,7 @@ function decodeProfile(buf: Buffer, source: string): Profile {
       continue
     }
     const end = r.lengthEnd()
-    const m = new Reader(buf, r.pos, end)
+    const m = sampleReader.at(r.pos, end)
     locationStart[si] = locationLen
     labelStart[si] = labelLen
     valueLen = 0
@@ -479,7 +489,7 @@ function decodeProfile(buf: Buffer, source: string): Profile {
       else if (f === 3) {
         expectWire(t, LEN)
         const labelEnd = m.lengthEnd()
-        const l = new Reader(buf, m.pos, labelEnd)
+        const l = labelReader.at(m.pos, labelEnd)
         if (labelLen === labelKey.length) {
           labelKey = grow(labelKey, labelLen + 1)
           labelStr = grow(labelStr, labelLen + 1)
@@ -500,8 +510,12 @@ function decodeProfile(buf: Buffer, source: string): Profile {
           else if (lf === 4) labelUnit[labelLen] = l.varint()
           else l.skip(lt & 7)
         }
-        for (const s of [labelKey[labelLen], labelStr[labelLen], labelUnit[labelLen]])
-          if ((s as number) >= strings.length) str(s as number, 'a sample label')
+        // Three checks, not a loop over a fresh array: this runs once per sample label (1M+).
+        const n = strings.length
+        if ((labelKey[labelLen] as number) >= n) str(labelKey[labelLen] as number, 'a sample label')
+        if ((labelStr[labelLen] as number) >= n) str(labelStr[labelLen] as number, 'a sample label')
+        if ((labelUnit[labelLen] as number) >= n)
+          str(labelUnit[labelLen] as number, 'a sample label')
         labelLen++
         m.pos = labelEnd
       } else m.skip(t & 7)
