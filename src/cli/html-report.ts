@@ -8,8 +8,9 @@ import { INSTALL_ROOT } from '../install-root.ts'
 import type { Diagnosis } from '../model/diagnosis.ts'
 import type { Edges } from '../model/edges.ts'
 import type { Profile } from '../model/heap-profile.ts'
+import type { FleetView } from '../report/html/fleet-view.ts'
 import { type ClientAssets, renderHtmlPage } from '../report/html/page.ts'
-import { toReportView } from '../report/html/view-model.ts'
+import { type ReportView, toReportView } from '../report/html/view-model.ts'
 import { assemble } from '../sources/assemble.ts'
 import type { CaptureSet } from '../sources/capture.ts'
 import type { SavedRun } from '../sources/transports/capture-dir.ts'
@@ -125,6 +126,11 @@ export async function writeHtmlReport(
     generatedAtMs: Date.now(),
     ...(heapProfiles ? { heapProfiles } : {}),
   })
+  await writeHtmlPage(path, view)
+}
+
+/** Writes a view (one process's report, or a fleet's) as one self-contained page. */
+export async function writeHtmlPage(path: string, view: ReportView | FleetView): Promise<void> {
   const page = renderHtmlPage(view, await clientAssets())
   try {
     await writeFile(path, page)

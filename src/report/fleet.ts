@@ -9,6 +9,10 @@ export interface FleetEntry {
   instance: string
   job: string
   diagnosis: Diagnosis
+  /** The labels of its series (namespace, pod … under Kubernetes), for the HTML report. */
+  labels?: Record<string, string>
+  /** RSS on the fleet chart's grid (html/fleet-view.ts), kept only when the HTML report is made. */
+  rssTrend?: (number | null)[]
 }
 
 /** A whole fleet run: where it read, over which window, and every instance. */
@@ -77,7 +81,7 @@ export function rankFleet(entries: readonly FleetEntry[]): FleetEntry[] {
 }
 
 /** Gaps the fleet states once are left out of each instance's list. */
-function ownGaps(diagnosis: Diagnosis, fleetGaps: readonly Gap[]): Gap[] {
+export function ownGaps(diagnosis: Diagnosis, fleetGaps: readonly Gap[]): Gap[] {
   return diagnosis.gaps.filter(gap => !fleetGaps.some(f => f.signal === gap.signal))
 }
 
@@ -124,6 +128,17 @@ export function renderFleetJson(run: FleetRun): string {
   return `${JSON.stringify(toFleetJson(run), null, 2)}\n`
 }
 
+/**
+ * The verdict as the fleet shows it: 'healthy' with no runtime view would claim what nobody
+ * could check, so such an instance is 'not judged' ('no data' without a single sample).
+ */
+export function fleetVerdict(diagnosis: Diagnosis): string {
+  if (diagnosis.findings.length > 0) return diagnosis.verdict
+  if (diagnosis.window.samples === 0) return 'no data'
+  if (diagnosis.gaps.some(gap => gap.signal === 'runtime.memstats')) return 'not judged'
+  return diagnosis.verdict
+}
+
 export interface FleetTableOptions {
   color: boolean
   width: number
@@ -147,15 +162,7 @@ export function renderFleetTable(run: FleetRun, options: FleetTableOptions): str
   const rows = ranked.map(({ instance, job, diagnosis }) => {
     const top = diagnosis.findings[0]
     const unexplained = unexplainedBytes(diagnosis)
-    // 'healthy' with no runtime view would claim what nobody could check.
-    const verdict =
-      top !== undefined
-        ? diagnosis.verdict
-        : diagnosis.window.samples === 0
-          ? 'no data'
-          : diagnosis.gaps.some(gap => gap.signal === 'runtime.memstats')
-            ? 'not judged'
-            : diagnosis.verdict
+    const verdict = fleetVerdict(diagnosis)
     return {
       cells: [
         instance,

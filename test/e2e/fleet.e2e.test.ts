@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { after, before, test } from 'node:test'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, type TestContext, test } from 'node:test'
+import type { Page } from 'playwright-core'
 import type { FleetJson } from '../../src/report/fleet.ts'
 import type { JsonReport } from '../../src/report/json.ts'
+import { inkedPixels, launchBrowser } from '../helpers/browser.ts'
 import { runCli } from '../helpers/cli.ts'
 import {
   type FleetMember,
@@ -16,9 +21,15 @@ import {
 // A real Prometheus scraping four real Go processes built with the real client_golang, every
 // 1 s: a 1 GiB spike freed under GODEBUG=madvdontneed=0, the same workload under
 // madvdontneed=1 (its control), a leak, and a steady heap with heavier churn (the leak's control).
+// A second job scrapes the leak again under a job name and labels that are markup, as a scrape
+// config (or a service discovery) may give them: the HTML report must show them as text.
 let prometheus: RunningPrometheus
 let members: Record<'madv' | 'madvControl' | 'leak' | 'steady', FleetMember>
 const WINDOW = ['--range', '12s', '--step', '1s']
+// Short enough that the terminal table's last column keeps its header at 120 columns.
+const HOSTILE_JOB = '<svg/onload=alert(1)>'
+const HOSTILE_INSTANCE = '<img src=x onerror=alert(2)>'
+const HOSTILE_POD = '</script><script>window.__pwned=3;alert(3)</script><!--'
 
 before(async () => {
   const [madv, madvControl, leak, steady] = await Promise.all([
@@ -28,8 +39,11 @@ before(async () => {
     startFleetMember('healthy', {}, ['-live-mib', '96', '-churn-mib-per-sec', '96']),
   ])
   members = { madv, madvControl, leak, steady }
-  prometheus = await startPrometheus({ jobs: { api: Object.values(members).map(m => m.addr) } })
-  await waitForScrapes(prometheus, 4, 13)
+  prometheus = await startPrometheus({
+    jobs: { api: Object.values(members).map(m => m.addr), [HOSTILE_JOB]: [leak.addr] },
+    labels: { [HOSTILE_JOB]: { instance: HOSTILE_INSTANCE, pod: HOSTILE_POD } },
+  })
+  await waitForScrapes(prometheus, 5, 13)
 })
 
 after(async () => {
@@ -259,4 +273,131 @@ test('a server error on some queries leaves those metrics as named gaps; the res
     fleet.instances.every(i => i.unjudged.includes('goroutine-leak')),
     'no goroutine counts',
   )
+})
+
+/** Opens a page from disk in Chromium; any request but the file, error or dialog is a problem. */
+async function openPage(t: TestContext, file: string): Promise<{ page: Page; problems: string[] }> {
+  const browser = await launchBrowser()
+  t.after(() => browser.close())
+  const page = await browser.context.newPage()
+  const problems: string[] = []
+  page.on('request', request => {
+    if (request.url() !== `file://${file}`) problems.push(`request ${request.url()}`)
+  })
+  page.on('pageerror', error => problems.push(`page error ${error.message}`))
+  page.on('console', message => {
+    if (message.type() === 'error') problems.push(`console ${message.text()}`)
+  })
+  page.on('dialog', dialog => {
+    problems.push(`dialog ${dialog.message()}`)
+    void dialog.dismiss()
+  })
+  await page.goto(`file://${file}`)
+  await page.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 })
+  return { page, problems }
+}
+
+async function tempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'gomemdoctor-fleet-html-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+test('fleet --html: the ranked table, the worst instances drawn, findings per instance; markup in labels is text', async t => {
+  const html = join(await tempDir(t), 'fleet.html')
+  const run = await runCli(
+    'fleet',
+    '--prometheus',
+    prometheus.url,
+    ...WINDOW,
+    '--json',
+    '--html',
+    html,
+  )
+  assert.equal(run.code, 0, run.err)
+  const fleet = JSON.parse(run.out) as FleetJson
+  assert.equal(fleet.instances.length, 5)
+  const text = await readFile(html, 'utf8')
+  assert.doesNotMatch(text, /<(script|link|img)[^>]+(src|href)=/i, 'nothing loaded from elsewhere')
+
+  const { page, problems } = await openPage(t, html)
+  // The table is the JSON's ranking, row for row.
+  const rows = page.locator('table.fleet-table tbody tr')
+  assert.deepEqual(
+    await rows.locator('td.instance').allTextContents(),
+    fleet.instances.map(i => i.instance),
+  )
+  assert.deepEqual(
+    await rows.locator('td.job').allTextContents(),
+    fleet.instances.map(i => i.job),
+  )
+  assert.deepEqual(
+    await rows.locator('td.verdict-cell').allTextContents(),
+    fleet.instances.map(i => i.verdict),
+  )
+  assert.equal(await rows.first().locator('td.instance').textContent(), members.madv.addr)
+  assert.match((await rows.first().textContent()) ?? '', /critical/)
+  // One card per instance with findings, in rank order, with the finding cards of the report.
+  const cards = page.locator('article.instance-card')
+  const troubled = fleet.instances.filter(i => i.findings.length > 0)
+  assert.deepEqual(
+    await cards.locator('h3.instance-name').allTextContents(),
+    troubled.map(i => i.instance),
+  )
+  const madv = cards.first().locator('article.finding[data-id="madv-free-retention"]')
+  assert.ok((await madv.locator('table.evidence tbody tr').count()) >= 2)
+  assert.ok((await madv.locator('.fixes li').count()) >= 1)
+  // The RSS chart draws every instance (five, under the eight drawn at most).
+  const inked = await inkedPixels(page, '#chart-fleet-rss .uplot canvas')
+  assert.ok(inked.length === 1 && (inked[0] ?? 0) > 500, `blank chart: ${inked.join(', ')}`)
+  const legend = (await page.locator('#chart-fleet-rss .u-legend').textContent()) ?? ''
+  assert.ok(legend.includes(`#1 ${members.madv.addr}`), legend)
+
+  // The hostile names ran nothing and arrived intact, as text.
+  assert.equal(await page.evaluate('window.__pwned'), undefined)
+  assert.equal(await page.locator('img, svg, iframe, object, embed').count(), 0)
+  assert.equal(await page.locator('script').count(), 3, 'the page data, its config, the client')
+  assert.ok(legend.includes(HOSTILE_INSTANCE), legend)
+  const hostile = cards.filter({
+    has: page.locator('h3.instance-name', { hasText: HOSTILE_INSTANCE }),
+  })
+  assert.equal(await hostile.count(), 1)
+  const facts = (await hostile.locator('dl.facts').textContent()) ?? ''
+  assert.ok(facts.includes(HOSTILE_JOB) && facts.includes(HOSTILE_POD), facts)
+  assert.deepEqual(problems, [])
+})
+
+test('diagnose --prometheus --instance --html: the single-process page from the series, saying what Prometheus lacks', async t => {
+  const html = join(await tempDir(t), 'madv.html')
+  const run = await runCli(
+    'diagnose',
+    '--prometheus',
+    prometheus.url,
+    '--instance',
+    members.madv.addr,
+    ...WINDOW,
+    '--html',
+    html,
+  )
+  assert.equal(run.code, 0, run.err)
+  assert.match(run.out, /verdict: madv-free-retention/)
+  const { page, problems } = await openPage(t, html)
+  assert.equal(await page.locator('#verdict h1').textContent(), 'madv-free-retention')
+  assert.match(
+    (await page.locator('.headline').textContent()) ?? '',
+    /instance 127\.0\.0\.1:\d+ \(job api\)/,
+  )
+  assert.equal(await page.locator('article.finding[data-id="madv-free-retention"]').count(), 1)
+  const inked = await inkedPixels(page, '.uplot canvas')
+  assert.ok(inked.length >= 3 && inked.every(n => n > 500), `blank chart: ${inked.join(', ')}`)
+  // What only /proc or a profile gives is named, not silently absent.
+  const gaps = await page.locator('#gaps table.gaps tbody td:first-child').allTextContents()
+  for (const signal of ['os.lazyFree', 'os.rssSplit', 'target.godebug', 'profile.heap']) {
+    assert.ok(gaps.includes(signal), gaps.join(' '))
+  }
+  assert.match(
+    (await page.locator('#flame').textContent()) ?? '',
+    /Prometheus holds no heap profiles/,
+  )
+  assert.deepEqual(problems, [])
 })

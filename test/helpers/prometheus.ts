@@ -23,6 +23,8 @@ export interface RunningPrometheus {
 export interface PrometheusOptions {
   /** Scrape targets (host:port) by job name. */
   jobs?: Record<string, readonly string[]>
+  /** Target labels by job name (an `instance` here replaces host:port as the instance label). */
+  labels?: Record<string, Record<string, string>>
   /** A directory of TSDB blocks (promtool's output) copied into the data directory first. */
   blocksFrom?: string
   scrapeIntervalS?: number
@@ -67,6 +69,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
       `  - job_name: ${JSON.stringify(job)}`,
       '    static_configs:',
       `      - targets: ${JSON.stringify(targets)}`,
+      ...(options.labels?.[job] ? [`        labels: ${JSON.stringify(options.labels[job])}`] : []),
     ]),
   ].join('\n')
   await writeFile(join(dir, 'prometheus.yml'), `${config}\n`)

@@ -5,6 +5,8 @@ import type { Diagnosis } from '../../model/diagnosis.ts'
 import { type Gap, SEVERITY_RANK, type Severity } from '../../model/finding.ts'
 import { parseDuration } from '../../model/units.ts'
 import { type FleetEntry, renderFleetJson, renderFleetTable } from '../../report/fleet.ts'
+import { rssTrend, toFleetView } from '../../report/html/fleet-view.ts'
+import { toReportView } from '../../report/html/view-model.ts'
 import { renderJson } from '../../report/json.ts'
 import { renderTerminal } from '../../report/terminal.ts'
 import {
@@ -23,6 +25,7 @@ import {
 } from '../../sources/transports/prometheus.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
+import { writeHtmlPage } from '../html-report.ts'
 
 interface FleetFlags {
   prometheus: string
@@ -32,6 +35,7 @@ interface FleetFlags {
   end?: string
   timeout: string
   json?: boolean
+  html?: string
   failOn?: Severity
   maxPointsPerQuery?: string
 }
@@ -53,6 +57,10 @@ export const fleetCommand: CliCommand = {
       .option('--end <time>', 'end of the window: RFC 3339 or Unix seconds (default: now)')
       .option('--timeout <d>', 'give up on one range query after this long', '30s')
       .option('--json', 'print one JSON document on stdout, nothing else')
+      .option(
+        '--html <file>',
+        'also write a self-contained HTML report (ranked table, RSS chart, findings) to FILE',
+      )
       .addOption(
         new Option(
           '--fail-on <severity>',
@@ -62,7 +70,7 @@ export const fleetCommand: CliCommand = {
       .addOption(new Option('--max-points-per-query <n>').hideHelp())
       .addHelpText(
         'after',
-        `\nExamples:\n  gomemdoctor fleet --prometheus http://prometheus:9090 --selector '{job="api"}'\n  gomemdoctor fleet --prometheus http://prometheus:9090 --range 24h --json`,
+        `\nExamples:\n  gomemdoctor fleet --prometheus http://prometheus:9090 --selector '{job="api"}'\n  gomemdoctor fleet --prometheus http://prometheus:9090 --range 24h --json\n  gomemdoctor fleet --prometheus http://prometheus:9090 --html fleet.html`,
       )
       .action(async (flags: FleetFlags) => {
         done({ exitCode: await runFleet(flags) })
@@ -74,7 +82,7 @@ async function runFleet(flags: FleetFlags): Promise<ExitCode> {
   const url = prometheusUrl(flags.prometheus)
   const window = windowOf(flags.range, flags.step, flags.end, 720)
   const { fetched, instances } = await readFleet(url, flags.selector, window, flags)
-  const entries = diagnoseFleet(instances, fetched, url)
+  const entries = diagnoseFleet(instances, fetched, url, flags.html !== undefined)
   const run = {
     url,
     selector: flags.selector ?? '',
@@ -92,6 +100,9 @@ async function runFleet(flags: FleetFlags): Promise<ExitCode> {
         width: Math.min(process.stdout.columns ?? 120, 160),
       }),
     )
+  }
+  if (flags.html !== undefined) {
+    await writeHtmlPage(flags.html, toFleetView(run, { generatedAtMs: Date.now() }))
   }
   return failOn(
     entries.map(e => e.diagnosis),
@@ -147,14 +158,28 @@ export function diagnoseInstance(
   })
 }
 
-/** Diagnoses every instance; the series are dropped: the fleet report does not draw them. */
-function diagnoseFleet(instances: PromInstance[], fetched: FleetFetch, url: string): FleetEntry[] {
+/**
+ * Diagnoses every instance; the series are dropped: the table and JSON do not draw them, and
+ * the HTML report keeps only each instance's RSS on its chart's grid (at most 360 points).
+ */
+function diagnoseFleet(
+  instances: PromInstance[],
+  fetched: FleetFetch,
+  url: string,
+  forHtml: boolean,
+): FleetEntry[] {
   return instances.map(instance => {
     const diagnosis = diagnoseInstance(instance, fetched.window, fetched.gaps, url)
+    const trend = forHtml ? rssTrend(diagnosis.series, fetched.window) : undefined
     diagnosis.series = []
     // Its columns are no longer needed: let them go while the rest is diagnosed.
     instance.columns.clear()
-    return { instance: instance.instance, job: instance.job, diagnosis }
+    const entry: FleetEntry = { instance: instance.instance, job: instance.job, diagnosis }
+    if (trend) {
+      entry.rssTrend = trend
+      entry.labels = instance.labels
+    }
+    return entry
   })
 }
 
@@ -174,7 +199,6 @@ export async function diagnoseFromPrometheus(flags: {
   failOn?: Severity
   html?: string
 }): Promise<ExitCode> {
-  if (flags.html !== undefined) throw new UsageError('--html does not work with --prometheus yet')
   if (flags.instance === undefined) {
     throw new UsageError(
       'diagnose --prometheus needs --instance (the instance label of the target)',
@@ -192,12 +216,8 @@ export async function diagnoseFromPrometheus(flags: {
       `instance ${flags.instance} is in several jobs (${instances.map(i => i.job).join(', ')}): add --selector '{job="…"}'`,
     )
   }
-  const diagnosis = diagnoseInstance(
-    instances[0] as PromInstance,
-    fetched.window,
-    fetched.gaps,
-    url,
-  )
+  const instance = instances[0] as PromInstance
+  const diagnosis = diagnoseInstance(instance, fetched.window, fetched.gaps, url)
   if (flags.json) process.stdout.write(renderJson(diagnosis))
   else {
     process.stdout.write(
@@ -206,6 +226,23 @@ export async function diagnoseFromPrometheus(flags: {
         width: Math.min(process.stdout.columns ?? 100, 100),
       }),
     )
+  }
+  if (flags.html !== undefined) {
+    // The single-process page, fed from the series; what only /proc or a profile gives is
+    // among the diagnosis's gaps, which the page lists.
+    const view = toReportView(diagnosis, {
+      mode: 'report',
+      generatedAtMs: Date.now(),
+      subject: {
+        who: `instance ${instance.instance} (job ${instance.job})`,
+        facts: [
+          { label: 'instance', value: instance.instance },
+          { label: 'job', value: instance.job },
+          { label: 'Prometheus', value: url },
+        ],
+      },
+    })
+    await writeHtmlPage(flags.html, view)
   }
   return failOn([diagnosis], flags.failOn)
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { escapeHtml, inlineCode, jsonForScript } from './escape.ts'
+import type { FleetView } from './fleet-view.ts'
 import type { ReportView } from './view-model.ts'
 
 /** The bundled browser client (src/report/html/client), built by esbuild. */
@@ -20,7 +21,7 @@ export interface PageOptions {
  * no network beyond the live dashboard's own event stream.
  */
 export function renderHtmlPage(
-  view: ReportView,
+  view: ReportView | FleetView,
   assets: ClientAssets,
   options: PageOptions = {},
 ): string {

@@ -132,24 +132,20 @@ export interface ViewOptions {
   /** When the page was made (the report reads no clock). */
   generatedAtMs: number
   heapProfiles?: Edges<Profile>
+  /**
+   * Who the target is when it is neither a PID nor a URL (an instance read from Prometheus), and
+   * the facts that name it, shown first.
+   */
+  subject?: { who: string; facts: { label: string; value: string }[] }
 }
 
 export function toReportView(diagnosis: Diagnosis, options: ViewOptions): ReportView {
   const target = diagnosis.target
   const who =
-    target.pid !== undefined
+    options.subject?.who ??
+    (target.pid !== undefined
       ? `pid ${target.pid}${target.name ? ` (${target.name})` : ''}`
-      : (target.url ?? 'target')
-  const first = diagnosis.findings[0]
-  const verdict: ReportView['verdict'] = first
-    ? { id: first.id, severity: first.severity, text: first.title }
-    : diagnosis.unjudged.length > 0
-      ? {
-          id: 'no finding',
-          severity: 'unjudged',
-          text: `no finding, but ${diagnosis.unjudged.join(', ')} could not be judged`,
-        }
-      : { id: 'healthy', severity: 'healthy', text: 'no memory problem found in this window' }
+      : (target.url ?? 'target'))
   const { startMs, endMs, samples } = diagnosis.window
   return {
     kind: 'gomemdoctor-report',
@@ -157,7 +153,7 @@ export function toReportView(diagnosis: Diagnosis, options: ViewOptions): Report
     mode: options.mode,
     title: `gomemdoctor · ${who}`,
     headline: headline(diagnosis, who),
-    facts: facts(diagnosis),
+    facts: [...(options.subject?.facts ?? []), ...facts(diagnosis)],
     window: {
       startMs,
       endMs,
@@ -165,35 +161,63 @@ export function toReportView(diagnosis: Diagnosis, options: ViewOptions): Report
       text:
         samples === 0
           ? 'no samples yet'
-          : `${new Date(startMs).toISOString().replace('T', ' ').slice(0, 19)} UTC · ${formatDuration(endMs - startMs)} · ${samples} sample${samples === 1 ? '' : 's'}`,
+          : `${utc(startMs)} UTC · ${formatDuration(endMs - startMs)} · ${samples} sample${samples === 1 ? '' : 's'}`,
     },
-    verdict,
+    verdict: verdictView(diagnosis),
     rss: rssView(diagnosis),
-    findings: diagnosis.findings.map(f => ({
-      id: f.id,
-      severity: f.severity,
-      confidence: f.confidence,
-      title: f.title,
-      summary: f.summary,
-      evidence: f.evidence.map(e => ({
-        label: e.label,
-        value: evidenceValue(e),
-        source: e.source,
-      })),
-      fixes: f.fixes,
-      whatIf: f.whatIf
-        ? `RSS ≈ ${formatBytes(f.whatIf.rssBytes)} after the fix (${f.whatIf.explanation})`
-        : null,
-      resolved: f.resolvedDuringWindow === true,
-    })),
+    findings: findingViews(diagnosis),
     gaps: diagnosis.gaps,
     unjudged: diagnosis.unjudged,
     notes: diagnosis.notes,
     sources: diagnosis.sources,
     series: seriesView(diagnosis.series),
     flame: options.heapProfiles ? flameView(options.heapProfiles) : null,
-    generated: `made by gomemdoctor on ${new Date(options.generatedAtMs).toISOString().replace('T', ' ').slice(0, 19)} UTC`,
+    generated: generatedText(options.generatedAtMs),
   }
+}
+
+/** 'YYYY-MM-DD hh:mm:ss' in UTC. */
+export function utc(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 19)
+}
+
+export function generatedText(atMs: number): string {
+  return `made by gomemdoctor on ${utc(atMs)} UTC`
+}
+
+/** The top finding, or why there is none. */
+export function verdictView(diagnosis: Diagnosis): ReportView['verdict'] {
+  const first = diagnosis.findings[0]
+  if (first) return { id: first.id, severity: first.severity, text: first.title }
+  if (diagnosis.unjudged.length > 0) {
+    return {
+      id: 'no finding',
+      severity: 'unjudged',
+      text: `no finding, but ${diagnosis.unjudged.join(', ')} could not be judged`,
+    }
+  }
+  return { id: 'healthy', severity: 'healthy', text: 'no memory problem found in this window' }
+}
+
+/** The findings, most important first, with their values formatted for people. */
+export function findingViews(diagnosis: Diagnosis): FindingView[] {
+  return diagnosis.findings.map(f => ({
+    id: f.id,
+    severity: f.severity,
+    confidence: f.confidence,
+    title: f.title,
+    summary: f.summary,
+    evidence: f.evidence.map(e => ({
+      label: e.label,
+      value: evidenceValue(e),
+      source: e.source,
+    })),
+    fixes: f.fixes,
+    whatIf: f.whatIf
+      ? `RSS ≈ ${formatBytes(f.whatIf.rssBytes)} after the fix (${f.whatIf.explanation})`
+      : null,
+    resolved: f.resolvedDuringWindow === true,
+  }))
 }
 
 function headline(diagnosis: Diagnosis, who: string): string {
@@ -225,7 +249,7 @@ function facts(diagnosis: Diagnosis): { label: string; value: string }[] {
   return rows.flatMap(([label, value]) => (value === undefined ? [] : [{ label, value }]))
 }
 
-function rssView(diagnosis: Diagnosis): RssView | null {
+export function rssView(diagnosis: Diagnosis): RssView | null {
   const rss = diagnosis.rss
   if (!rss) return null
   return {

@@ -5,6 +5,7 @@
  */
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
+import type { FleetChartView } from '../fleet-view.ts'
 import type { SeriesView } from '../view-model.ts'
 import { el } from './dom.ts'
 import { bytes, clock, count } from './format.ts'
@@ -150,29 +151,7 @@ export function createCharts(root: HTMLElement, series: SeriesView): ChartSet {
         continue
       }
       chart.plot?.destroy()
-      chart.box.replaceChildren()
-      chart.plot = new uPlot(
-        {
-          width,
-          height,
-          series: built.series,
-          axes: [
-            { stroke: '#4b5563', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#d1d5db' } },
-            {
-              stroke: '#4b5563',
-              size: 70,
-              grid: { stroke: '#eef0f3' },
-              ticks: { stroke: '#d1d5db' },
-              values: (_u, splits) => splits.map(v => chart.spec.format(v)),
-            },
-          ],
-          scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] } },
-          cursor: { drag: { x: true, y: false } },
-          legend: { live: true },
-        },
-        built.data,
-        chart.box,
-      )
+      chart.plot = newPlot(chart.box, built, { width, height, format: chart.spec.format })
     }
   }
   draw(series)
@@ -185,6 +164,101 @@ export function createCharts(root: HTMLElement, series: SeriesView): ChartSet {
           height: chart.spec.wide ? 300 : 220,
         })
       }
+    },
+  }
+}
+
+/** A uPlot chart in `box` (emptied first), styled alike for every chart of every page. */
+function newPlot(
+  box: HTMLElement,
+  built: { data: uPlot.AlignedData; series: uPlot.Series[] },
+  options: { width: number; height: number; format: (v: number | null | undefined) => string },
+): uPlot {
+  box.replaceChildren()
+  return new uPlot(
+    {
+      width: options.width,
+      height: options.height,
+      series: built.series,
+      axes: [
+        { stroke: '#4b5563', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#d1d5db' } },
+        {
+          stroke: '#4b5563',
+          size: 70,
+          grid: { stroke: '#eef0f3' },
+          ticks: { stroke: '#d1d5db' },
+          values: (_u, splits) => splits.map(v => options.format(v)),
+        },
+      ],
+      scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] } },
+      cursor: { drag: { x: true, y: false } },
+      legend: { live: true },
+    },
+    built.data,
+    box,
+  )
+}
+
+/** One line per instance on the fleet page, worst first; colours follow the rank. */
+const INSTANCE_COLORS = [
+  '#dc2626',
+  '#f97316',
+  '#2563eb',
+  '#7c3aed',
+  '#059669',
+  '#db2777',
+  '#0891b2',
+  '#65a30d',
+]
+
+export function instanceColor(index: number): string {
+  return INSTANCE_COLORS[index % INSTANCE_COLORS.length] as string
+}
+
+/**
+ * The fleet page's chart: RSS over the window of its worst instances. Their names are the
+ * legend's labels, which uPlot sets with textContent.
+ */
+export function createFleetChart(root: HTMLElement, chart: FleetChartView): { resize(): void } {
+  const box = el('div', { class: 'chart-body' })
+  const note =
+    chart.thinnedFrom === null
+      ? 'process_resident_memory_bytes of the worst instances that export it, in rank order.'
+      : `process_resident_memory_bytes of the worst instances that export it, in rank order; each point is the highest of ${Math.round(chart.thinnedFrom / chart.t.length)} steps.`
+  root.replaceChildren(
+    el(
+      'figure',
+      { class: 'chart wide', id: 'chart-fleet-rss' },
+      el(
+        'figcaption',
+        {},
+        el('h3', {}, 'Resident memory (RSS) of the worst instances'),
+        el('p', { class: 'muted' }, note),
+      ),
+      box,
+    ),
+  )
+  if (chart.lines.length === 0) {
+    box.replaceChildren(el('p', { class: 'empty' }, 'no instance exports its RSS in this window'))
+    return { resize() {} }
+  }
+  const size = () => ({ width: Math.max(280, box.clientWidth), height: 300 })
+  const plot = newPlot(
+    box,
+    {
+      data: [chart.t, ...chart.lines.map(l => l.values)] as uPlot.AlignedData,
+      series: [
+        TIME,
+        ...chart.lines.map((l, i) =>
+          line(`#${l.rank} ${l.instance}`, instanceColor(i), l.values, bytes),
+        ),
+      ],
+    },
+    { ...size(), format: bytes },
+  )
+  return {
+    resize() {
+      plot.setSize(size())
     },
   }
 }

@@ -5,10 +5,12 @@
  * itself, and the next `view` redraws everything.
  */
 import '../report.css'
+import type { FleetView } from '../fleet-view.ts'
 import type { ReportView, SamplePoint } from '../view-model.ts'
 import { type ChartSet, createCharts } from './charts.ts'
 import { el } from './dom.ts'
 import { createFlamegraph } from './flamegraph.ts'
+import { renderFleet } from './fleet.ts'
 import { clock } from './format.ts'
 import {
   renderFindings,
@@ -35,7 +37,9 @@ const parts = {
   footer: el('footer', {}),
 }
 
-let view = readJson<ReportView>('report-data')
+const data = readJson<ReportView | FleetView>('report-data')
+// A fleet page never uses `view`; the single-process page starts from its data.
+let view = data as ReportView
 let charts: ChartSet | null = null
 
 function readJson<T>(id: string): T {
@@ -57,12 +61,15 @@ function renderAll(): void {
     createFlamegraph(body, view.flame)
     renderTopTable(parts.flame, view)
   } else if (view.mode === 'report') {
+    const gap = view.gaps.find(g => g.signal === 'profile.heap')
     parts.flame.append(
       el('h2', {}, 'Allocation sites'),
       el(
         'p',
         { class: 'empty' },
-        'No heap profile in this window: serve net/http/pprof on the target to see which allocation sites grow.',
+        gap
+          ? `No heap profile: ${gap.reason}, so ${gap.cost}.`
+          : 'No heap profile in this window: serve net/http/pprof on the target to see which allocation sites grow.',
       ),
     )
   }
@@ -149,6 +156,10 @@ function connect(url: string): void {
 function start(): void {
   const app = document.getElementById('app')
   if (!app) return
+  if (data.kind === 'gomemdoctor-fleet') {
+    renderFleet(app, data)
+    return
+  }
   const main = el(
     'main',
     {},

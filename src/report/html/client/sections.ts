@@ -20,7 +20,10 @@ const SLICE_COLORS: Record<string, string> = {
   'go-not-resident': '#fecaca',
 }
 
-export function renderHeader(root: Element, view: ReportView): void {
+export function renderHeader(
+  root: Element,
+  view: { headline: string; mode?: ReportView['mode'] },
+): void {
   fill(
     root,
     el(
@@ -51,13 +54,20 @@ export function renderSummary(root: Element, view: ReportView): void {
   fill(root, verdict, rssCard(view.rss))
 }
 
-function rssCard(rss: RssView | null): HTMLElement {
+/** The RSS breakdown: a bar and a table of slices, or why RSS is unknown. */
+export function rssCard(rss: RssView | null, id: string | null = 'rss'): HTMLElement {
+  const attrs: Record<string, string> =
+    id === null ? { class: 'rss-card' } : { class: 'rss-card', id }
   if (!rss) {
     return el(
       'section',
-      { class: 'rss-card', id: 'rss' },
+      attrs,
       el('p', { class: 'eyebrow' }, 'resident memory'),
-      el('p', { class: 'empty' }, 'RSS unknown: the process memory could not be read from /proc'),
+      el(
+        'p',
+        { class: 'empty' },
+        'RSS unknown: the process memory could not be read (see what was not read, below)',
+      ),
     )
   }
   const positive = rss.slices.filter(s => s.bytes > 0)
@@ -81,7 +91,7 @@ function rssCard(rss: RssView | null): HTMLElement {
   })
   return el(
     'section',
-    { class: 'rss-card', id: 'rss' },
+    attrs,
     el('p', { class: 'eyebrow' }, 'resident memory at the end of the window'),
     el('p', { class: 'rss-total' }, rss.text),
     bar,
@@ -99,10 +109,15 @@ export function renderFindings(root: Element, view: ReportView): void {
     fill(root, el('h2', {}, 'Findings'), el('p', { class: 'empty healthy' }, text))
     return
   }
-  fill(root, el('h2', {}, `Findings (${view.findings.length})`), ...view.findings.map(finding))
+  fill(
+    root,
+    el('h2', {}, `Findings (${view.findings.length})`),
+    ...view.findings.map(renderFinding),
+  )
 }
 
-function finding(f: FindingView): HTMLElement {
+/** One finding card: severity, title, summary, evidence with sources, fixes, what-if. */
+export function renderFinding(f: FindingView): HTMLElement {
   return el(
     'article',
     { class: `finding sev-${f.severity}`, 'data-id': f.id },
@@ -154,7 +169,10 @@ function conf(value: number): string {
   return `confidence ${value.toFixed(2)}`
 }
 
-export function renderGaps(root: Element, view: ReportView): void {
+export function renderGaps(
+  root: Element,
+  view: Pick<ReportView, 'notes' | 'gaps' | 'unjudged' | 'sources'>,
+): void {
   const parts: (HTMLElement | null)[] = [el('h2', {}, 'What was read, and what was not')]
   if (view.notes.length > 0) {
     parts.push(el('ul', { class: 'notes' }, ...view.notes.map(n => el('li', {}, n))))
