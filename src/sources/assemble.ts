@@ -6,7 +6,7 @@ import type { Profile } from '../model/heap-profile.ts'
 import type { MappingsSnapshot, ThpSettings } from '../model/mappings.ts'
 import type { CgroupMemory, MemorySnapshot } from '../model/snapshot.ts'
 import type { TargetFacts } from '../model/target.ts'
-import type { CaptureSet, RawCapture } from './capture.ts'
+import type { CaptureSet, CaptureStream, RawCapture } from './capture.ts'
 import { parseGoroutineText } from './formats/goroutine-text.ts'
 import {
   cgroupFromCaptures,
@@ -34,6 +34,8 @@ export interface Assembled {
   thp?: ThpSettings
 }
 
+type EdgeKind = keyof typeof EDGE_PARSERS
+
 /** Kinds read only at the window's start and end, and their parsers. */
 const EDGE_PARSERS = {
   'pprof-heap': (c: RawCapture): Profile => parsePprof(c.bytes, c.origin),
@@ -48,10 +50,13 @@ const EDGE_PARSERS = {
  * runs and replays alike, so a replay gives the same diagnosis as the run it recorded. A capture
  * that fails to parse becomes a gap naming it; the rest of its tick still counts.
  */
-export function assemble(set: CaptureSet): Assembled {
+export function assemble(set: CaptureSet | CaptureStream): Assembled {
   const gaps: Gap[] = []
   const target = targetFacts(set, gaps)
   const series: MemorySnapshot[] = []
+  // One pass: a stream's ticks can be read once. Of each edge kind the first and the last
+  // capture are kept (unparsed) and parsed after the loop.
+  const found = new Map<EdgeKind, { first: RawCapture; last?: RawCapture }>()
   for (const tick of set.ticks) {
     const snapshot: MemorySnapshot = { atMs: tick.atMs }
     const cgroupParts: RawCapture[] = []
@@ -88,8 +93,12 @@ export function assemble(set: CaptureSet): Assembled {
           case 'pprof-heap':
           case 'pprof-goroutine':
           case 'goroutine-text':
-          case 'proc-smaps':
+          case 'proc-smaps': {
+            const seen = found.get(capture.kind)
+            if (seen) seen.last = capture
+            else found.set(capture.kind, { first: capture })
             break
+          }
           default:
             if (capture.kind.startsWith('cgroup-memory-')) cgroupParts.push(capture)
         }
@@ -108,12 +117,13 @@ export function assemble(set: CaptureSet): Assembled {
     series.push(snapshot)
   }
   const assembled: Assembled = { target, series, gaps }
-  const heapProfiles = edges(set, 'pprof-heap', gaps)
+  const heapProfiles = edges(found, 'pprof-heap', gaps)
   if (heapProfiles) assembled.heapProfiles = heapProfiles
   // Live runs read the proto form; older captures and files saved by hand may hold text dumps.
-  const goroutineDumps = edges(set, 'pprof-goroutine', gaps) ?? edges(set, 'goroutine-text', gaps)
+  const goroutineDumps =
+    edges(found, 'pprof-goroutine', gaps) ?? edges(found, 'goroutine-text', gaps)
   if (goroutineDumps) assembled.goroutineDumps = goroutineDumps
-  const mappings = edges(set, 'proc-smaps', gaps)
+  const mappings = edges(found, 'proc-smaps', gaps)
   if (mappings) assembled.mappings = mappings
   try {
     const thp = thpFromCaptures(set.once.filter(c => c.kind === 'sysfs-thp'))
@@ -126,15 +136,15 @@ export function assemble(set: CaptureSet): Assembled {
 }
 
 /** The first and last capture of an edge kind, parsed; a broken one becomes a gap. */
-function edges<K extends keyof typeof EDGE_PARSERS>(
-  set: CaptureSet,
+function edges<K extends EdgeKind>(
+  found: ReadonlyMap<EdgeKind, { first: RawCapture; last?: RawCapture }>,
   kind: K,
   gaps: Gap[],
 ): Edges<ReturnType<(typeof EDGE_PARSERS)[K]>> | undefined {
-  const found = set.ticks.flatMap(tick => tick.captures.filter(c => c.kind === kind))
+  const seen = found.get(kind)
   const parse = EDGE_PARSERS[kind] as (c: RawCapture) => ReturnType<(typeof EDGE_PARSERS)[K]>
   const parsed: { value: ReturnType<(typeof EDGE_PARSERS)[K]>; origin: string }[] = []
-  for (const capture of [found[0], found.length > 1 ? found.at(-1) : undefined]) {
+  for (const capture of [seen?.first, seen?.last]) {
     if (!capture) continue
     try {
       parsed.push({ value: parse(capture), origin: capture.origin })
@@ -152,7 +162,7 @@ function edges<K extends keyof typeof EDGE_PARSERS>(
   return result
 }
 
-function targetFacts(set: CaptureSet, gaps: Gap[]): TargetFacts {
+function targetFacts(set: CaptureSet | CaptureStream, gaps: Gap[]): TargetFacts {
   const facts: TargetFacts = { sources: [] }
   if (set.pid !== undefined) facts.pid = set.pid
   if (set.url !== undefined) facts.url = set.url

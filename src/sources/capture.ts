@@ -57,3 +57,11 @@ export interface CaptureSet {
   once: RawCapture[]
   ticks: { atMs: number; captures: RawCapture[] }[]
 }
+
+/**
+ * A capture set whose ticks are read as they are iterated, once, so a day-long recording is
+ * never in memory all at once (`report` of a recording). assemble() takes either.
+ */
+export interface CaptureStream extends Omit<CaptureSet, 'ticks'> {
+  ticks: Iterable<CaptureSet['ticks'][number]>
+}

@@ -35,6 +35,13 @@ export interface CollectOptions {
    * end-of-window captures under the same index. `run` is the collection so far.
    */
   onCaptures?: (tick: number | 'once', captures: readonly RawCapture[], run: Collection) => void
+  /**
+   * Keep only the latest this-many ticks in `captures.ticks` (at least 1; default: every tick).
+   * A caller that takes each tick through onCaptures (a recorder committing it, a dashboard
+   * assembling it) needs no more, and a day-long run then holds one tick instead of 86,400.
+   * Either way the tick onCaptures hands over is `captures.ticks.at(-1)`.
+   */
+  retainTicks?: number
   /** Aborting ends the window early; what was collected is still returned. */
   signal?: AbortSignal
   httpTimeoutMs?: number
@@ -79,6 +86,9 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   const set: CaptureSet = { once: [], ticks: [] }
   const { pid } = options
   if (pid !== undefined) set.pid = pid
+  const retain = Math.max(1, options.retainTicks ?? Number.POSITIVE_INFINITY)
+  /** Ticks taken so far: set.ticks holds only the latest `retain` of them. */
+  let taken = 0
 
   let cgroup: CgroupLocation | undefined
   if (pid !== undefined) {
@@ -134,7 +144,7 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   for (let index = 0; ; index++) {
     if (options.signal?.aborted) {
       notes.push(
-        `stopped early at ${Math.round((Date.now() - start) / 1000)} s; diagnosing the ${set.ticks.length} samples collected`,
+        `stopped early at ${Math.round((Date.now() - start) / 1000)} s; diagnosing the ${taken} samples collected`,
       )
       break
     }
@@ -146,9 +156,9 @@ export async function collect(options: CollectOptions): Promise<Collection> {
       // A process between exit and its parent's wait() is a zombie: gone, as far as memory goes.
       const exited = status.ok ? isZombie(status.capture) : isVanished(status.code)
       if (!status.ok || exited) {
-        const after = `${Math.round((atMs - start) / 1000)} s into the window; diagnosing the ${set.ticks.length} samples collected before`
+        const after = `${Math.round((atMs - start) / 1000)} s into the window; diagnosing the ${taken} samples collected before`
         if (exited || status.ok) notes.push(`the target exited ${after}`)
-        else if (set.ticks.length === 0) {
+        else if (taken === 0) {
           throw new TargetError(`cannot read ${status.path}: ${status.message}`)
         } else notes.push(`${status.path} became unreadable (${status.message}) ${after}`)
         break
@@ -203,8 +213,8 @@ export async function collect(options: CollectOptions): Promise<Collection> {
           )
       } catch (error) {
         if (pid === undefined) {
-          if (set.ticks.length === 0) throw error
-          notes.push(`${messageOf(error)} after ${set.ticks.length} samples; diagnosing those`)
+          if (taken === 0) throw error
+          notes.push(`${messageOf(error)} after ${taken} samples; diagnosing those`)
           break
         }
         runtimeFailed = true
@@ -215,10 +225,12 @@ export async function collect(options: CollectOptions): Promise<Collection> {
       const index = await optionalGet('pprof-index', `${pprofBase}/`, options)
       if (index) captures.push(index)
     }
-    if (set.ticks.length === 0) {
+    if (taken === 0) {
       captures.push(...(await edgeCaptures(pid, pprofBase, captures, rssBytes, options, gaps)))
     }
     set.ticks.push({ atMs, captures })
+    taken++
+    if (set.ticks.length > retain) set.ticks.splice(0, set.ticks.length - retain)
     options.onCaptures?.(index, captures, { captures: set, gaps, notes, sources })
     const elapsedMs = Date.now() - start
     const progress: TickProgress = { index, elapsedMs }
@@ -229,12 +241,12 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     await sleep(nextAt - Date.now(), options.signal)
   }
   const last = set.ticks.at(-1)
-  if (last && set.ticks.length > 1 && !targetGone(notes)) {
+  if (last && taken > 1 && !targetGone(notes)) {
     const status = last.captures.find(c => c.kind === 'proc-status')
     const rssBytes = status && vmRssOf(status)
     const end = await edgeCaptures(pid, pprofBase, last.captures, rssBytes, options, gaps)
     last.captures.push(...end)
-    options.onCaptures?.(set.ticks.length - 1, end, { captures: set, gaps, notes, sources })
+    options.onCaptures?.(taken - 1, end, { captures: set, gaps, notes, sources })
   }
   return { captures: set, gaps, notes, sources }
 }

@@ -8,6 +8,7 @@ import { test } from 'node:test'
 import Database from 'better-sqlite3'
 import { GO119, loadRun } from '../../test/helpers/capture.ts'
 import { InputError } from '../errors.ts'
+import { assemble } from '../sources/assemble.ts'
 import { type Db, openStore } from './db.ts'
 import { APPLICATION_ID, MIGRATIONS } from './migrations.ts'
 import {
@@ -16,6 +17,7 @@ import {
   finishRecording,
   listRecordings,
   loadRecording,
+  streamRecording,
 } from './recordings.ts'
 
 async function tempDb(name = 'rec.db'): Promise<string> {
@@ -58,6 +60,33 @@ test('a recording reads back byte for byte, in order, with its gaps and notes', 
   assert.deepEqual(loaded.notes, original.notes)
   assert.deepEqual(loaded.sources, original.sources)
   assert.equal(loaded.info.ticks, original.captures.ticks.length)
+})
+
+test('a streamed session gives the ticks and the assembled evidence a loaded one gives', async () => {
+  const path = await tempDb()
+  const db = openStore(path, { mode: 'write' })
+  const id = await recordCapture(db, path, `${GO119}/cgroup-limit-risk`)
+  db.close()
+  const reader = openStore(path, { mode: 'read' })
+  const loaded = loadRecording(reader, path, id)
+  const streamed = streamRecording(reader, path, id)
+  const ticks = [...streamed.captures.ticks].map(tick => ({
+    atMs: tick.atMs,
+    kinds: tick.captures.map(c => c.kind),
+  }))
+  assert.deepEqual(
+    ticks,
+    loaded.captures.ticks.map(t => ({ atMs: t.atMs, kinds: t.captures.map(c => c.kind) })),
+  )
+  assert.equal(ticks.length, loaded.info.ticks)
+  // Profiles and smaps at both edges are found in one pass over the stream.
+  const once = streamRecording(reader, path, id)
+  const fromStream = assemble(once.captures)
+  const fromLoaded = assemble(loaded.captures)
+  reader.close()
+  assert.ok(fromLoaded.heapProfiles?.first && fromLoaded.heapProfiles.last)
+  assert.deepEqual(fromStream, fromLoaded)
+  assert.deepEqual({ ...streamed, captures: undefined }, { ...loaded, captures: undefined })
 })
 
 test('text captures are stored deflated and profiles as they are', async () => {

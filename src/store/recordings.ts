@@ -5,6 +5,7 @@ import {
   CAPTURE_KINDS,
   type CaptureKind,
   type CaptureSet,
+  type CaptureStream,
   type RawCapture,
 } from '../sources/capture.ts'
 import { type Db, storeError } from './db.ts'
@@ -143,6 +144,24 @@ export function listRecordings(db: Db, path: string): RecordingInfo[] {
  * each time a parser reads them, so a day-long recording costs its compressed size, not 1 GB.
  */
 export function loadRecording(db: Db, path: string, recordingId: number): LoadedRecording {
+  const stream = streamRecording(db, path, recordingId)
+  return guard(path, () => ({
+    ...stream,
+    captures: { ...stream.captures, ticks: [...stream.captures.ticks] },
+  }))
+}
+
+/** A session whose ticks are read from the file as they are iterated (once). */
+export interface StreamedRecording extends Omit<LoadedRecording, 'captures'> {
+  captures: CaptureStream
+}
+
+/**
+ * Reads one session as a stream: the read-once captures and the notes now, each tick as it is
+ * iterated, in order, so `report` of a day-long recording holds one tick at a time. The
+ * connection is busy until the iteration ends; iterate before using `db` for anything else.
+ */
+export function streamRecording(db: Db, path: string, recordingId: number): StreamedRecording {
   return guard(path, () => {
     const row = db
       .prepare(
@@ -151,29 +170,17 @@ export function loadRecording(db: Db, path: string, recordingId: number): Loaded
       )
       .get(recordingId) as (RecordingRow & NotesRow) | undefined
     if (!row) throw new InputError(`${path}: has no session ${recordingId}`)
-    const captures: CaptureSet = { once: [], ticks: [] }
+    const once = (
+      db
+        .prepare(
+          `SELECT tick, at_ms, kind, origin, encoding, bytes FROM capture
+           WHERE recording_id = ? AND tick = ? ORDER BY seq`,
+        )
+        .all(recordingId, ONCE) as CaptureRow[]
+    ).map(capture => decode(path, capture))
+    const captures: CaptureStream = { once, ticks: ticksOf(db, path, recordingId) }
     if (row.pid !== null) captures.pid = row.pid
     if (row.url !== null) captures.url = row.url
-    const tickIndex = new Map<number, RawCapture[]>()
-    for (const tick of db
-      .prepare('SELECT tick, at_ms FROM tick WHERE recording_id = ? ORDER BY tick')
-      .iterate(recordingId) as IterableIterator<{ tick: number; at_ms: number }>) {
-      const list: RawCapture[] = []
-      tickIndex.set(tick.tick, list)
-      captures.ticks.push({ atMs: tick.at_ms, captures: list })
-    }
-    const rows = db
-      .prepare(
-        `SELECT tick, at_ms, kind, origin, encoding, bytes FROM capture
-         WHERE recording_id = ? ORDER BY tick, seq`,
-      )
-      .iterate(recordingId) as IterableIterator<CaptureRow>
-    for (const capture of rows) {
-      const list = capture.tick === ONCE ? captures.once : tickIndex.get(capture.tick)
-      // A capture without its tick row cannot come from appendCaptures' transaction.
-      if (!list) throw new InputError(`${path}: capture of tick ${capture.tick} has no tick`)
-      list.push(decode(path, capture))
-    }
     return {
       info: toInfo(row),
       captures,
@@ -182,6 +189,35 @@ export function loadRecording(db: Db, path: string, recordingId: number): Loaded
       sources: parseJson(path, row.sources) as string[],
     }
   })
+}
+
+/** Each tick of a session with its captures, in order: one query, read as it is iterated. */
+function* ticksOf(
+  db: Db,
+  path: string,
+  recordingId: number,
+): Generator<CaptureSet['ticks'][number]> {
+  // Every tick row, with its captures when it has any (a LEFT JOIN keeps a tick without).
+  const rows = db
+    .prepare(
+      `SELECT t.tick, t.at_ms AS tick_at_ms, c.at_ms, c.kind, c.origin, c.encoding, c.bytes
+       FROM tick t LEFT JOIN capture c ON c.recording_id = t.recording_id AND c.tick = t.tick
+       WHERE t.recording_id = ? ORDER BY t.tick, c.seq`,
+    )
+    .iterate(recordingId) as IterableIterator<TickCaptureRow>
+  let current: { tick: number; value: CaptureSet['ticks'][number] } | undefined
+  try {
+    for (const row of rows) {
+      if (current?.tick !== row.tick) {
+        if (current) yield current.value
+        current = { tick: row.tick, value: { atMs: row.tick_at_ms, captures: [] } }
+      }
+      if (row.kind !== null) current.value.captures.push(decode(path, row as CaptureRow))
+    }
+    if (current) yield current.value
+  } catch (error) {
+    throw storeError(path, error)
+  }
 }
 
 interface RecordingRow {
@@ -199,6 +235,11 @@ interface NotesRow {
   notes: string
   sources: string
 }
+
+type TickCaptureRow = { tick: number; tick_at_ms: number } & (
+  | CaptureRow
+  | { [K in Exclude<keyof CaptureRow, 'tick'>]: null }
+)
 
 interface CaptureRow {
   tick: number

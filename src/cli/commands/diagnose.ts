@@ -7,7 +7,7 @@ import { SEVERITY_RANK, type Severity } from '../../model/finding.ts'
 import { formatBytes, parseBytes, parseDuration } from '../../model/units.ts'
 import { renderJson } from '../../report/json.ts'
 import { renderTerminal } from '../../report/terminal.ts'
-import { assemble } from '../../sources/assemble.ts'
+import { type Assembled, assemble } from '../../sources/assemble.ts'
 import { collect } from '../../sources/collect.ts'
 import { loadLooseFiles } from '../../sources/loose-files.ts'
 import {
@@ -194,8 +194,11 @@ export function report(
   return ExitCode.Ok
 }
 
-export function diagnoseRun(run: SavedRun): Diagnosis {
-  const assembled = assemble(run.captures)
+/** Diagnoses a run; `assembled` when its captures were assembled already (a streamed report). */
+export function diagnoseRun(
+  run: SavedRun,
+  assembled: Assembled = assemble(run.captures),
+): Diagnosis {
   const { gaps, ...evidence } = assembled
   return diagnose({
     ...evidence,

@@ -10,6 +10,7 @@ import type { CliCommand } from '../command.ts'
 import { writeHtmlReport } from '../html-report.ts'
 import { progressLine } from '../progress.ts'
 import { diagnoseRun, duration, parsePid, parseUrl, report } from './diagnose.ts'
+import { diagnoseRecording } from './report.ts'
 
 interface RecordFlags {
   out: string
@@ -100,6 +101,8 @@ async function record(target: string | undefined, flags: RecordFlags) {
       smapsMaxRssBytes,
       httpTimeoutMs,
       signal: abort.signal,
+      // Each tick is committed as it is read; the diagnosis at the end reads them back.
+      retainTicks: 1,
       onCaptures: (tick, captures, sofar) => {
         const set = sofar.captures
         const notes = {
@@ -115,9 +118,9 @@ async function record(target: string | undefined, flags: RecordFlags) {
           ...(set.pid === undefined ? {} : { pid: set.pid }),
           ...(set.url === undefined ? {} : { url: set.url }),
         })
-        const atMs = tick === 'once' ? 0 : (set.ticks[tick]?.atMs ?? Date.now())
+        const atMs = tick === 'once' ? 0 : (set.ticks.at(-1)?.atMs ?? Date.now())
         appendCaptures(db, flags.out, recordingId, tick, atMs, captures, notes)
-        if (tick !== 'once') samples = set.ticks.length
+        if (tick !== 'once') samples = tick + 1
       },
       onTick: tick => {
         const rss = tick.rssBytes === undefined ? '' : ` · RSS ${formatBytes(tick.rssBytes)}`
@@ -137,8 +140,14 @@ async function record(target: string | undefined, flags: RecordFlags) {
   process.stderr.write(
     `gomemdoctor: recorded ${samples} sample${samples === 1 ? '' : 's'} into ${flags.out} (session ${recordingId}); replay with: gomemdoctor report ${flags.out} --session ${recordingId}\n`,
   )
-  const diagnosis = diagnoseRun(run)
-  const exitCode = report(run, flags, diagnosis)
-  if (flags.html !== undefined) await writeHtmlReport(flags.html, run, diagnosis)
+  // The diagnosis is report's, of the session just committed: the same output `report` gives of
+  // the file, and no tick held in memory while recording. A session without samples has
+  // nothing to read back; its (empty) collection is diagnosed as it is.
+  const { run: recorded, diagnosis } =
+    recordingId !== undefined && samples > 0
+      ? diagnoseRecording(flags.out, String(recordingId))
+      : { run, diagnosis: diagnoseRun(run) }
+  const exitCode = report(recorded, flags, diagnosis)
+  if (flags.html !== undefined) await writeHtmlReport(flags.html, recorded, diagnosis)
   return exitCode
 }

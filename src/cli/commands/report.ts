@@ -1,9 +1,12 @@
 import { Option } from 'commander'
 import { InputError, UsageError } from '../../errors.ts'
+import type { Diagnosis } from '../../model/diagnosis.ts'
 import type { Severity } from '../../model/finding.ts'
+import { assemble } from '../../sources/assemble.ts'
+import type { CaptureSet } from '../../sources/capture.ts'
 import type { SavedRun } from '../../sources/transports/capture-dir.ts'
 import { openStore } from '../../store/db.ts'
-import { listRecordings, loadRecording } from '../../store/recordings.ts'
+import { listRecordings, streamRecording } from '../../store/recordings.ts'
 import type { CliCommand } from '../command.ts'
 import { writeHtmlReport } from '../html-report.ts'
 import { diagnoseRun, report } from './diagnose.ts'
@@ -36,8 +39,7 @@ export const reportCommand: CliCommand = {
         '\nExamples:\n  gomemdoctor report orders.db\n  gomemdoctor report orders.db --session 2 --html orders.html',
       )
       .action(async (file: string, flags: ReportFlags) => {
-        const run = readRecording(file, flags.session)
-        const diagnosis = diagnoseRun(run)
+        const { run, diagnosis } = diagnoseRecording(file, flags.session)
         const exitCode = report(run, flags, diagnosis)
         if (flags.html !== undefined) await writeHtmlReport(flags.html, run, diagnosis)
         done({ exitCode })
@@ -45,8 +47,16 @@ export const reportCommand: CliCommand = {
   },
 }
 
-/** One session of a recording as the raw run every diagnosis starts from. */
-export function readRecording(file: string, session: string | undefined): SavedRun {
+/**
+ * One session of a recording, diagnosed as `report` prints it. Its ticks are streamed from the
+ * file through assemble() (the path live runs take), so a day-long recording is never in
+ * memory at once. The run returned keeps the read-once captures, the notes, and of the ticks
+ * only the two holding the heap profiles at the window's edges: what the HTML report reads again.
+ */
+export function diagnoseRecording(
+  file: string,
+  session: string | undefined,
+): { run: SavedRun; diagnosis: Diagnosis } {
   if (session !== undefined && !/^[1-9]\d*$/.test(session)) {
     throw new UsageError(`--session: "${session}" is not a session number`)
   }
@@ -67,14 +77,26 @@ export function readRecording(file: string, session: string | undefined): SavedR
       )
     }
     if (chosen.ticks === 0) throw new InputError(`${file}: session ${chosen.id} has no samples`)
-    const loaded = loadRecording(db, file, chosen.id)
-    return {
-      captures: loaded.captures,
+    const loaded = streamRecording(db, file, chosen.id)
+    const heapTicks: CaptureSet['ticks'] = []
+    function* ticks() {
+      for (const tick of loaded.captures.ticks) {
+        // The first tick holding a heap profile, and the latest one after it.
+        if (tick.captures.some(c => c.kind === 'pprof-heap')) {
+          heapTicks[heapTicks.length === 0 ? 0 : 1] = tick
+        }
+        yield tick
+      }
+    }
+    const assembled = assemble({ ...loaded.captures, ticks: ticks() })
+    const run: SavedRun = {
+      captures: { ...loaded.captures, ticks: heapTicks },
       gaps: loaded.gaps,
       notes: loaded.notes,
       sources: loaded.sources,
       about: { command: chosen.command, session: String(chosen.id) },
     }
+    return { run, diagnosis: diagnoseRun(run, assembled) }
   } finally {
     db.close()
   }

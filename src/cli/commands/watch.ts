@@ -9,7 +9,7 @@ import { renderHtmlPage } from '../../report/html/page.ts'
 import { samplePoint, toReportView } from '../../report/html/view-model.ts'
 import { isLoopback, type LiveEvent, startLiveServer } from '../../report/live/server.ts'
 import { type Assembled, assemble } from '../../sources/assemble.ts'
-import type { RawCapture } from '../../sources/capture.ts'
+import type { CaptureSet, RawCapture } from '../../sources/capture.ts'
 import { type Collection, collect } from '../../sources/collect.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
@@ -118,6 +118,8 @@ async function watch(target: string | undefined, flags: WatchFlags): Promise<Exi
       smapsMaxRssBytes,
       httpTimeoutMs,
       signal: abort.signal,
+      // LiveDiagnosis assembles each tick as it arrives and keeps its own bounded window.
+      retainTicks: 1,
       onCaptures: (tick, captures, run) => {
         for (const event of live.add(tick, captures, run)) server.broadcast(event)
       },
@@ -138,44 +140,84 @@ async function watch(target: string | undefined, flags: WatchFlags): Promise<Exi
 }
 
 /**
+ * The live diagnosis looks at the latest this-many samples: an hour at the default 1 s interval.
+ * Enough for the detectors' trends (heap growth over GC cycles, a goroutine count that climbs)
+ * to show while a problem is being reproduced, and bounded: a dashboard left open for a day
+ * holds ~3,600 snapshots (a few MB), not 86,400, and each redone diagnosis (every 2 s) walks an
+ * hour, not the day. The whole window is what `record` is for.
+ */
+export const LIVE_WINDOW_SAMPLES = 3600
+
+/**
  * The diagnosis kept up to date tick by tick: each tick is assembled alone (assemble() is the
  * same pure function a report uses) and appended, so a long session costs one tick per tick.
+ * Only the latest LIVE_WINDOW_SAMPLES snapshots and the first tick (for its edge captures:
+ * smaps, heap and goroutine profiles) are kept.
  */
-class LiveDiagnosis {
+export class LiveDiagnosis {
   private series: MemorySnapshot[] = []
   private base: Assembled | undefined
+  private firstTick: CaptureSet['ticks'][number] | undefined
+  private ticks = 0
   private parseGaps: Gap[] = []
   private run: Collection | undefined
   private diagnosis: Diagnosis | undefined
   private diagnosedAt = 0
 
+  constructor(private readonly windowSamples = LIVE_WINDOW_SAMPLES) {}
+
+  /** How many snapshots are held now: never more than the window. */
+  get retained(): number {
+    return this.series.length
+  }
+
   add(tick: number | 'once', captures: readonly RawCapture[], run: Collection): LiveEvent[] {
     this.run = run
     if (tick === 'once') return []
     const set = run.captures
-    const current = set.ticks[tick]
+    // collect() hands over its latest tick; the watch keeps no more of them.
+    const current = set.ticks.at(-1)
     if (!current) return []
     if (tick === 0 || !this.base) {
-      this.base = assemble({ ...set, ticks: [current] })
+      this.firstTick = { atMs: current.atMs, captures: [...current.captures] }
+      this.base = assemble({ ...set, ticks: [this.firstTick] })
       this.parseGaps = [...this.base.gaps]
     }
-    if (tick < this.series.length) return [] // The last tick's end captures: profiles only.
+    if (tick < this.ticks) {
+      // The last tick's end captures: the edges now span the window, first tick to last.
+      if (this.firstTick) {
+        this.base = assemble({
+          ...set,
+          ticks: [this.firstTick, { atMs: current.atMs, captures: [...captures] }],
+        })
+        this.addGaps(this.base.gaps)
+      }
+      return []
+    }
+    this.ticks = tick + 1
     const assembled = assemble({
       once: [],
       ticks: [{ atMs: current.atMs, captures: [...captures] }],
     })
-    for (const gap of assembled.gaps) {
-      if (!this.parseGaps.some(g => g.signal === gap.signal)) this.parseGaps.push(gap)
-    }
+    this.addGaps(assembled.gaps)
     const snapshot = assembled.series[0]
     if (!snapshot) return []
     const previous = this.series.at(-1)
     this.series.push(snapshot)
+    if (this.series.length > this.windowSamples) {
+      this.series.splice(0, this.series.length - this.windowSamples)
+    }
     const events: LiveEvent[] = [{ event: 'sample', data: samplePoint(snapshot, previous) }]
     if (Date.now() - this.diagnosedAt >= DIAGNOSE_EVERY_MS || this.series.length === 1) {
       events.push(this.findings(run))
     }
     return events
+  }
+
+  private addGaps(gaps: readonly Gap[]): void {
+    for (const gap of gaps) {
+      if (!this.parseGaps.some(g => g.signal === gap.signal)) this.parseGaps.push(gap)
+    }
   }
 
   /** Redoes the diagnosis now, as a `findings` event: everything but the charts. */
@@ -209,7 +251,14 @@ class LiveDiagnosis {
       series: this.series,
       gaps: [...(run?.gaps ?? []), ...this.parseGaps],
       sources: run?.sources ?? [],
-      notes: run?.notes ?? [],
+      notes: [
+        ...(run?.notes ?? []),
+        ...(this.ticks > this.series.length
+          ? [
+              `the live diagnosis covers the latest ${this.series.length} of ${this.ticks} samples; \`gomemdoctor record\` keeps them all`,
+            ]
+          : []),
+      ],
     })
   }
 }
