@@ -2,6 +2,7 @@ import pc from 'picocolors'
 import type { Diagnosis } from '../model/diagnosis.ts'
 import type { Evidence, Severity } from '../model/finding.ts'
 import { formatBytes, formatDuration } from '../model/units.ts'
+import { formatEvidenceValue } from './evidence-value.ts'
 
 export interface TerminalOptions {
   /** Colour only on a TTY; the caller decides. */
@@ -114,24 +115,8 @@ function severityLabel(severity: Severity, c: Colors): string {
   return c.bold(c.blue(text))
 }
 
-function evidenceValue(evidence: Evidence): string {
-  if (typeof evidence.value === 'string') return evidence.value
-  switch (evidence.unit) {
-    case 'bytes':
-      return formatBytes(evidence.value)
-    case 'bytes/s':
-      return `${formatBytes(evidence.value)}/s`
-    case 'ratio':
-      return `${Math.round(evidence.value * 100)}%`
-    case 'seconds':
-      return formatDuration(evidence.value * 1000)
-    default:
-      return String(evidence.value)
-  }
-}
-
 function evidenceLines(evidence: readonly Evidence[], c: Colors): string[] {
-  const texts = evidence.map(e => `${e.label} ${evidenceValue(e)}`)
+  const texts = evidence.map(e => `${e.label} ${formatEvidenceValue(e)}`)
   const width = Math.min(44, Math.max(...texts.map(t => t.length)))
   return texts.map(
     (text, i) =>

@@ -8,7 +8,7 @@ import { after, before, type TestContext, test } from 'node:test'
 import type { Page } from 'playwright-core'
 import type { FleetJson } from '../../src/report/fleet.ts'
 import type { JsonReport } from '../../src/report/json.ts'
-import { inkedPixels, launchBrowser } from '../helpers/browser.ts'
+import { inkedPixels, launchBrowser, openFilePage } from '../helpers/browser.ts'
 import { runCli } from '../helpers/cli.ts'
 import {
   type FleetMember,
@@ -275,26 +275,11 @@ test('a server error on some queries leaves those metrics as named gaps; the res
   )
 })
 
-/** Opens a page from disk in Chromium; any request but the file, error or dialog is a problem. */
+/** Opens a page from disk in a browser of its own, closed after the test. */
 async function openPage(t: TestContext, file: string): Promise<{ page: Page; problems: string[] }> {
   const browser = await launchBrowser()
   t.after(() => browser.close())
-  const page = await browser.context.newPage()
-  const problems: string[] = []
-  page.on('request', request => {
-    if (request.url() !== `file://${file}`) problems.push(`request ${request.url()}`)
-  })
-  page.on('pageerror', error => problems.push(`page error ${error.message}`))
-  page.on('console', message => {
-    if (message.type() === 'error') problems.push(`console ${message.text()}`)
-  })
-  page.on('dialog', dialog => {
-    problems.push(`dialog ${dialog.message()}`)
-    void dialog.dismiss()
-  })
-  await page.goto(`file://${file}`)
-  await page.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 })
-  return { page, problems }
+  return openFilePage(browser, file)
 }
 
 async function tempDir(t: TestContext): Promise<string> {

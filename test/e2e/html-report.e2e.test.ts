@@ -10,7 +10,7 @@ import { encodeProfileGzip } from '../../src/sources/formats/pprof-encode.ts'
 import type { SavedRun } from '../../src/sources/transports/capture-dir.ts'
 import { openStore } from '../../src/store/db.ts'
 import { appendCaptures, createRecording } from '../../src/store/recordings.ts'
-import { type Browser, inkedPixels, launchBrowser } from '../helpers/browser.ts'
+import { type Browser, inkedPixels, launchBrowser, openFilePage } from '../helpers/browser.ts'
 import { capturePath, GO119, loadRun } from '../helpers/capture.ts'
 import { runCli, runJson } from '../helpers/cli.ts'
 
@@ -24,24 +24,9 @@ async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'gomemdoctor-html-'))
 }
 
-/** Opens a report from disk; any request that is not the file itself fails the test. */
-async function openReport(file: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.context.newPage()
-  const problems: string[] = []
-  page.on('request', request => {
-    if (request.url() !== `file://${file}`) problems.push(`request ${request.url()}`)
-  })
-  page.on('pageerror', error => problems.push(`page error ${error.message}`))
-  page.on('console', message => {
-    if (message.type() === 'error') problems.push(`console ${message.text()}`)
-  })
-  page.on('dialog', dialog => {
-    problems.push(`dialog ${dialog.message()}`)
-    void dialog.dismiss()
-  })
-  await page.goto(`file://${file}`)
-  await page.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 })
-  return { page, problems }
+/** Opens a report from disk in the shared browser. */
+function openReport(file: string): Promise<{ page: Page; problems: string[] }> {
+  return openFilePage(browser, file)
 }
 
 test('diagnose --html writes one self-contained page that draws its charts and shows the findings', async () => {

@@ -56,3 +56,30 @@ export function inkedPixels(page: Page, selector: string): Promise<number[]> {
     return inked
   })`)
 }
+
+/**
+ * Opens a self-contained page from disk and waits until it has drawn. Anything it does besides
+ * (a request for another URL, a page error, a console error, a dialog) is listed in `problems`,
+ * so a test can assert the page stayed inert.
+ */
+export async function openFilePage(
+  browser: Browser,
+  file: string,
+): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.context.newPage()
+  const problems: string[] = []
+  page.on('request', request => {
+    if (request.url() !== `file://${file}`) problems.push(`request ${request.url()}`)
+  })
+  page.on('pageerror', error => problems.push(`page error ${error.message}`))
+  page.on('console', message => {
+    if (message.type() === 'error') problems.push(`console ${message.text()}`)
+  })
+  page.on('dialog', dialog => {
+    problems.push(`dialog ${dialog.message()}`)
+    void dialog.dismiss()
+  })
+  await page.goto(`file://${file}`)
+  await page.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 })
+  return { page, problems }
+}

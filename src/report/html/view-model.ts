@@ -10,11 +10,12 @@
  */
 import type { Diagnosis } from '../../model/diagnosis.ts'
 import type { Edges } from '../../model/edges.ts'
-import type { Evidence, Gap, Severity } from '../../model/finding.ts'
+import type { Gap, Severity } from '../../model/finding.ts'
 import type { Profile } from '../../model/heap-profile.ts'
 import { breakdownRss, type RssSliceKey } from '../../model/rss-breakdown.ts'
 import type { MemorySnapshot } from '../../model/snapshot.ts'
 import { formatBytes, formatDuration } from '../../model/units.ts'
+import { formatEvidenceValue } from '../evidence-value.ts'
 import { type FlameView, flameView } from './flame.ts'
 
 /** Bumped when the page data changes shape. */
@@ -209,7 +210,7 @@ export function findingViews(diagnosis: Diagnosis): FindingView[] {
     summary: f.summary,
     evidence: f.evidence.map(e => ({
       label: e.label,
-      value: evidenceValue(e),
+      value: formatEvidenceValue(e),
       source: e.source,
     })),
     fixes: f.fixes,
@@ -264,23 +265,6 @@ export function rssView(diagnosis: Diagnosis): RssView | null {
       source: s.source,
     })),
     unseparated: rss.unseparated ?? null,
-  }
-}
-
-/** Evidence values for people: bytes in IEC units, ratios as percentages. */
-function evidenceValue(evidence: Evidence): string {
-  if (typeof evidence.value === 'string') return evidence.value
-  switch (evidence.unit) {
-    case 'bytes':
-      return formatBytes(evidence.value)
-    case 'bytes/s':
-      return `${formatBytes(evidence.value)}/s`
-    case 'ratio':
-      return `${Math.round(evidence.value * 100)}%`
-    case 'seconds':
-      return formatDuration(evidence.value * 1000)
-    default:
-      return String(evidence.value)
   }
 }
 

@@ -88,7 +88,7 @@ export function createFlamegraph(root: HTMLElement, flame: FlameView): void {
       ctx.fillRect(x, y, Math.max(w - 1, 0.5), ROW - 1)
       if (w > 36) {
         ctx.fillStyle = '#111827'
-        ctx.fillText(fit(ctx, name, w - 8), x + 4, y + ROW / 2)
+        ctx.fillText(truncateToWidth(ctx, name, w - 8), x + 4, y + ROW / 2)
       }
     })
     crumb.textContent =
@@ -156,7 +156,7 @@ function colorFor(name: string, dim: boolean): string {
   return dim ? `hsl(${hue} 20% 82%)` : `hsl(${hue} 85% ${62 + (Math.abs(hash >> 8) % 14)}%)`
 }
 
-function fit(ctx: CanvasRenderingContext2D, text: string, width: number): string {
+function truncateToWidth(ctx: CanvasRenderingContext2D, text: string, width: number): string {
   if (ctx.measureText(text).width <= width) return text
   let low = 0
   let high = text.length
