@@ -208,6 +208,28 @@ export function diagnoseRun(
   })
 }
 
+/**
+ * The live target of a command that only samples (record, watch): a PID and/or a URL, from the
+ * positional argument or --pid/--url. Throws UsageError naming the command otherwise.
+ */
+export function liveTarget(
+  command: string,
+  target: string | undefined,
+  flags: { pid?: string; url?: string },
+): { pid?: number; url?: string } {
+  let pid = flags.pid === undefined ? undefined : parsePid(flags.pid)
+  let url = flags.url === undefined ? undefined : parseUrl(flags.url)
+  if (target !== undefined) {
+    if (/^\d+$/.test(target)) pid = parsePid(target)
+    else if (/^https?:\/\//i.test(target)) url = parseUrl(target)
+    else throw new UsageError(`${command} needs a PID or a URL, not "${target}"`)
+  }
+  if (pid === undefined && url === undefined) {
+    throw new UsageError(`${command} needs a target: a PID or a URL (see --help)`)
+  }
+  return { ...(pid === undefined ? {} : { pid }), ...(url === undefined ? {} : { url }) }
+}
+
 export function parsePid(text: string): number {
   const pid = Number(text)
   if (!/^\d+$/.test(text) || pid < 1 || pid > 2 ** 22)

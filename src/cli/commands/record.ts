@@ -9,7 +9,7 @@ import { appendCaptures, createRecording, finishRecording } from '../../store/re
 import type { CliCommand } from '../command.ts'
 import { writeHtmlReport } from '../html-report.ts'
 import { progressLine } from '../progress.ts'
-import { diagnoseRun, duration, parsePid, parseUrl, report } from './diagnose.ts'
+import { diagnoseRun, duration, liveTarget, report } from './diagnose.ts'
 import { diagnoseRecording } from './report.ts'
 
 interface RecordFlags {
@@ -58,16 +58,7 @@ export const recordCommand: CliCommand = {
 }
 
 async function record(target: string | undefined, flags: RecordFlags) {
-  let pid = flags.pid === undefined ? undefined : parsePid(flags.pid)
-  let url = flags.url === undefined ? undefined : parseUrl(flags.url)
-  if (target !== undefined) {
-    if (/^\d+$/.test(target)) pid = parsePid(target)
-    else if (/^https?:\/\//i.test(target)) url = parseUrl(target)
-    else throw new UsageError(`record needs a PID or a URL, not "${target}"`)
-  }
-  if (pid === undefined && url === undefined) {
-    throw new UsageError('record needs a target: a PID or a URL (see --help)')
-  }
+  const { pid, url } = liveTarget('record', target, flags)
   const durationMs =
     flags.duration === undefined ? Number.POSITIVE_INFINITY : duration(flags.duration, '--duration')
   const intervalMs = duration(flags.interval, '--interval')

@@ -14,7 +14,7 @@ import { type Collection, collect } from '../../sources/collect.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { clientAssets } from '../html-report.ts'
-import { duration, parsePid, parseUrl } from './diagnose.ts'
+import { duration, liveTarget } from './diagnose.ts'
 
 interface WatchFlags {
   pid?: string
@@ -57,16 +57,7 @@ export const watchCommand: CliCommand = {
 }
 
 async function watch(target: string | undefined, flags: WatchFlags): Promise<ExitCode> {
-  let pid = flags.pid === undefined ? undefined : parsePid(flags.pid)
-  let url = flags.url === undefined ? undefined : parseUrl(flags.url)
-  if (target !== undefined) {
-    if (/^\d+$/.test(target)) pid = parsePid(target)
-    else if (/^https?:\/\//i.test(target)) url = parseUrl(target)
-    else throw new UsageError(`watch needs a PID or a URL, not "${target}"`)
-  }
-  if (pid === undefined && url === undefined) {
-    throw new UsageError('watch needs a target: a PID or a URL (see --help)')
-  }
+  const { pid, url } = liveTarget('watch', target, flags)
   const intervalMs = duration(flags.interval, '--interval')
   if (intervalMs < 100) throw new UsageError('--interval must be at least 100ms')
   const port = Number(flags.port)
