@@ -17,6 +17,7 @@ import type { MemorySnapshot } from '../../model/snapshot.ts'
 import { formatBytes, formatDuration } from '../../model/units.ts'
 import { formatEvidenceValue } from '../evidence-value.ts'
 import { type FlameView, flameView } from './flame.ts'
+import { appendPoint } from './series-columns.ts'
 
 /** Bumped when the page data changes shape. */
 export const VIEW_VERSION = 1
@@ -313,23 +314,6 @@ export function emptySeries(): SeriesView {
     gcPerMin: [],
     thinnedFrom: null,
   }
-}
-
-/** Appends one point to the columns (the live dashboard does the same in the browser). */
-export function appendPoint(series: SeriesView, point: SamplePoint): void {
-  series.t.push(point.t)
-  point.rss.forEach((v, i) => {
-    series.rss[i]?.push(v)
-  })
-  series.rssTotal.push(point.rssTotal)
-  const [live, fragmentation, idle, released, nextGC] = point.heap
-  series.heap.live.push(live)
-  series.heap.fragmentation.push(fragmentation)
-  series.heap.idle.push(idle)
-  series.heap.released.push(released)
-  series.heap.nextGC.push(nextGC)
-  series.goroutines.push(point.goroutines)
-  series.gcPerMin.push(point.gcPerMin)
 }
 
 export function seriesView(snapshots: readonly MemorySnapshot[]): SeriesView {

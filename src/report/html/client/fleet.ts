@@ -7,7 +7,7 @@
 import type { FleetInstanceView, FleetView } from '../fleet-view.ts'
 import { createFleetChart, instanceColor } from './charts.ts'
 import { el } from './dom.ts'
-import { renderFinding, renderGaps, renderHeader, rssCard } from './sections.ts'
+import { gapsTable, renderFinding, renderGaps, renderHeader, rssCard } from './sections.ts'
 
 const COUNT_COLORS = {
   critical: '#b91c1c',
@@ -208,30 +208,7 @@ function instanceCard(i: FleetInstanceView): HTMLElement {
     extra.push(el('ul', { class: 'notes' }, ...i.notes.map(n => el('li', {}, n))))
   }
   if (i.gaps.length > 0) {
-    extra.push(
-      el(
-        'table',
-        { class: 'gaps' },
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            el('th', {}, 'not read for this instance'),
-            el('th', {}, 'why'),
-            el('th', {}, 'what it costs'),
-          ),
-        ),
-        el(
-          'tbody',
-          {},
-          ...i.gaps.map(g =>
-            el('tr', {}, el('td', {}, g.signal), el('td', {}, g.reason), el('td', {}, g.cost)),
-          ),
-        ),
-      ),
-    )
+    extra.push(gapsTable(i.gaps, 'not read for this instance'))
   }
   return el(
     'article',

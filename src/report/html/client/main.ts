@@ -6,6 +6,7 @@
  */
 import '../report.css'
 import type { FleetView } from '../fleet-view.ts'
+import { appendPoint } from '../series-columns.ts'
 import type { ReportView, SamplePoint } from '../view-model.ts'
 import { type ChartSet, createCharts } from './charts.ts'
 import { el } from './dom.ts'
@@ -91,19 +92,7 @@ function renderText(): void {
 
 function appendSample(point: SamplePoint): void {
   const s = view.series
-  s.t.push(point.t)
-  point.rss.forEach((v, i) => {
-    s.rss[i]?.push(v)
-  })
-  s.rssTotal.push(point.rssTotal)
-  const [live, fragmentation, idle, released, nextGC] = point.heap
-  s.heap.live.push(live)
-  s.heap.fragmentation.push(fragmentation)
-  s.heap.idle.push(idle)
-  s.heap.released.push(released)
-  s.heap.nextGC.push(nextGC)
-  s.goroutines.push(point.goroutines)
-  s.gcPerMin.push(point.gcPerMin)
+  appendPoint(s, point)
   // Trim in batches so a long session does not shift the arrays on every sample.
   const extra = s.t.length - LIVE_POINTS
   if (extra > LIVE_POINTS / 10) {

@@ -169,6 +169,29 @@ function conf(value: number): string {
   return `confidence ${value.toFixed(2)}`
 }
 
+/** What could not be read, why, and what it costs: one row a gap. */
+export function gapsTable(
+  gaps: readonly { signal: string; reason: string; cost: string }[],
+  heading: string,
+): HTMLElement {
+  return el(
+    'table',
+    { class: 'gaps' },
+    el(
+      'thead',
+      {},
+      el('tr', {}, el('th', {}, heading), el('th', {}, 'why'), el('th', {}, 'what it costs')),
+    ),
+    el(
+      'tbody',
+      {},
+      ...gaps.map(g =>
+        el('tr', {}, el('td', {}, g.signal), el('td', {}, g.reason), el('td', {}, g.cost)),
+      ),
+    ),
+  )
+}
+
 export function renderGaps(
   root: Element,
   view: Pick<ReportView, 'notes' | 'gaps' | 'unjudged' | 'sources'>,
@@ -178,30 +201,7 @@ export function renderGaps(
     parts.push(el('ul', { class: 'notes' }, ...view.notes.map(n => el('li', {}, n))))
   }
   if (view.gaps.length > 0) {
-    parts.push(
-      el(
-        'table',
-        { class: 'gaps' },
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            el('th', {}, 'not read'),
-            el('th', {}, 'why'),
-            el('th', {}, 'what it costs'),
-          ),
-        ),
-        el(
-          'tbody',
-          {},
-          ...view.gaps.map(g =>
-            el('tr', {}, el('td', {}, g.signal), el('td', {}, g.reason), el('td', {}, g.cost)),
-          ),
-        ),
-      ),
-    )
+    parts.push(gapsTable(view.gaps, 'not read'))
   } else if (view.unjudged.length > 0) {
     parts.push(
       el(
