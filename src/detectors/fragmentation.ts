@@ -1,5 +1,5 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
-import type { GoRuntimeMemory, MemorySnapshot } from '../model/snapshot.ts'
+import { type GoRuntimeMemory, type MemorySnapshot, rssOrGoResident } from '../model/snapshot.ts'
 import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, MiB } from '../model/units.ts'
 import { confidence, type Detector, type Outcome } from './detector.ts'
@@ -46,8 +46,7 @@ interface Measured {
 function measure(snapshot: MemorySnapshot): Measured | undefined {
   const runtime = snapshot.runtime
   if (!runtime) return undefined
-  // Without /proc (a URL-only target), the runtime's own resident estimate stands in for RSS.
-  const rss = snapshot.status?.vmRss ?? runtime.sys - runtime.heapReleased
+  const rss = rssOrGoResident(snapshot, runtime)
   return { snapshot, runtime, waste: runtime.heapInuse - runtime.heapAlloc, rss }
 }
 

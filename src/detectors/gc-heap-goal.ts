@@ -1,6 +1,6 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
 import { gcCycles, gcIsOff, gogcFromEnviron, measuredGoalRatio } from '../model/gc-cycles.ts'
-import type { GoRuntimeMemory, MemorySnapshot } from '../model/snapshot.ts'
+import { type GoRuntimeMemory, type MemorySnapshot, rssOrGoResident } from '../model/snapshot.ts'
 import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, MiB, parseBytes } from '../model/units.ts'
 import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
@@ -35,7 +35,7 @@ const WARNING_SHARE = 0.25
 /** Resident memory that is not the heap: stacks, runtime metadata, the binary, cgo. */
 function nonHeap(snapshot: MemorySnapshot, runtime: GoRuntimeMemory): number {
   const heapResident = runtime.heapSys - runtime.heapReleased
-  const rss = snapshot.status?.vmRss ?? runtime.sys - runtime.heapReleased
+  const rss = rssOrGoResident(snapshot, runtime)
   return Math.max(0, rss - heapResident)
 }
 
@@ -80,7 +80,7 @@ export const gcHeapGoal: Detector = {
     const source = runtime.source
     const gogc = gogcFromEnviron(target)
     const rest = nonHeap(last, runtime)
-    const rss = last.status?.vmRss ?? runtime.sys - runtime.heapReleased
+    const rss = rssOrGoResident(last, runtime)
     const evidence: Evidence[] = [
       { label: 'GOGC', value: target.gogc ?? 'unset', source: environ },
       { label: 'GOMEMLIMIT', value: target.gomemlimit ?? 'unset', source: environ },

@@ -2,7 +2,7 @@ import type { Edges } from '../model/edges.ts'
 import type { Evidence, Finding, Signal } from '../model/finding.ts'
 import { bucketGoroutines, type GoroutineBucket } from '../model/goroutine-buckets.ts'
 import type { GoroutineDump } from '../model/goroutines.ts'
-import type { MemorySnapshot } from '../model/snapshot.ts'
+import { goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
 import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, formatDuration, KiB } from '../model/units.ts'
 import { confidence, type Detector, type Outcome } from './detector.ts'
@@ -259,8 +259,7 @@ export const goroutineLeak: Detector = {
     // Without /proc (a URL-only target) Go's resident estimate stands in for RSS, as in scavenger-lag.
     const lastSnapshot = series.at(-1)
     const rss =
-      lastSnapshot?.status?.vmRss ??
-      (lastRuntime ? lastRuntime.sys - lastRuntime.heapReleased : undefined)
+      lastSnapshot?.status?.vmRss ?? (lastRuntime ? goResidentEstimate(lastRuntime) : undefined)
 
     // Trend values name every place the counts came from (the index, or /metrics).
     const countSources = [...new Set([first.source, last.source])].join(', ')

@@ -1,5 +1,5 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
-import type { GoRuntimeMemory, MemorySnapshot } from '../model/snapshot.ts'
+import { type GoRuntimeMemory, type MemorySnapshot, rssOrGoResident } from '../model/snapshot.ts'
 import {
   goAtLeast,
   goVersionSourceOf,
@@ -54,8 +54,7 @@ interface Measured {
 function measure(snapshot: MemorySnapshot): Measured | undefined {
   const runtime = snapshot.runtime
   if (!runtime) return undefined
-  // Without /proc (a URL-only target), the runtime's own resident estimate stands in for RSS.
-  const rss = snapshot.status?.vmRss ?? runtime.sys - runtime.heapReleased
+  const rss = rssOrGoResident(snapshot, runtime)
   return { snapshot, runtime, lag: scavengerLagBytes(runtime), rss }
 }
 

@@ -112,3 +112,11 @@ export function goResidentEstimate(runtime: GoRuntimeMemory): number {
 export function arenaExpected(runtime: GoRuntimeMemory): number {
   return runtime.heapSys - runtime.heapReleased + runtime.stackSys
 }
+
+/**
+ * RSS as /proc reports it; without /proc (a URL-only target, a fleet without
+ * process_resident_memory_bytes) the runtime's own resident estimate stands in.
+ */
+export function rssOrGoResident(snapshot: MemorySnapshot, runtime: GoRuntimeMemory): number {
+  return snapshot.status?.vmRss ?? goResidentEstimate(runtime)
+}
