@@ -1,5 +1,5 @@
 import type { Diagnosis } from '../model/diagnosis.ts'
-import type { Evidence, FindingId, Gap, Severity } from '../model/finding.ts'
+import type { Finding, FindingId, Gap } from '../model/finding.ts'
 
 /** Bumped when a field changes meaning or disappears; adding fields does not bump it. */
 export const SCHEMA_VERSION = 1
@@ -23,19 +23,8 @@ export interface JsonReport {
     breakdown: { key: string; label: string; bytes: number }[]
     unseparated?: string
   } | null
-  findings: {
-    id: FindingId
-    severity: Severity
-    confidence: number
-    title: string
-    summary: string
-    evidence: Evidence[]
-    fixes: string[]
-    whatIf?: { rssBytes: number; explanation: string }
-    /** Bytes of RSS this cause accounts for: with severity, what ranks the findings. */
-    bytesExplained: number
-    resolvedDuringWindow?: boolean
-  }[]
+  /** The model's findings as they are: every field is already JSON (bytes raw, sources named). */
+  findings: Finding[]
   gaps: Gap[]
   /** Detectors that could not judge (a signal was missing): a 'healthy' verdict does not cover them. */
   unjudged: FindingId[]
