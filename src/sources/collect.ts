@@ -45,6 +45,12 @@ export interface CollectOptions {
   /** Aborting ends the window early; what was collected is still returned. */
   signal?: AbortSignal
   httpTimeoutMs?: number
+  /**
+   * Request the start and end heap profiles with `gc=1`: net/http/pprof then runs runtime.GC()
+   * before writing the profile, so it shows the live heap now rather than as of the last GC
+   * cycle, at the cost of a full GC in the target. Off, nothing here makes the target collect.
+   */
+  forceGc?: boolean
 }
 
 export interface TickProgress {
@@ -225,8 +231,12 @@ export async function collect(options: CollectOptions): Promise<Collection> {
       const index = await optionalGet('pprof-index', `${pprofBase}/`, options)
       if (index) captures.push(index)
     }
+    // The edge captures come after the tick's own reads, at the start as at the end: a GC forced
+    // for the heap profile (--force-gc) then never falls inside a sample, and the first and last
+    // samples show the target as it was, not as the collection left it.
     if (taken === 0) {
-      captures.push(...(await edgeCaptures(pid, pprofBase, captures, rssBytes, options, gaps)))
+      const edge = { pid, pprofBase, tick: captures, rssBytes, at: 'start' as const }
+      captures.push(...(await edgeCaptures(edge, options, { gaps, notes })))
     }
     set.ticks.push({ atMs, captures })
     taken++
@@ -244,25 +254,32 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   if (last && taken > 1 && !targetGone(notes)) {
     const status = last.captures.find(c => c.kind === 'proc-status')
     const rssBytes = status && vmRssOf(status)
-    const end = await edgeCaptures(pid, pprofBase, last.captures, rssBytes, options, gaps)
+    const edge = { pid, pprofBase, tick: last.captures, rssBytes, at: 'end' as const }
+    const end = await edgeCaptures(edge, options, { gaps, notes })
     last.captures.push(...end)
     options.onCaptures?.(taken - 1, end, { captures: set, gaps, notes, sources })
   }
   return { captures: set, gaps, notes, sources }
 }
 
+/** Where an edge is read: the target, and the tick (first or last) it follows. */
+interface Edge {
+  pid: number | undefined
+  pprofBase: string | undefined
+  tick: readonly RawCapture[]
+  rssBytes: number | undefined
+  at: 'start' | 'end'
+}
+
 /**
  * What is read only at the window's start and end, because it costs the target more: the full
- * smaps (a page-table walk per mapping, size-gated like smaps_rollup), a heap profile, and the
- * aggregated goroutine dump when the goroutine count allows it.
+ * smaps (a page-table walk per mapping, size-gated like smaps_rollup), a heap profile (after a
+ * forced GC with --force-gc), and the aggregated goroutine dump when the goroutine count allows it.
  */
 async function edgeCaptures(
-  pid: number | undefined,
-  pprofBase: string | undefined,
-  tick: readonly RawCapture[],
-  rssBytes: number | undefined,
+  { pid, pprofBase, tick, rssBytes, at }: Edge,
   options: CollectOptions,
-  gaps: Gap[],
+  { gaps, notes }: { gaps: Gap[]; notes: string[] },
 ): Promise<RawCapture[]> {
   const captures: RawCapture[] = []
   if (pid !== undefined && rssBytes !== undefined && rssBytes <= options.smapsMaxRssBytes) {
@@ -277,8 +294,11 @@ async function edgeCaptures(
     }
   }
   if (pprofBase === undefined) return captures
-  const heap = await optionalGet('pprof-heap', `${pprofBase}/heap`, options, 64 << 20)
+  // The capture's origin is this URL, so a saved run or recording shows that gc=1 was asked for.
+  const heapUrl = `${pprofBase}/heap${options.forceGc ? '?gc=1' : ''}`
+  const heap = await optionalGet('pprof-heap', heapUrl, options, 64 << 20)
   if (heap) captures.push(heap)
+  if (options.forceGc) notes.push(forcedGcNote(heapUrl, at, heap !== undefined))
   const count = goroutineCount(tick)
   if (count !== undefined && count > GOROUTINE_DUMP_MAX) {
     addGapOnce(gaps, {
@@ -293,6 +313,17 @@ async function edgeCaptures(
   const dump = await optionalGet('pprof-goroutine', `${pprofBase}/goroutine`, options, 64 << 20)
   if (dump) captures.push(dump)
   return captures
+}
+
+/** What --force-gc did to the target at one edge, for the report's notes. */
+function forcedGcNote(heapUrl: string, at: 'start' | 'end', answered: boolean): string {
+  const when =
+    at === 'start'
+      ? "at the window's start (after the first sample; the later samples show the heap as that GC left it)"
+      : "at the window's end (after the last sample)"
+  return answered
+    ? `--force-gc: the target ran a full GC ${when} before writing the heap profile ${heapUrl}`
+    : `--force-gc: asked the target for a full GC ${when} with ${heapUrl}, but got no heap profile back: the GC may or may not have run`
 }
 
 /** The goroutine count a tick's pprof index gave, if it gave one. */

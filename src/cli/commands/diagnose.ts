@@ -33,6 +33,7 @@ interface DiagnoseFlags {
   save?: string
   html?: string
   httpTimeout: string
+  forceGc?: boolean
   prometheus?: string
   instance?: string
   selector?: string
@@ -67,6 +68,7 @@ export const diagnoseCommand: CliCommand = {
         'give up on an HTTP request to the target after this long',
         '5s',
       )
+      .option('--force-gc', FORCE_GC_HELP)
       .option('--save <dir>', 'also write every raw capture to DIR, for replay with `diagnose DIR`')
       .option('--html <file>', 'also write a self-contained HTML report (charts, findings) to FILE')
       .option('--prometheus <url>', "read the target's history from a Prometheus server instead")
@@ -82,6 +84,8 @@ export const diagnoseCommand: CliCommand = {
       .action(async (target: string | undefined, flags: DiagnoseFlags) => {
         if (flags.prometheus !== undefined) {
           if (target !== undefined) throw new UsageError('give a target or --prometheus, not both')
+          if (flags.forceGc)
+            throw new UsageError('--force-gc needs a live target, not --prometheus')
           return done({
             exitCode: await diagnoseFromPrometheus({ ...flags, prometheus: flags.prometheus }),
           })
@@ -102,7 +106,11 @@ async function gather(target: string | undefined, flags: DiagnoseFlags): Promise
   if (target !== undefined) {
     if (/^\d+$/.test(target)) pid = parsePid(target)
     else if (/^https?:\/\//i.test(target)) url = parseUrl(target)
-    else return readFiles(target)
+    else {
+      // Captures are replayed as they were read: nothing can be collected in them any more.
+      if (flags.forceGc) throw new UsageError(`--force-gc needs a live target, not ${target}`)
+      return readFiles(target)
+    }
   }
   if (pid === undefined && url === undefined) {
     throw new UsageError(
@@ -137,6 +145,7 @@ async function gather(target: string | undefined, flags: DiagnoseFlags): Promise
       intervalMs,
       smapsMaxRssBytes,
       httpTimeoutMs,
+      forceGc: flags.forceGc === true,
       signal: abort.signal,
       onTick: tick => {
         const total = Math.floor(durationMs / intervalMs) + 1
@@ -207,6 +216,10 @@ export function diagnoseRun(
     notes: run.notes,
   })
 }
+
+/** --force-gc's help, the same for every command that samples a live target. */
+export const FORCE_GC_HELP =
+  "fetch the heap profiles at the window's start and end with ?gc=1, so the target runs a full GC first: they then show the live heap now, not as of the last GC, at the cost of a full GC in the target (a short stop-the-world plus GC CPU); samples after the start see the heap as that GC left it"
 
 /**
  * The live target of a command that only samples (record, watch): a PID and/or a URL, from the

@@ -9,7 +9,7 @@ import { appendCaptures, createRecording, finishRecording } from '../../store/re
 import type { CliCommand } from '../command.ts'
 import { writeHtmlReport } from '../html-report.ts'
 import { progressLine } from '../progress.ts'
-import { diagnoseRun, duration, liveTarget, report } from './diagnose.ts'
+import { diagnoseRun, duration, FORCE_GC_HELP, liveTarget, report } from './diagnose.ts'
 import { diagnoseRecording } from './report.ts'
 
 interface RecordFlags {
@@ -23,6 +23,7 @@ interface RecordFlags {
   failOn?: Severity
   smapsMaxRss: string
   httpTimeout: string
+  forceGc?: boolean
 }
 
 export const recordCommand: CliCommand = {
@@ -47,6 +48,7 @@ export const recordCommand: CliCommand = {
       )
       .option('--smaps-max-rss <size>', 'read /proc/PID/smaps_rollup only below this RSS', '16GiB')
       .option('--http-timeout <d>', 'give up on an HTTP request after this long', '5s')
+      .option('--force-gc', FORCE_GC_HELP)
       .addHelpText(
         'after',
         '\nEvery sample is committed as it is read: Ctrl-C, a crash or kill -9 loses at most the one in flight.\n\nExamples:\n  gomemdoctor record 4242 --out orders.db\n  gomemdoctor record http://127.0.0.1:6060 --out orders.db --duration 2h --interval 5s\n  gomemdoctor report orders.db --html orders.html',
@@ -91,6 +93,7 @@ async function record(target: string | undefined, flags: RecordFlags) {
       intervalMs,
       smapsMaxRssBytes,
       httpTimeoutMs,
+      forceGc: flags.forceGc === true,
       signal: abort.signal,
       // Each tick is committed as it is read; the diagnosis at the end reads them back.
       retainTicks: 1,

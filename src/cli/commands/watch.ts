@@ -14,7 +14,7 @@ import { type Collection, collect } from '../../sources/collect.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { clientAssets } from '../html-report.ts'
-import { duration, liveTarget } from './diagnose.ts'
+import { duration, FORCE_GC_HELP, liveTarget } from './diagnose.ts'
 
 interface WatchFlags {
   pid?: string
@@ -26,6 +26,7 @@ interface WatchFlags {
   token?: string
   smapsMaxRss: string
   httpTimeout: string
+  forceGc?: boolean
 }
 
 /** The diagnosis is redone at most this often: detectors walk the whole series each time. */
@@ -46,6 +47,7 @@ export const watchCommand: CliCommand = {
       .option('--token <token>', 'the token for --allow-remote (default: a random one, printed)')
       .option('--smaps-max-rss <size>', 'read /proc/PID/smaps_rollup only below this RSS', '16GiB')
       .option('--http-timeout <d>', 'give up on an HTTP request after this long', '5s')
+      .option('--force-gc', FORCE_GC_HELP)
       .addHelpText(
         'after',
         '\nExamples:\n  gomemdoctor watch 4242\n  gomemdoctor watch http://127.0.0.1:6060 --port 7070',
@@ -108,6 +110,7 @@ async function watch(target: string | undefined, flags: WatchFlags): Promise<Exi
       intervalMs,
       smapsMaxRssBytes,
       httpTimeoutMs,
+      forceGc: flags.forceGc === true,
       signal: abort.signal,
       // LiveDiagnosis assembles each tick as it arrives and keeps its own bounded window.
       retainTicks: 1,
