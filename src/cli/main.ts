@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander'
 import { InputError, messageOf, TargetError, UsageError } from '../errors.ts'
+import { VERSION } from '../install-root.ts'
 import type { CliCommand, CommandResult } from './command.ts'
 import { demoCommand } from './commands/demo.ts'
 import { diagnoseCommand } from './commands/diagnose.ts'
@@ -39,6 +40,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     .description(
       "Explains why a Go process's memory keeps growing: where the resident bytes are, and why.",
     )
+    .version(VERSION, '-V, --version', 'print the version')
     .option('--debug', 'print stack traces of internal errors')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
