@@ -53,6 +53,13 @@ export function heapTop(profile: Profile, options: TopOptions = {}): TopReport {
       `no sample type ${options.sampleType ?? ''}; the profile has ${profile.sampleTypes.map(t => t.type).join(', ')}`,
     )
   const { nodeNames, locNodeStart, locNodes } = functionNodes(profile)
+  // Most locations are one frame: their node read straight, without the inner loop (~2× here).
+  const locOnlyNode = new Int32Array(locNodeStart.length - 1)
+  for (let l = 0; l < locOnlyNode.length; l++)
+    locOnlyNode[l] =
+      (locNodeStart[l + 1] as number) - (locNodeStart[l] as number) === 1
+        ? (locNodes[locNodeStart[l] as number] as number)
+        : -1
   const flat = new Float64Array(nodeNames.length)
   const cum = new Float64Array(nodeNames.length)
   const stamp = new Int32Array(nodeNames.length)
@@ -69,6 +76,14 @@ export function heapTop(profile: Profile, options: TopOptions = {}): TopReport {
     const mark = s + 1
     for (let i = from; i < to; i++) {
       const loc = location[i] as number
+      const only = locOnlyNode[loc] as number
+      if (only >= 0) {
+        if (stamp[only] !== mark) {
+          stamp[only] = mark
+          cum[only] = (cum[only] as number) + v
+        }
+        continue
+      }
       for (let n = locNodeStart[loc] as number; n < (locNodeStart[loc + 1] as number); n++) {
         const node = locNodes[n] as number
         if (stamp[node] !== mark) {

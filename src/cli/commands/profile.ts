@@ -6,7 +6,7 @@ import { type Profile, sampleTypeIndex } from '../../model/heap-profile.ts'
 import { heapTop, type TopReport } from '../../model/heap-top.ts'
 import { formatBytes } from '../../model/units.ts'
 import { toSpeedscope } from '../../report/speedscope.ts'
-import { parsePprof } from '../../sources/formats/pprof.ts'
+import { parsePprofAsync } from '../../sources/formats/pprof.ts'
 import { encodeProfileGzip } from '../../sources/formats/pprof-encode.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
@@ -103,7 +103,7 @@ function withTopOptions(command: Command): Command {
 
 async function load(source: string): Promise<Profile> {
   const capture = await readInput(source, 'pprof-heap', '/debug/pprof/heap')
-  return parsePprof(capture.bytes, capture.origin)
+  return parsePprofAsync(capture.bytes, capture.origin)
 }
 
 function top(profile: Profile, flags: TopFlags): TopReport {

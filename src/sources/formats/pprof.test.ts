@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib'
 import { buildProfile } from '../../../test/helpers/profile-builder.ts'
 import { InputError } from '../../errors.ts'
 import { sampleLabels, sampleTypeTotal } from '../../model/heap-profile.ts'
-import { parsePprof } from './pprof.ts'
+import { parsePprof, parsePprofAsync } from './pprof.ts'
 import { encodeProfile, encodeProfileGzip } from './pprof-encode.ts'
 
 const dir = 'testdata/formats/pprof'
@@ -177,3 +177,31 @@ for (const [what, bytes, message] of hostile) {
     )
   })
 }
+
+test('the streaming decoder gives the same profile as the whole-buffer one', async () => {
+  for (const name of fixtures) {
+    const bytes = readFileSync(join(dir, name))
+    assert.deepEqual(await parsePprofAsync(bytes, name), parsePprof(bytes, name), name)
+  }
+})
+
+test('the streaming decoder rejects every hostile input with the same line, gzipped or not', async () => {
+  const message = async (run: () => unknown) => {
+    try {
+      await run()
+    } catch (error) {
+      assert.ok(error instanceof InputError, String(error))
+      return error.message
+    }
+    assert.fail('accepted')
+  }
+  for (const [what, bytes] of hostile) {
+    const gzipped = bytes[0] === 0x1f ? bytes : gzipSync(bytes)
+    for (const input of [bytes, gzipped])
+      assert.equal(
+        await message(() => parsePprofAsync(input, 'heap.pb.gz')),
+        await message(() => parsePprof(input, 'heap.pb.gz')),
+        what,
+      )
+  }
+})

@@ -1,0 +1,646 @@
+/**
+ * profile.proto into the typed-array model of model/heap-profile.ts, in one pass over chunks as
+ * they arrive: a stream can inflate the next chunk on the thread pool while this one is decoded.
+ *
+ * One pass means ids are resolved at the end: Go writes samples first and the tables they name
+ * (locations, functions, strings) after them, so samples keep raw location ids until finish().
+ * General protobuf libraries decode a 1M-sample profile at ~20 MB/s into millions of objects and
+ * return int64 as bigint (shared/research/deps.md §1); this writes varints straight into typed
+ * arrays. Values are exact below 2^53; negative int64 (a diff written by pprof) decode correctly.
+ *
+ * Reference: github.com/google/pprof proto/profile.proto; profile/encode.go for the checks.
+ */
+import { InputError } from '../../errors.ts'
+import type { Mapping, Profile, ValueType } from '../../model/heap-profile.ts'
+import { expectWire, fieldEnd, fieldLength, LEN, ProtoError, Reader, VARINT } from './pprof-wire.ts'
+
+type RawMapping = Omit<Mapping, 'filename' | 'buildId'> & { file: number; build: number }
+
+/**
+ * A typed array that doubles when full; capacity never written stays untouched memory. One class
+ * per element type (columnOf), so each push site sees one array kind and V8 keeps it monomorphic.
+ */
+function columnOf<T extends Float64Array | Uint32Array>(ArrayType: new (n: number) => T) {
+  return class Column {
+    length = 0
+    data: T
+    constructor(capacity = 1024) {
+      this.data = new ArrayType(capacity)
+    }
+    push(value: number): void {
+      if (this.length === this.data.length) this.data = grow(this.data, this.length + 1)
+      this.data[this.length++] = value
+    }
+    trimmed(): T {
+      return this.data.subarray(0, this.length) as T
+    }
+  }
+}
+const F64Column = columnOf(Float64Array)
+const U32Column = columnOf(Uint32Array)
+type F64Column = InstanceType<typeof F64Column>
+
+function grow<T extends Float64Array | Uint32Array>(array: T, needed: number): T {
+  if (needed <= array.length) return array
+  const next = new (array.constructor as new (n: number) => T)(Math.max(needed, array.length * 2))
+  next.set(array)
+  return next
+}
+
+const f64 = (n?: number) => new F64Column(n)
+const u32 = (n?: number) => new U32Column(n)
+
+/** Location ids at or above 2^32 are kept aside; their slot holds this marker. */
+const WIDE_ID = 0xffffffff
+
+export class ProfileDecoder {
+  // Chunks holding one unfinished field, and how many bytes that field needs in all.
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  private pendingNeeded = 0
+  private readonly reader = new Reader(new Uint8Array(0))
+  /** The buffer fields() is reading, as a Buffer for its UTF-8 decoder. */
+  private text: Buffer = Buffer.alloc(0)
+
+  private readonly sampleTypeIdx: [number, number][] = []
+  private periodTypeIdx: [number, number] | undefined
+  private readonly commentIdx: number[] = []
+  private dropIdx = 0
+  private keepIdx = 0
+  private defaultIdx = 0
+  private period = 0
+  private timeNanos = 0
+  private durationNanos = 0
+  private readonly strings: string[] = []
+  private readonly mappingRaw: RawMapping[] = []
+
+  private readonly fnId = f64()
+  private readonly fnName = f64()
+  private readonly fnSystem = f64()
+  private readonly fnFile = f64()
+  private readonly fnStart = f64()
+
+  private readonly locId = f64()
+  private readonly locAddress = f64()
+  private readonly locMappingId = f64()
+  private readonly lineStart = u32()
+  private readonly lineFunctionId = f64()
+  private readonly lineNumber = f64()
+
+  private sampleCount = 0
+  /** Values per sample, from the first sample; every other sample must agree. */
+  private width = -1
+  private readonly values: F64Column
+  private readonly locationStart: InstanceType<typeof U32Column>
+  /** Raw location ids, resolved to indexes in place by finish(). */
+  private locationIds: Uint32Array
+  private locationLen = 0
+  /** Ids too big for locationIds, by position (Go numbers locations 1..n; other writers may not). */
+  private readonly wideIds = new Map<number, number>()
+  private readonly labelStart: InstanceType<typeof U32Column>
+  private readonly labelKey = u32()
+  private readonly labelStr = u32()
+  private readonly labelNum = f64()
+  private readonly labelUnit = u32()
+  /** Largest string index a label names: checked against the table once it is read. */
+  private labelStringMax = 0
+
+  /**
+   * `sizeHint`: about how many bytes will be pushed, to size the sample columns once instead of
+   * doubling them (the copies cost a 1M-sample profile ~80 ms); a wrong hint costs only that.
+   */
+  constructor(
+    readonly source: string,
+    sizeHint = 0,
+  ) {
+    // A Go heap sample is ~65 bytes: ~15 location ids of 3 bytes, 4 values, a label.
+    const samples = Math.max(1024, Math.ceil(sizeHint / 48))
+    this.values = f64(samples * 4)
+    this.locationStart = u32(samples)
+    this.labelStart = u32(samples)
+    this.locationIds = new Uint32Array(Math.max(4096, Math.ceil(sizeHint / 3)))
+  }
+
+  /** Decodes every whole field in `chunk` (after what earlier chunks left unfinished). */
+  push(chunk: Uint8Array): void {
+    let buf = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    if (this.pendingBytes > 0) {
+      this.pending.push(buf)
+      this.pendingBytes += buf.length
+      // A field longer than a chunk waits for all its bytes: one copy, not one per chunk.
+      if (this.pendingBytes < this.pendingNeeded) return
+      buf = Buffer.concat(this.pending, this.pendingBytes)
+      this.pending = []
+      this.pendingBytes = 0
+    }
+    const stop = this.fields(buf)
+    if (stop < buf.length) {
+      const rest = buf.subarray(stop)
+      this.pending = [rest]
+      this.pendingBytes = rest.length
+      this.pendingNeeded = fieldLength(rest) ?? rest.length + 1
+    }
+  }
+
+  /** Decodes whole fields from the start of `buf`; returns where the first unfinished one starts. */
+  private fields(buf: Buffer): number {
+    this.text = buf
+    const end = buf.length
+    let pos = 0
+    while (pos < end) {
+      // Samples (field 2) are nearly all of a big profile: their header is read here, once.
+      if (buf[pos] === 0x12 && pos + 2 < end) {
+        let start = pos + 2
+        let length = buf[pos + 1] as number
+        if (length >= 0x80) {
+          length = (length & 0x7f) | ((buf[pos + 2] as number) << 7)
+          start++
+        }
+        if (length < 0x4000 && start + length <= end) {
+          this.sample(buf, start, start + length)
+          pos = start + length
+          continue
+        }
+      }
+      const next = fieldEnd(buf, pos, end)
+      if (next < 0) return pos
+      this.field(this.reader.at(buf, pos, next))
+      pos = next
+    }
+    return pos
+  }
+
+  private field(r: Reader): void {
+    const tag = r.tag()
+    const field = tag >>> 3
+    if (field >= 1 && field <= 6) expectWire(tag, LEN)
+    else if (field >= 7 && field <= 12 && field !== 11) expectWire(tag, VARINT)
+    switch (field) {
+      case 2: {
+        const end = r.lengthEnd()
+        this.sample(r.buf, r.pos, end)
+        break
+      }
+      case 4:
+        this.location(r)
+        break
+      case 6: {
+        const end = r.lengthEnd()
+        this.strings.push(this.text.toString('utf8', r.pos, end))
+        break
+      }
+      case 5:
+        this.function(r)
+        break
+      case 1:
+        this.sampleTypeIdx.push(valueType(r))
+        break
+      case 3:
+        this.mappingRaw.push(mapping(r))
+        break
+      case 7:
+        this.dropIdx = r.varint()
+        break
+      case 8:
+        this.keepIdx = r.varint()
+        break
+      case 9:
+        this.timeNanos = r.int64()
+        break
+      case 10:
+        this.durationNanos = r.int64()
+        break
+      case 11:
+        expectWire(tag, LEN)
+        this.periodTypeIdx = valueType(r)
+        break
+      case 12:
+        this.period = r.int64()
+        break
+      case 13:
+        if ((tag & 7) === VARINT) this.commentIdx.push(r.varint())
+        else {
+          expectWire(tag, LEN)
+          const end = r.lengthEnd()
+          while (r.pos < end) this.commentIdx.push(r.varint())
+        }
+        break
+      case 14:
+        expectWire(tag, VARINT)
+        this.defaultIdx = r.varint()
+        break
+      default:
+        r.skip(tag & 7)
+    }
+  }
+
+  /**
+   * One Sample {1: location_id packed, 2: value packed, 3: label}. The hot loop of the decoder
+   * (a big profile is mostly samples): varints of up to four bytes are read inline, longer ones
+   * by the Reader.
+   */
+  private sample(buf: Uint8Array, start: number, end: number): void {
+    const r = this.reader
+    this.locationStart.push(this.locationLen)
+    this.labelStart.push(this.labelKey.length)
+    let valueCount = 0
+    let pos = start
+    while (pos < end) {
+      const tag = buf[pos++] as number
+      if (tag === 0x0a || tag === 0x12) {
+        // Packed location ids (field 1) or values (field 2).
+        const packedEnd = r.at(buf, pos, end).lengthEnd()
+        let p = r.pos
+        if (tag === 0x0a) {
+          let ids = this.locationIds
+          let n = this.locationLen
+          while (p < packedEnd) {
+            let b = buf[p++] as number
+            let v = b & 0x7f
+            if (b >= 0x80) {
+              b = buf[p++] as number
+              v |= (b & 0x7f) << 7
+              if (b >= 0x80) {
+                b = buf[p++] as number
+                v |= (b & 0x7f) << 14
+                if (b >= 0x80) {
+                  b = buf[p++] as number
+                  v |= (b & 0x7f) << 21
+                  if (b >= 0x80) {
+                    r.at(buf, p - 4, packedEnd)
+                    v = r.varint()
+                    p = r.pos
+                    if (v >= WIDE_ID) {
+                      this.wideIds.set(n, v)
+                      v = WIDE_ID
+                    }
+                  }
+                }
+              }
+            }
+            if (n === ids.length) ids = grow(ids, n + 1)
+            ids[n++] = v
+          }
+          this.locationIds = ids
+          this.locationLen = n
+        } else {
+          const values = this.values
+          while (p < packedEnd) {
+            let b = buf[p++] as number
+            let v = b & 0x7f
+            if (b >= 0x80) {
+              b = buf[p++] as number
+              v |= (b & 0x7f) << 7
+              if (b >= 0x80) {
+                b = buf[p++] as number
+                v |= (b & 0x7f) << 14
+                if (b >= 0x80) {
+                  b = buf[p++] as number
+                  v |= (b & 0x7f) << 21
+                  if (b >= 0x80) {
+                    r.at(buf, p - 4, packedEnd)
+                    v = r.int64()
+                    p = r.pos
+                  }
+                }
+              }
+            }
+            values.push(v)
+            valueCount++
+          }
+        }
+        if (p !== packedEnd) throw new ProtoError('packed field overruns its length')
+        pos = p
+      } else if (tag === 0x1a) {
+        pos = this.label(buf, pos, end)
+      } else {
+        // Unpacked repeated fields (legal protobuf), unknown fields, multi-byte tags.
+        r.at(buf, pos - 1, end)
+        const t = r.tag()
+        const f = t >>> 3
+        if (f === 1) {
+          expectWire(t, VARINT)
+          if (this.locationLen === this.locationIds.length)
+            this.locationIds = grow(this.locationIds, this.locationLen + 1)
+          let id = r.varint()
+          if (id >= WIDE_ID) {
+            this.wideIds.set(this.locationLen, id)
+            id = WIDE_ID
+          }
+          this.locationIds[this.locationLen++] = id
+        } else if (f === 2) {
+          expectWire(t, VARINT)
+          this.values.push(r.int64())
+          valueCount++
+        } else if (f === 3) {
+          expectWire(t, LEN)
+          pos = this.label(buf, r.pos, end)
+          continue
+        } else r.skip(t & 7)
+        pos = r.pos
+      }
+    }
+    if (this.width === -1) this.width = valueCount
+    else if (valueCount !== this.width)
+      throw new ProtoError(
+        `sample ${this.sampleCount + 1} has ${valueCount} values, the first had ${this.width}`,
+      )
+    this.sampleCount++
+  }
+
+  /** Label {1: key, 2: str, 3: num, 4: num_unit} whose length prefix starts at `pos`. */
+  private label(buf: Uint8Array, pos: number, end: number): number {
+    const l = this.reader.at(buf, pos, end)
+    const labelEnd = l.lengthEnd()
+    l.end = labelEnd
+    let key = 0
+    let str = 0
+    let num = 0
+    let unit = 0
+    while (l.pos < labelEnd) {
+      const t = l.tag()
+      const f = t >>> 3
+      if (f <= 4) expectWire(t, VARINT)
+      if (f === 1) key = l.varint()
+      else if (f === 2) str = l.varint()
+      else if (f === 3) num = l.int64()
+      else if (f === 4) unit = l.varint()
+      else l.skip(t & 7)
+    }
+    this.labelStringMax = Math.max(this.labelStringMax, key, str, unit)
+    this.labelKey.push(key)
+    this.labelStr.push(str)
+    this.labelNum.push(num)
+    this.labelUnit.push(unit)
+    return labelEnd
+  }
+
+  /** Location {1: id, 2: mapping_id, 3: address, 4: line {1: function_id, 2: line}}. */
+  private location(r: Reader): void {
+    const end = r.lengthEnd()
+    let id = 0
+    let mappingId = 0
+    let address = 0
+    this.lineStart.push(this.lineFunctionId.length)
+    while (r.pos < end) {
+      const t = r.tag()
+      const f = t >>> 3
+      if (f >= 1 && f <= 3) expectWire(t, VARINT)
+      if (f === 1) id = r.varint()
+      else if (f === 2) mappingId = r.varint()
+      else if (f === 3) address = r.varint()
+      else if (f === 4) {
+        expectWire(t, LEN)
+        const lineEnd = r.lengthEnd()
+        let fid = 0
+        let line = 0
+        while (r.pos < lineEnd) {
+          const lt = r.tag()
+          if (lt >>> 3 <= 2) expectWire(lt, VARINT)
+          if (lt >>> 3 === 1) fid = r.varint()
+          else if (lt >>> 3 === 2) line = r.int64()
+          else r.skip(lt & 7)
+        }
+        if (r.pos !== lineEnd) throw new ProtoError('line overruns its length')
+        // A line without a function carries nothing pprof can name; it is dropped.
+        if (fid === 0) continue
+        this.lineFunctionId.push(fid)
+        this.lineNumber.push(line)
+      } else r.skip(t & 7)
+    }
+    this.locId.push(id)
+    this.locMappingId.push(mappingId)
+    this.locAddress.push(address)
+  }
+
+  /** Function {1: id, 2: name, 3: system_name, 4: filename, 5: start_line}. */
+  private function(r: Reader): void {
+    const end = r.lengthEnd()
+    let id = 0
+    let name = 0
+    let system = 0
+    let file = 0
+    let start = 0
+    while (r.pos < end) {
+      const t = r.tag()
+      const f = t >>> 3
+      if (f >= 1 && f <= 5) expectWire(t, VARINT)
+      if (f === 1) id = r.varint()
+      else if (f === 2) name = r.varint()
+      else if (f === 3) system = r.varint()
+      else if (f === 4) file = r.varint()
+      else if (f === 5) start = r.int64()
+      else r.skip(t & 7)
+    }
+    this.fnId.push(id)
+    this.fnName.push(name)
+    this.fnSystem.push(system)
+    this.fnFile.push(file)
+    this.fnStart.push(start)
+  }
+
+  /** The samples' location ids turned into location indexes, in place. */
+  private sampleLocations(): Uint32Array {
+    const ids = this.locationIds.subarray(0, this.locationLen)
+    const locIds = this.locId.trimmed()
+    const missing = (id: number) =>
+      new ProtoError(`a sample names location ${id}, which is not in the profile`)
+    // Go numbers locations 1..n in order: then an id is its index + 1 and no table is needed.
+    if (locIds.every((id, i) => id === i + 1) && this.wideIds.size === 0) {
+      const count = locIds.length
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i] as number
+        if (id === 0 || id > count) throw missing(id)
+        ids[i] = id - 1
+      }
+      return ids
+    }
+    const index = new IdIndex(locIds, 'location')
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] === WIDE_ID ? (this.wideIds.get(i) ?? WIDE_ID) : (ids[i] as number)
+      const at = index.get(id)
+      if (at < 0) throw missing(id)
+      ids[i] = at
+    }
+    return ids
+  }
+
+  /** The profile, ids resolved to indexes; throws if the input ended inside a field. */
+  finish(): Profile {
+    if (this.pendingBytes > 0)
+      throw new ProtoError(
+        `truncated: it ends inside a field (the last ${this.pendingBytes} bytes)`,
+      )
+    if (this.sampleTypeIdx.length === 0) throw new ProtoError('no sample types')
+    if (this.strings.length === 0) throw new ProtoError('no string table')
+    if (this.strings[0] !== '') throw new ProtoError('string table does not start with ""')
+    const width = this.sampleTypeIdx.length
+    if (this.sampleCount > 0 && this.width !== width)
+      throw new ProtoError(`a sample has ${this.width} values for ${width} sample types`)
+    const { strings, source } = this
+    const str = (index: number, what: string): string => {
+      const s = strings[index]
+      if (s === undefined)
+        throw new InputError(
+          `${source}: ${what} names string ${index}, past the end of the string table (${strings.length} strings)`,
+        )
+      return s
+    }
+    if (this.labelStringMax >= strings.length) str(this.labelStringMax, 'a sample label')
+
+    const functionIndex = new IdIndex(this.fnId.trimmed(), 'function')
+    const lineFunctionId = this.lineFunctionId.trimmed()
+    const lineFunction = new Uint32Array(lineFunctionId.length)
+    for (let i = 0; i < lineFunctionId.length; i++) {
+      const fn = functionIndex.get(lineFunctionId[i] as number)
+      if (fn < 0)
+        throw new ProtoError(
+          `a location names function ${lineFunctionId[i]}, which is not in the profile`,
+        )
+      lineFunction[i] = fn
+    }
+
+    const mappings: Mapping[] = this.mappingRaw.map(({ file, build, ...m }) => ({
+      ...m,
+      filename: str(file, 'a mapping'),
+      buildId: str(build, 'a mapping'),
+    }))
+    const mappingIndex = new IdIndex(
+      Float64Array.from(mappings, m => m.id),
+      'mapping',
+    )
+    const locMappingId = this.locMappingId.trimmed()
+    const locMapping = new Int32Array(locMappingId.length)
+    for (let i = 0; i < locMappingId.length; i++) {
+      const id = locMappingId[i] as number
+      locMapping[i] = id === 0 ? -1 : mappingIndex.get(id)
+      if (id !== 0 && locMapping[i] === -1)
+        throw new ProtoError(`a location names mapping ${id}, which is not in the profile`)
+    }
+    this.lineStart.push(this.lineFunctionId.length)
+
+    const location = this.sampleLocations()
+    this.locationStart.push(this.locationLen)
+    this.labelStart.push(this.labelKey.length)
+
+    const toValueType = ([type, unit]: [number, number]): ValueType => ({
+      type: str(type, 'a sample type'),
+      unit: str(unit, 'a sample type'),
+    })
+    const names = (column: F64Column) => Array.from(column.trimmed(), i => str(i, 'a function'))
+    return {
+      source,
+      sampleTypes: this.sampleTypeIdx.map(toValueType),
+      defaultSampleType: str(this.defaultIdx, 'default_sample_type'),
+      periodType: this.periodTypeIdx && toValueType(this.periodTypeIdx),
+      period: this.period,
+      timeNanos: this.timeNanos,
+      durationNanos: this.durationNanos,
+      comments: this.commentIdx.map(i => str(i, 'a comment')),
+      strings,
+      dropFrames: str(this.dropIdx, 'drop_frames'),
+      keepFrames: str(this.keepIdx, 'keep_frames'),
+      mappings,
+      functions: {
+        name: names(this.fnName),
+        systemName: names(this.fnSystem),
+        filename: names(this.fnFile),
+        startLine: this.fnStart.trimmed(),
+      },
+      locations: {
+        id: this.locId.trimmed(),
+        address: this.locAddress.trimmed(),
+        mapping: locMapping,
+        lineStart: this.lineStart.trimmed(),
+        lineFunction,
+        lineNumber: this.lineNumber.trimmed(),
+      },
+      samples: {
+        count: this.sampleCount,
+        locationStart: this.locationStart.trimmed(),
+        location,
+        values: this.values.trimmed(),
+        labelStart: this.labelStart.trimmed(),
+        labelKey: this.labelKey.trimmed(),
+        labelStr: this.labelStr.trimmed(),
+        labelNum: this.labelNum.trimmed(),
+        labelUnit: this.labelUnit.trimmed(),
+      },
+    }
+  }
+}
+
+/** Maps file ids to table indexes: a dense array when ids are small (Go numbers them 1..n). */
+class IdIndex {
+  private readonly dense: Int32Array | undefined
+  private readonly sparse: Map<number, number> | undefined
+  constructor(ids: Float64Array, what: string) {
+    let max = 0
+    for (const id of ids) if (id > max) max = id
+    if (max <= ids.length * 4 + 1024) {
+      this.dense = new Int32Array(max + 1).fill(-1)
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i] as number
+        if (id === 0) throw new ProtoError(`${what} with reserved id 0`)
+        if (this.dense[id] !== -1) throw new ProtoError(`duplicate ${what} id ${id}`)
+        this.dense[id] = i
+      }
+    } else {
+      this.sparse = new Map()
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i] as number
+        if (id === 0) throw new ProtoError(`${what} with reserved id 0`)
+        if (this.sparse.has(id)) throw new ProtoError(`duplicate ${what} id ${id}`)
+        this.sparse.set(id, i)
+      }
+    }
+  }
+  get(id: number): number {
+    if (this.dense) return id < this.dense.length ? (this.dense[id] as number) : -1
+    return this.sparse?.get(id) ?? -1
+  }
+}
+
+/** ValueType {1: type, 2: unit} as string indexes. */
+function valueType(r: Reader): [number, number] {
+  const end = r.lengthEnd()
+  let type = 0
+  let unit = 0
+  while (r.pos < end) {
+    const t = r.tag()
+    if (t >>> 3 === 1) type = r.varint()
+    else if (t >>> 3 === 2) unit = r.varint()
+    else r.skip(t & 7)
+  }
+  if (r.pos !== end) throw new ProtoError('value type overruns its length')
+  return [type, unit]
+}
+
+function mapping(r: Reader): RawMapping {
+  const end = r.lengthEnd()
+  const m = { id: 0, memoryStart: 0, memoryLimit: 0, fileOffset: 0, file: 0, build: 0 }
+  const flags = [false, false, false, false]
+  while (r.pos < end) {
+    const t = r.tag()
+    const f = t >>> 3
+    if (f >= 1 && f <= 10) expectWire(t, VARINT)
+    if (f === 1) m.id = r.varint()
+    else if (f === 2) m.memoryStart = r.varint()
+    else if (f === 3) m.memoryLimit = r.varint()
+    else if (f === 4) m.fileOffset = r.varint()
+    else if (f === 5) m.file = r.varint()
+    else if (f === 6) m.build = r.varint()
+    else if (f >= 7 && f <= 10) flags[f - 7] = r.varint() !== 0
+    else r.skip(t & 7)
+  }
+  if (r.pos !== end) throw new ProtoError('mapping overruns its length')
+  return {
+    ...m,
+    hasFunctions: flags[0] ?? false,
+    hasFilenames: flags[1] ?? false,
+    hasLineNumbers: flags[2] ?? false,
+    hasInlineFrames: flags[3] ?? false,
+  }
+}
