@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import type { CaptureManifest } from '../../src/sources/transports/capture-dir.ts'
 import { openStore } from '../../src/store/db.ts'
 import { loadRecording } from '../../src/store/recordings.ts'
@@ -25,11 +25,8 @@ async function heapOrigins(dir: string): Promise<string[]> {
   )
 }
 
-// memsick's healthy scenario calls runtime.GC() once before READY and never after, so every
-// forced GC counted while gomemdoctor runs is one gomemdoctor asked for. Its own GCs (churn)
-// are not forced ones: they raise NumGC only.
-
-test('diagnose --force-gc makes the target run a full GC before the start and end heap profiles, and says so', async t => {
+/** A 1 s diagnose of a fresh healthy memsick with --save, and its GC counters either side. */
+async function diagnoseSaved(t: TestContext, flags: string[]) {
   const target = await startScenario('healthy')
   t.after(() => target.stop())
   const dir = join(await mkdtemp(join(tmpdir(), 'gomemdoctor-force-gc-')), 'run')
@@ -41,12 +38,21 @@ test('diagnose --force-gc makes the target run a full GC before the start and en
     '1s',
     '--interval',
     '500ms',
-    '--force-gc',
+    ...flags,
     '--save',
     dir,
   ])
   const after = await gcCounts(target.url)
   assert.equal(result.code, 0, result.err)
+  return { target, dir, before, after, report }
+}
+
+// memsick's healthy scenario calls runtime.GC() once before READY and never after, so every
+// forced GC counted while gomemdoctor runs is one gomemdoctor asked for. Its own GCs (churn)
+// are not forced ones: they raise NumGC only.
+
+test('diagnose --force-gc makes the target run a full GC before the start and end heap profiles, and says so', async t => {
+  const { target, dir, before, after, report } = await diagnoseSaved(t, ['--force-gc'])
   t.diagnostic(
     `NumGC ${before.numGC} → ${after.numGC}, NumForcedGC ${before.numForcedGC} → ${after.numForcedGC}`,
   )
@@ -62,22 +68,7 @@ test('diagnose --force-gc makes the target run a full GC before the start and en
 })
 
 test('diagnose without --force-gc asks for no GC: no gc=1, no forced GC in the target', async t => {
-  const target = await startScenario('healthy')
-  t.after(() => target.stop())
-  const dir = join(await mkdtemp(join(tmpdir(), 'gomemdoctor-no-force-gc-')), 'run')
-  const before = await gcCounts(target.url)
-  const { result, report } = await runJson([
-    'diagnose',
-    String(target.pid),
-    '--duration',
-    '1s',
-    '--interval',
-    '500ms',
-    '--save',
-    dir,
-  ])
-  const after = await gcCounts(target.url)
-  assert.equal(result.code, 0, result.err)
+  const { target, dir, before, after, report } = await diagnoseSaved(t, [])
   assert.equal(after.numForcedGC, before.numForcedGC)
   const heap = `${target.url}/debug/pprof/heap`
   assert.deepEqual(await heapOrigins(dir), [heap, heap])

@@ -39,6 +39,7 @@ function columnOf<T extends Float64Array | Uint32Array>(ArrayType: new (n: numbe
 const F64Column = columnOf(Float64Array)
 const U32Column = columnOf(Uint32Array)
 type F64Column = InstanceType<typeof F64Column>
+type U32Column = InstanceType<typeof U32Column>
 
 function grow<T extends Float64Array | Uint32Array>(array: T, needed: number): T {
   if (needed <= array.length) return array
@@ -49,6 +50,35 @@ function grow<T extends Float64Array | Uint32Array>(array: T, needed: number): T
 
 const f64 = (n?: number) => new F64Column(n)
 const u32 = (n?: number) => new U32Column(n)
+
+/** Where the varint read by the last shortVarint() call ends. */
+let shortEnd = 0
+
+/**
+ * The varint at buf[p] when it is at most four bytes (below 2^28: nearly every id, index and
+ * value in a profile), else -1 for the Reader to read. Small enough for V8 to inline into the
+ * hot loops; reading past the buffer gives undefined, which ends the ladder, and the callers'
+ * end checks catch it.
+ */
+function shortVarint(buf: Uint8Array, p: number): number {
+  let b = buf[p++] as number
+  let v = b & 0x7f
+  if (b >= 0x80) {
+    b = buf[p++] as number
+    v |= (b & 0x7f) << 7
+    if (b >= 0x80) {
+      b = buf[p++] as number
+      v |= (b & 0x7f) << 14
+      if (b >= 0x80) {
+        b = buf[p++] as number
+        v |= (b & 0x7f) << 21
+        if (b >= 0x80) return -1
+      }
+    }
+  }
+  shortEnd = p
+  return v
+}
 
 /** Location ids at or above 2^32 are kept aside; their slot holds this marker. */
 const WIDE_ID = 0xffffffff
@@ -91,17 +121,17 @@ export class ProfileDecoder {
   /** Values per sample, from the first sample; every other sample must agree. */
   private width = -1
   private readonly values: F64Column
-  private readonly locationStart: InstanceType<typeof U32Column>
+  private readonly locationStart: U32Column
   /** Raw location ids, resolved to indexes in place by finish(). */
   private locationIds: Uint32Array
   private locationLen = 0
   /** Ids too big for locationIds, by position (Go numbers locations 1..n; other writers may not). */
   private readonly wideIds = new Map<number, number>()
-  private readonly labelStart: InstanceType<typeof U32Column>
-  private readonly labelKey = u32()
-  private readonly labelStr = u32()
-  private readonly labelNum = f64()
-  private readonly labelUnit = u32()
+  private readonly labelStart: U32Column
+  private readonly labelKey: U32Column
+  private readonly labelStr: U32Column
+  private readonly labelNum: F64Column
+  private readonly labelUnit: U32Column
   /** Largest string index a label names: checked against the table once it is read. */
   private labelStringMax = 0
 
@@ -118,30 +148,45 @@ export class ProfileDecoder {
     this.values = f64(samples * 4)
     this.locationStart = u32(samples)
     this.labelStart = u32(samples)
+    // Go labels every heap sample once (bytes=size).
+    this.labelKey = u32(samples)
+    this.labelStr = u32(samples)
+    this.labelNum = f64(samples)
+    this.labelUnit = u32(samples)
     this.locationIds = new Uint32Array(Math.max(4096, Math.ceil(sizeHint / 3)))
   }
 
   /** Decodes every whole field in `chunk` (after what earlier chunks left unfinished). */
   push(chunk: Uint8Array): void {
-    let buf = Buffer.isBuffer(chunk)
+    let buf: Buffer = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    if (this.pendingBytes > 0) {
-      this.pending.push(buf)
-      this.pendingBytes += buf.length
-      // A field longer than a chunk waits for all its bytes: one copy, not one per chunk.
-      if (this.pendingBytes < this.pendingNeeded) return
-      buf = Buffer.concat(this.pending, this.pendingBytes)
+    // Finish the field cut by the last chunk boundary from the head of this one: only that
+    // field is copied, never the whole chunk.
+    while (this.pendingBytes > 0) {
+      const take = this.pendingNeeded - this.pendingBytes
+      if (take > buf.length) {
+        this.pending.push(buf)
+        this.pendingBytes += buf.length
+        return
+      }
+      const joined = Buffer.concat([...this.pending, buf.subarray(0, take)])
+      buf = buf.subarray(take)
       this.pending = []
       this.pendingBytes = 0
+      this.keep(joined, this.fields(joined))
     }
-    const stop = this.fields(buf)
-    if (stop < buf.length) {
-      const rest = buf.subarray(stop)
-      this.pending = [rest]
-      this.pendingBytes = rest.length
-      this.pendingNeeded = fieldLength(rest) ?? rest.length + 1
-    }
+    this.keep(buf, this.fields(buf))
+  }
+
+  /** Keeps buf[stop..] for the next chunk, and how many bytes its field needs in all. */
+  private keep(buf: Buffer, stop: number): void {
+    if (stop === buf.length) return
+    const rest = buf.subarray(stop)
+    this.pending = [rest]
+    this.pendingBytes = rest.length
+    // A cut header: read one more byte at a time until the field's length is known.
+    this.pendingNeeded = fieldLength(rest) ?? rest.length + 1
   }
 
   /** Decodes whole fields from the start of `buf`; returns where the first unfinished one starts. */
@@ -251,65 +296,53 @@ export class ProfileDecoder {
       const tag = buf[pos++] as number
       if (tag === 0x0a || tag === 0x12) {
         // Packed location ids (field 1) or values (field 2).
-        const packedEnd = r.at(buf, pos, end).lengthEnd()
-        let p = r.pos
+        let packedEnd: number
+        let p = pos
+        if ((buf[p] as number) < 0x80) {
+          packedEnd = p + 1 + (buf[p] as number)
+          p++
+          if (packedEnd > end) throw new ProtoError(`field runs past the end of its sample`)
+        } else {
+          packedEnd = r.at(buf, pos, end).lengthEnd()
+          p = r.pos
+        }
         if (tag === 0x0a) {
+          // Each id takes at least a byte: room for the field's bytes is room for its ids.
           let ids = this.locationIds
           let n = this.locationLen
+          if (n + (packedEnd - p) > ids.length) ids = grow(ids, n + (packedEnd - p))
           while (p < packedEnd) {
-            let b = buf[p++] as number
-            let v = b & 0x7f
-            if (b >= 0x80) {
-              b = buf[p++] as number
-              v |= (b & 0x7f) << 7
-              if (b >= 0x80) {
-                b = buf[p++] as number
-                v |= (b & 0x7f) << 14
-                if (b >= 0x80) {
-                  b = buf[p++] as number
-                  v |= (b & 0x7f) << 21
-                  if (b >= 0x80) {
-                    r.at(buf, p - 4, packedEnd)
-                    v = r.varint()
-                    p = r.pos
-                    if (v >= WIDE_ID) {
-                      this.wideIds.set(n, v)
-                      v = WIDE_ID
-                    }
-                  }
-                }
+            let v = shortVarint(buf, p)
+            if (v >= 0) p = shortEnd
+            else {
+              v = r.at(buf, p, packedEnd).varint()
+              p = r.pos
+              if (v >= WIDE_ID) {
+                this.wideIds.set(n, v)
+                v = WIDE_ID
               }
             }
-            if (n === ids.length) ids = grow(ids, n + 1)
             ids[n++] = v
           }
           this.locationIds = ids
           this.locationLen = n
         } else {
-          const values = this.values
+          const column = this.values
+          if (column.length + (packedEnd - p) > column.data.length)
+            column.data = grow(column.data, column.length + (packedEnd - p))
+          const values = column.data
+          let n = column.length
           while (p < packedEnd) {
-            let b = buf[p++] as number
-            let v = b & 0x7f
-            if (b >= 0x80) {
-              b = buf[p++] as number
-              v |= (b & 0x7f) << 7
-              if (b >= 0x80) {
-                b = buf[p++] as number
-                v |= (b & 0x7f) << 14
-                if (b >= 0x80) {
-                  b = buf[p++] as number
-                  v |= (b & 0x7f) << 21
-                  if (b >= 0x80) {
-                    r.at(buf, p - 4, packedEnd)
-                    v = r.int64()
-                    p = r.pos
-                  }
-                }
-              }
+            let v = shortVarint(buf, p)
+            if (v >= 0) p = shortEnd
+            else {
+              v = r.at(buf, p, packedEnd).int64()
+              p = r.pos
             }
-            values.push(v)
-            valueCount++
+            values[n++] = v
           }
+          valueCount += n - column.length
+          column.length = n
         }
         if (p !== packedEnd) throw new ProtoError('packed field overruns its length')
         pos = p
@@ -352,24 +385,40 @@ export class ProfileDecoder {
 
   /** Label {1: key, 2: str, 3: num, 4: num_unit} whose length prefix starts at `pos`. */
   private label(buf: Uint8Array, pos: number, end: number): number {
-    const l = this.reader.at(buf, pos, end)
-    const labelEnd = l.lengthEnd()
-    l.end = labelEnd
+    const r = this.reader.at(buf, pos, end)
+    const labelEnd = r.lengthEnd()
     let key = 0
     let str = 0
     let num = 0
     let unit = 0
-    while (l.pos < labelEnd) {
-      const t = l.tag()
+    let p = r.pos
+    while (p < labelEnd) {
+      const tag = buf[p] as number
+      // One-byte tags of the four varint fields with short values: what Go writes.
+      const v = tag <= 0x20 && (tag & 7) === VARINT ? shortVarint(buf, p + 1) : -1
+      if (v >= 0 && tag >= 0x08) {
+        p = shortEnd
+        if (tag === 0x08) key = v
+        else if (tag === 0x10) str = v
+        else if (tag === 0x18) num = v
+        else unit = v
+        continue
+      }
+      r.at(buf, p, labelEnd)
+      const t = r.tag()
       const f = t >>> 3
       if (f <= 4) expectWire(t, VARINT)
-      if (f === 1) key = l.varint()
-      else if (f === 2) str = l.varint()
-      else if (f === 3) num = l.int64()
-      else if (f === 4) unit = l.varint()
-      else l.skip(t & 7)
+      if (f === 1) key = r.varint()
+      else if (f === 2) str = r.varint()
+      else if (f === 3) num = r.int64()
+      else if (f === 4) unit = r.varint()
+      else r.skip(t & 7)
+      p = r.pos
     }
-    this.labelStringMax = Math.max(this.labelStringMax, key, str, unit)
+    if (p !== labelEnd) throw new ProtoError('label overruns its length')
+    if (key > this.labelStringMax) this.labelStringMax = key
+    if (str > this.labelStringMax) this.labelStringMax = str
+    if (unit > this.labelStringMax) this.labelStringMax = unit
     this.labelKey.push(key)
     this.labelStr.push(str)
     this.labelNum.push(num)

@@ -111,37 +111,36 @@ export function expectWire(tag: number, wire: number): void {
  * feeds the decoder whole fields and keeps the rest for the next chunk.
  */
 export function fieldEnd(buf: Uint8Array, pos: number, end: number): number {
-  let p = pos
-  let tag = 0
-  // Tags of profile.proto fit in two bytes; anything longer is still read exactly.
-  for (let shift = 0; ; shift += 7) {
-    if (p >= end) return -1
-    if (shift > 63) throw new ProtoError(`varint longer than 10 bytes at byte ${pos}`)
-    const b = buf[p++] as number
-    tag += (b & 0x7f) * 2 ** shift
-    if (b < 0x80) break
-  }
+  const tag = peekVarint(buf, pos, end)
+  if (tag < 0) return -1
   if (tag < 8) throw new ProtoError(`field number 0 at byte ${pos}`)
   const wire = tag % 8
-  if (wire === VARINT) {
-    for (let n = 0; n < 10; n++) {
-      if (p >= end) return -1
-      if ((buf[p++] as number) < 0x80) return p
-    }
-    throw new ProtoError(`varint longer than 10 bytes at byte ${pos}`)
-  }
+  const p = peekEnd
+  if (wire === VARINT) return peekVarint(buf, p, end) < 0 ? -1 : peekEnd
   if (wire === I64) return p + 8 <= end ? p + 8 : -1
   if (wire === I32) return p + 4 <= end ? p + 4 : -1
   if (wire !== LEN) throw new ProtoError(`wire type ${wire} at byte ${pos}`)
-  let length = 0
+  const length = peekVarint(buf, p, end)
+  if (length < 0) return -1
+  return peekEnd + length <= end ? peekEnd + length : -1
+}
+
+/** Where the varint read by the last peekVarint() call ends. */
+let peekEnd = 0
+
+/** The varint at buf[p] (exact below 2^53), or -1 when [p, end) holds only part of it. */
+function peekVarint(buf: Uint8Array, p: number, end: number): number {
+  const start = p
+  let value = 0
   for (let shift = 0; ; shift += 7) {
     if (p >= end) return -1
-    if (shift > 63) throw new ProtoError(`varint longer than 10 bytes at byte ${pos}`)
+    if (shift > 63) throw new ProtoError(`varint longer than 10 bytes at byte ${start}`)
     const b = buf[p++] as number
-    length += (b & 0x7f) * 2 ** shift
+    value += (b & 0x7f) * 2 ** shift
     if (b < 0x80) break
   }
-  return p + length <= end ? p + length : -1
+  peekEnd = p
+  return value
 }
 
 /** Bytes the field starting at buf[0] needs in all: its header and payload, when both are known. */

@@ -23,8 +23,13 @@ export async function readCapture(
     try {
       const chunks: Buffer[] = []
       let total = 0
+      // A regular file states its size: one read into one buffer, no copy (a 44 MB profile
+      // spent 19 ms in concat). /proc files state 0 and are read a chunk at a time.
+      const { size } = await handle.stat()
+      let chunkSize = size > 0 ? size + 1 : 1 << 20
       for (;;) {
-        const chunk = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes - total + 1))
+        const chunk = Buffer.allocUnsafe(Math.min(chunkSize, maxBytes - total + 1))
+        chunkSize = 1 << 20
         const { bytesRead } = await handle.read(chunk, 0, chunk.length, null)
         if (bytesRead === 0) break
         chunks.push(chunk.subarray(0, bytesRead))
@@ -38,7 +43,8 @@ export async function readCapture(
           }
         }
       }
-      return { ok: true, capture: { kind, origin: path, atMs, bytes: Buffer.concat(chunks) } }
+      const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+      return { ok: true, capture: { kind, origin: path, atMs, bytes } }
     } finally {
       await handle.close()
     }
