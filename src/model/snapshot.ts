@@ -44,7 +44,8 @@ export interface SmapsRollup {
 /** The memory cgroup the process lives in (v1 or v2), at this instant. */
 export interface CgroupMemory {
   source: string
-  version: 1 | 2
+  /** Absent when the source does not say (cAdvisor's metrics are the same for both). */
+  version?: 1 | 2
   /** memory.usage_in_bytes (v1) or memory.current (v2). */
   usage: number
   /** memory.limit_in_bytes (v1) or memory.max (v2); absent when unlimited. */

@@ -188,7 +188,6 @@ test("joins cAdvisor's container to the pod's Go process: usage, limit, anon, in
     { ...cgroup, source: undefined },
     {
       source: undefined,
-      version: 2,
       usage: 200 * MiB,
       limit: 256 * MiB,
       anon: 100 * MiB,

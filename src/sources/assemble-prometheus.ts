@@ -321,8 +321,7 @@ function cgroupAt(
   if (source === '') return undefined
   const usage = at('container_memory_usage_bytes')
   if (usage === undefined) return undefined
-  // version is required by the model but unknowable here; no detector reads it.
-  const cgroup: CgroupMemory = { source, version: 2, usage }
+  const cgroup: CgroupMemory = { source, usage }
   const limit = at('container_spec_memory_limit_bytes')
   if (limit !== undefined && limit > 0 && limit < UNLIMITED) cgroup.limit = limit
   const anon = at('container_memory_rss')
