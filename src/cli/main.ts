@@ -36,6 +36,20 @@ export async function run(argv: readonly string[]): Promise<number> {
       throw error
     })
   }
+  let result: CommandResult = { exitCode: ExitCode.Ok }
+  const program = buildProgram(r => {
+    result = r
+  })
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return result.exitCode
+  } catch (error) {
+    return reportError(error, argv.includes('--debug'))
+  }
+}
+
+/** The command tree; `done` receives the result of whichever command runs. */
+export function buildProgram(done: (result: CommandResult) => void): Command {
   const program = new Command('gomemdoctor')
     .description(
       "Explains why a Go process's memory keeps growing: where the resident bytes are, and why.",
@@ -44,17 +58,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     .option('--debug', 'print stack traces of internal errors')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
-  let result: CommandResult = { exitCode: ExitCode.Ok }
-  for (const command of COMMANDS)
-    command.register(program, r => {
-      result = r
-    })
-  try {
-    await program.parseAsync([...argv], { from: 'user' })
-    return result.exitCode
-  } catch (error) {
-    return reportError(error, argv.includes('--debug'))
-  }
+  for (const command of COMMANDS) command.register(program, done)
+  return program
 }
 
 function reportError(error: unknown, debug: boolean): number {
