@@ -262,6 +262,9 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   return { captures: set, gaps, notes, sources }
 }
 
+/** How long a heap profile fetched with gc=1 may take: the target runs a whole GC first. */
+const FORCED_GC_TIMEOUT_MS = 60_000
+
 /** Where an edge is read: the target, and the tick (first or last) it follows. */
 interface Edge {
   pid: number | undefined
@@ -296,7 +299,12 @@ async function edgeCaptures(
   if (pprofBase === undefined) return captures
   // The capture's origin is this URL, so a saved run or recording shows that gc=1 was asked for.
   const heapUrl = `${pprofBase}/heap${options.forceGc ? '?gc=1' : ''}`
-  const heap = await optionalGet('pprof-heap', heapUrl, options, 64 << 20)
+  // A full GC of a multi-GiB heap can outlast the per-request timeout (5 s by default), and a
+  // profile abandoned then would cost the target the GC for nothing.
+  const heapOptions = options.forceGc
+    ? { httpTimeoutMs: Math.max(options.httpTimeoutMs ?? 5000, FORCED_GC_TIMEOUT_MS) }
+    : options
+  const heap = await optionalGet('pprof-heap', heapUrl, heapOptions, 64 << 20)
   if (heap) captures.push(heap)
   if (options.forceGc) notes.push(forcedGcNote(heapUrl, at, heap !== undefined))
   const count = goroutineCount(tick)
