@@ -4,14 +4,12 @@ import { test } from 'node:test'
 import { GO119, loadCapture, withoutPart } from '../../test/helpers/capture.ts'
 import { snapshot } from '../../test/helpers/snapshots.ts'
 import type { Finding } from '../model/finding.ts'
-import { bucketGoroutines } from '../model/goroutine-buckets.ts'
-import { type GoroutineDump, goroutinesFromProfile } from '../model/goroutines.ts'
+import type { GoroutineDump } from '../model/goroutines.ts'
 import type { MemorySnapshot } from '../model/snapshot.ts'
 import type { TargetFacts } from '../model/target.ts'
 import { parseGoroutineText } from '../sources/formats/goroutine-text.ts'
-import { parsePprof } from '../sources/formats/pprof.ts'
 import type { DetectorInput } from './detector.ts'
-import { goroutineLeak, waitReasonOf } from './goroutine-leak.ts'
+import { goroutineLeak } from './goroutine-leak.ts'
 
 // Threshold edges on synthetic series (a sample a second); the real captures follow.
 const target: TargetFacts = { sources: [], pid: 1, goVersion: 'go1.19.8' }
@@ -114,30 +112,6 @@ test('rates leaked stacks over a quarter of RSS critical', () => {
 const fixture = (name: string) => `testdata/formats/${name}`
 const debug2 = (name: string) =>
   parseGoroutineText(readFileSync(fixture(`goroutines/${name}`)), name)
-const siteBucket = (dump: GoroutineDump, func: string) => {
-  const bucket = bucketGoroutines(dump).buckets.find(b => b.site?.func === func)
-  assert.ok(bucket, func)
-  return bucket
-}
-
-test('reads the wait reason from the proto profile, ?debug=2 and ?debug=1 (real go1.19 dumps)', () => {
-  const proto = goroutinesFromProfile(
-    parsePprof(readFileSync(fixture('pprof/go1.19-goroutine.pb.gz')), 'goroutine.pb.gz'),
-  )
-  const reason = (dump: GoroutineDump, func: string) =>
-    waitReasonOf(siteBucket(dump, func), dump.form)
-  assert.equal(reason(proto, 'main.leakyWorker'), 'chan receive')
-  assert.equal(reason(proto, 'main.selecter'), 'select')
-  assert.equal(reason(proto, 'main.locker'), 'semacquire (sync.(*Mutex).Lock)')
-  assert.equal(reason(proto, 'main.sleeper'), 'sleep')
-  const text = debug2('go1.19-debug2.txt')
-  assert.equal(reason(text, 'main.leakyWorker'), 'chan receive')
-  const debug1 = debug2('go1.19-debug1.txt')
-  assert.equal(debug1.form, 'debug=1')
-  assert.equal(reason(debug1, 'main.leakyWorker'), 'channel or select')
-  assert.equal(reason(debug1, 'main.locker'), 'semacquire (sync.(*Mutex).Lock)')
-  assert.equal(reason(debug1, 'main.sleeper'), 'sleep')
-})
 
 test('names the growing group with its minutes waiting from ?debug=2 dumps', () => {
   // The first dump is the real one with 30 of its 40 leaked workers taken out.

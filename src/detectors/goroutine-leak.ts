@@ -1,7 +1,5 @@
-import type { Edges } from '../model/edges.ts'
 import type { Evidence, Finding, Signal } from '../model/finding.ts'
-import { bucketGoroutines, type GoroutineBucket } from '../model/goroutine-buckets.ts'
-import type { GoroutineDump } from '../model/goroutines.ts'
+import { DEBUG1_CHANNEL, type GrowingGroup, growingGroup } from '../model/goroutine-growth.ts'
 import { goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
 import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, formatDuration, KiB } from '../model/units.ts'
@@ -28,12 +26,11 @@ import { type TrendPoint, trendOf } from './trend.ts'
  * count is not a leak. ?debug=1 dumps hide runtime frames, so a channel wait shows as "a channel
  * or select" there; the proto and ?debug=2 forms tell which.
  *
- * Longer than a detector should be (STYLE 5.6): comparing stack groups between two dumps and
- * reading a wait reason off a stack (growingGroup, waitReasonOf) are model logic that belongs
- * beside bucketGoroutines in model/goroutine-buckets.ts; they live here until it takes them.
+ * Comparing the stack groups of the two dumps and reading the wait reason off a stack is
+ * model/goroutine-growth.ts's job; this file judges the count and explains.
  *
- * Reference: go/src/runtime/runtime2.go waitReasonStrings and go/src/runtime/stack.go _StackMin
- * (go1.19); Go 1.26 release notes, runtime/pprof goroutineleak profile.
+ * Reference: go/src/runtime/stack.go _StackMin (go1.19); Go 1.26 release notes, runtime/pprof
+ * goroutineleak profile.
  */
 
 /** Mann–Kendall needs 5 rising points for an exact p of 1/120 ≈ 0.008, the fewest under P_MAX. */
@@ -93,77 +90,15 @@ function grewEnough(points: readonly CountPoint[]): boolean {
   return growth >= Math.max(MIN_GROWTH, MIN_GROWTH_SHARE * trend.fittedStart)
 }
 
-/** The innermost frames that say what a goroutine waits for, as Go names the wait. */
-const WAIT_FRAMES: readonly [RegExp, string][] = [
-  [/^runtime\.chanrecv/, 'chan receive'],
-  [/^runtime\.chansend/, 'chan send'],
-  [/^runtime\.selectgo$/, 'select'],
-  [/^runtime\.block$/, 'select (no cases)'],
-  [/^sync\.runtime_notifyListWait$/, 'sync.Cond.Wait'],
-  [/^sync\.runtime_Semacquire/, 'semacquire'],
-  [/^internal\/poll\.runtime_pollWait$/, 'IO wait'],
-  [/^time\.Sleep$/, 'sleep'],
-]
-
-/** What a ?debug=1 dump allows to say of a goroutine parked directly in user code. */
-const DEBUG1_CHANNEL = 'channel or select'
-
-/** The wait reason Go printed, or one read from the stack; for sync waits, the sync call too. */
-export function waitReasonOf(bucket: GoroutineBucket, form: GoroutineDump['form']): string {
-  if (bucket.state) return bucket.state
-  for (const [i, frame] of bucket.frames.entries()) {
-    const known = WAIT_FRAMES.find(([pattern]) => pattern.test(frame.func))?.[1]
-    if (known === 'semacquire') {
-      // The outermost sync frame of the run names the API: sync.(*Mutex).Lock, (*WaitGroup).Wait.
-      let api = ''
-      for (const f of bucket.frames.slice(i)) {
-        if (!f.func.startsWith('sync.')) break
-        api = f.func
-      }
-      return api ? `semacquire (${api})` : known
-    }
-    if (known) return known
-  }
-  // ?debug=1 drops the leading runtime frames; user code parked directly is a channel or select.
-  return form === 'debug=1' ? DEBUG1_CHANNEL : 'unknown'
-}
-
-interface Group {
-  bucket: GoroutineBucket
-  start: number
-  end: number
-  form: GoroutineDump['form']
-  source: string
-}
-
-/** The stack group whose count grew most between the two dumps (same state and call lines). */
-function growingGroup(dumps: Edges<GoroutineDump> | undefined): Group | undefined {
-  if (!dumps?.first) return undefined
-  // Keyed by wait state and call lines, not arguments: leaked goroutines differ in an id or a
-  // buffer they were handed, but park at one line. A group absent at the start starts from 0.
-  const key = (b: GoroutineBucket) =>
-    `${b.state}|${b.frames.map(f => `${f.func}@${f.file}:${f.line}`).join(',')}`
-  const before = new Map<string, number>()
-  for (const b of bucketGoroutines(dumps.first).buckets) before.set(key(b), b.count)
-  let best: Group | undefined
-  for (const bucket of bucketGoroutines(dumps.last).buckets) {
-    const start = before.get(key(bucket)) ?? 0
-    if (bucket.count - start > (best ? best.end - best.start : 0)) {
-      best = { bucket, start, end: bucket.count, form: dumps.last.form, source: dumps.source }
-    }
-  }
-  return best
-}
-
-function fixesFor(target: TargetFacts, group: Group | undefined, reason: string): string[] {
+function fixesFor(target: TargetFacts, group: GrowingGroup | undefined): string[] {
   const fixes: string[] = []
   const site = group?.bucket.site
   if (site) {
     fixes.push(
-      `give ${site.func} a way out of its wait at ${site.file}:${site.line} (${reason}): close the channel when the producer is done, select on ctx.Done() beside the channel, or make a reply channel buffered (1) so a sender never waits for a caller that gave up`,
+      `give ${site.func} a way out of its wait at ${site.file}:${site.line} (${group.waitReason}): close the channel when the producer is done, select on ctx.Done() beside the channel, or make a reply channel buffered (1) so a sender never waits for a caller that gave up`,
     )
   }
-  if (reason === 'IO wait') {
+  if (group?.waitReason === 'IO wait') {
     fixes.push(
       'goroutines in IO wait follow connections: set http.Server ReadTimeout/IdleTimeout and client timeouts, and close every response body',
     )
@@ -252,7 +187,7 @@ export const goroutineLeak: Detector = {
     // it as the leak would send the reader to the wrong code.
     let group = growingGroup(goroutineDumps)
     if (group && group.end - group.start < GROUP_SHARE * growth) group = undefined
-    const reason = group ? waitReasonOf(group.bucket, group.form) : ''
+    const reason = group?.waitReason ?? ''
     // With the group named, all of it is leaked; without, at least what the window added.
     const leaked = group ? group.end : Math.round(growth)
     const freed = leaked * perGoroutine
@@ -369,7 +304,7 @@ export const goroutineLeak: Detector = {
         : 'Goroutine count rising',
       summary,
       evidence,
-      fixes: fixesFor(target, group, reason),
+      fixes: fixesFor(target, group),
       bytesExplained: Math.round(freed),
     }
     if (rss !== undefined) {
