@@ -181,14 +181,28 @@ export function streamRecording(db: Db, path: string, recordingId: number): Stre
     const captures: CaptureStream = { once, ticks: ticksOf(db, path, recordingId) }
     if (row.pid !== null) captures.pid = row.pid
     if (row.url !== null) captures.url = row.url
+    const notes = parseJson(path, row.notes) as string[]
+    if (row.ended_at_ms === null) notes.push(unfinishedNote(db, recordingId, row.ticks))
     return {
       info: toInfo(row),
       captures,
       gaps: parseJson(path, row.gaps) as Gap[],
-      notes: parseJson(path, row.notes) as string[],
+      notes,
       sources: parseJson(path, row.sources) as string[],
     }
   })
+}
+
+/**
+ * A session with no end was cut short (kill -9, a crash, a power cut) or is being recorded now:
+ * either way the report covers only the samples committed so far, and says so.
+ */
+function unfinishedNote(db: Db, recordingId: number, ticks: number): string {
+  const { last } = db
+    .prepare('SELECT max(at_ms) AS last FROM tick WHERE recording_id = ?')
+    .get(recordingId) as { last: number | null }
+  const when = last === null ? '' : `, the last at ${new Date(last).toISOString()}`
+  return `session ${recordingId} never finished (the recorder was killed, or is still recording): this covers the ${ticks} samples committed${when}`
 }
 
 /** Each tick of a session with its captures, in order: one query, read as it is iterated. */

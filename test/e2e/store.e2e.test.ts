@@ -83,6 +83,14 @@ test('kill -9 of a recording gomemdoctor leaves every committed sample readable,
   const broken = report.gaps.filter(g => (CAPTURE_KINDS as readonly string[]).includes(g.signal))
   assert.deepEqual(broken, [])
   assert.ok(report.rss && report.rss.bytes > 0)
+  assert.ok(
+    report.notes.some(n =>
+      n.startsWith(
+        `session 1 never finished (the recorder was killed, or is still recording): this covers the ${ticks} samples committed, the last at 20`,
+      ),
+    ),
+    report.notes.join('\n'),
+  )
 
   // A second recording into the same file is a new session; the killed one is untouched.
   const second = await runJson([
