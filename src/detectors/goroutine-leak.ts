@@ -1,10 +1,10 @@
 import type { Evidence, Finding, Signal } from '../model/finding.ts'
 import { DEBUG1_CHANNEL, type GrowingGroup, growingGroup } from '../model/goroutine-growth.ts'
-import { goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
+import { type GoRuntimeMemory, goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
 import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, formatDuration, KiB } from '../model/units.ts'
 import { confidence, type Detector, type Outcome } from './detector.ts'
-import { type TrendPoint, trendOf } from './trend.ts'
+import { type Trend, type TrendPoint, trendOf } from './trend.ts'
 
 /**
  * Goroutines that are started and never end. Each keeps its stack (2 KiB at least, more once it
@@ -90,6 +90,49 @@ function grewEnough(points: readonly CountPoint[]): boolean {
   return growth >= Math.max(MIN_GROWTH, MIN_GROWTH_SHARE * trend.fittedStart)
 }
 
+/** StackInuse at the window's edges and its trend: what the goroutines' stacks hold. */
+interface StackGrowth {
+  first: GoRuntimeMemory
+  last: GoRuntimeMemory
+  trend: Trend
+  /** StackInuse rises with the count. */
+  rises: boolean
+}
+
+/** From the samples with a runtime view; undefined when fewer than two had one. */
+function stackGrowthOf(withStacks: readonly MemorySnapshot[]): StackGrowth | undefined {
+  const trend = trendOf(withStacks.map(s => ({ atMs: s.atMs, value: s.runtime?.stackInuse ?? 0 })))
+  const first = withStacks[0]?.runtime
+  const last = withStacks.at(-1)?.runtime
+  if (!trend || !first || !last) return undefined
+  return { first, last, trend, rises: trend.pRising <= STACK_P_MAX }
+}
+
+/** The evidence that names the growing group: where it parks, on what, how long, how many. */
+function groupEvidence(group: GrowingGroup): Evidence[] {
+  const { bucket, source } = group
+  const site = bucket.site
+  // Go prints "N minutes" only in per-goroutine forms, and only from one minute of waiting.
+  const minutes =
+    group.form === 'debug=2' || group.form === 'traceback'
+      ? bucket.maxWaitMinutes === 0
+        ? 'under a minute (Go prints minutes from 1)'
+        : `${bucket.minWaitMinutes}–${bucket.maxWaitMinutes}`
+      : `not in a ${group.form} dump (?debug=2 prints them)`
+  const evidence: Evidence[] = [
+    { label: 'growing stack group', value: site?.func ?? '?', source },
+    { label: 'at', value: site ? `${site.file}:${site.line}` : '?', source },
+    { label: 'wait reason', value: group.waitReason, source },
+    { label: 'minutes waiting', value: minutes, source },
+    { label: 'goroutines in the group at start', value: group.start, unit: 'count', source },
+    { label: 'goroutines in the group at end', value: group.end, unit: 'count', source },
+  ]
+  if (bucket.createdBy) {
+    evidence.push({ label: 'created by', value: bucket.createdBy.func, source })
+  }
+  return evidence
+}
+
 function fixesFor(target: TargetFacts, group: GrowingGroup | undefined): string[] {
   const fixes: string[] = []
   const site = group?.bucket.site
@@ -172,10 +215,7 @@ export const goroutineLeak: Detector = {
     const last = counts.at(-1) as CountPoint
     const elapsedMs = last.atMs - first.atMs
     const withStacks = series.flatMap(s => (s.runtime ? [s] : []))
-    const stackTrend = trendOf(
-      withStacks.map(s => ({ atMs: s.atMs, value: s.runtime?.stackInuse ?? 0 })),
-    )
-    const stacksRise = stackTrend !== undefined && stackTrend.pRising <= STACK_P_MAX
+    const stacks = stackGrowthOf(withStacks)
     const lastRuntime = withStacks.at(-1)?.runtime
     const lastCount = withStacks.at(-1)?.goroutines?.count ?? lastRuntime?.goroutines
     // The average stack. Leaked goroutines parked shallow sit near the 2 KiB minimum, so this errs
@@ -213,53 +253,25 @@ export const goroutineLeak: Detector = {
         source: countSources,
       },
     ]
-    const firstRuntime = withStacks[0]?.runtime
-    if (firstRuntime && lastRuntime && stackTrend) {
+    if (stacks) {
+      const { source } = stacks.last
       evidence.push(
         {
           label: 'StackInuse at start',
-          value: firstRuntime.stackInuse,
+          value: stacks.first.stackInuse,
           unit: 'bytes',
-          source: firstRuntime.source,
+          source: stacks.first.source,
         },
-        {
-          label: 'StackInuse at end',
-          value: lastRuntime.stackInuse,
-          unit: 'bytes',
-          source: lastRuntime.source,
-        },
+        { label: 'StackInuse at end', value: stacks.last.stackInuse, unit: 'bytes', source },
         {
           label: 'StackInuse growth (Theil–Sen)',
-          value: Math.round(stackTrend.perSecond),
+          value: Math.round(stacks.trend.perSecond),
           unit: 'bytes/s',
-          source: lastRuntime.source,
+          source,
         },
       )
     }
-    let where = ''
-    if (group) {
-      const { bucket, source } = group
-      const site = bucket.site
-      // Go prints "N minutes" only in per-goroutine forms, and only from one minute of waiting.
-      const minutes =
-        group.form === 'debug=2' || group.form === 'traceback'
-          ? bucket.maxWaitMinutes === 0
-            ? 'under a minute (Go prints minutes from 1)'
-            : `${bucket.minWaitMinutes}–${bucket.maxWaitMinutes}`
-          : `not in a ${group.form} dump (?debug=2 prints them)`
-      evidence.push(
-        { label: 'growing stack group', value: site?.func ?? '?', source },
-        { label: 'at', value: site ? `${site.file}:${site.line}` : '?', source },
-        { label: 'wait reason', value: reason, source },
-        { label: 'minutes waiting', value: minutes, source },
-        { label: 'goroutines in the group at start', value: group.start, unit: 'count', source },
-        { label: 'goroutines in the group at end', value: group.end, unit: 'count', source },
-      )
-      if (bucket.createdBy) {
-        evidence.push({ label: 'created by', value: bucket.createdBy.func, source })
-      }
-      where = ` ${group.end - group.start} of the new goroutines are in ${site?.func ?? '?'} (${site?.file.split('/').pop()}:${site?.line}), waiting in ${reason}${reason === DEBUG1_CHANNEL ? ' (a ?debug=1 dump hides the runtime frames that tell which)' : ''}: that group held ${group.start} goroutines at the start and ${group.end} at the end.`
-    }
+    if (group) evidence.push(...groupEvidence(group))
     evidence.push({
       label: 'stack per goroutine',
       value: Math.round(perGoroutine),
@@ -269,7 +281,7 @@ export const goroutineLeak: Detector = {
 
     // The count trend alone could be load; each independent agreement raises confidence.
     let score = 0.6
-    if (stacksRise) score += 0.1
+    if (stacks?.rises) score += 0.1
     if (trend.pRising <= P_MAX / 10) score += 0.05
     if (group) score += 0.15
     if (/chan|select|semacquire|Cond/.test(reason)) score += 0.05
@@ -279,10 +291,13 @@ export const goroutineLeak: Detector = {
     let summary =
       `The goroutine count rose from ${first.value} to ${last.value} in ${formatDuration(elapsedMs)} ` +
       `(${trend.perSecond.toFixed(1)}/s, Mann–Kendall p = ${trend.pRising.toPrecision(2)}).`
-    if (firstRuntime && lastRuntime && stackTrend) {
-      summary += ` Goroutine stacks went from ${formatBytes(firstRuntime.stackInuse)} to ${formatBytes(lastRuntime.stackInuse)}${stacksRise ? '' : ' (not a clear rise)'}.`
+    if (stacks) {
+      summary += ` Goroutine stacks went from ${formatBytes(stacks.first.stackInuse)} to ${formatBytes(stacks.last.stackInuse)}${stacks.rises ? '' : ' (not a clear rise)'}.`
     }
-    summary += where
+    if (group) {
+      const site = group.bucket.site
+      summary += ` ${group.end - group.start} of the new goroutines are in ${site?.func ?? '?'} (${site?.file.split('/').pop()}:${site?.line}), waiting in ${reason}${reason === DEBUG1_CHANNEL ? ' (a ?debug=1 dump hides the runtime frames that tell which)' : ''}: that group held ${group.start} goroutines at the start and ${group.end} at the end.`
+    }
     summary += group
       ? ' Goroutines that never end keep their stacks and all they reference.'
       : goroutineDumps
