@@ -114,6 +114,67 @@ function outsideMappings(edges: Edges<MappingsSnapshot>): (Mapping & { gained: n
     })
 }
 
+/**
+ * What smaps adds: the anonymous memory outside Go's arenas, the mappings that hold most of it and
+ * those that grew most, and Go's arena RSS beyond its heap that the figure leaves out. `named`
+ * lists the mappings' start addresses for the summary.
+ */
+function mappingsEvidence(
+  mappings: Edges<MappingsSnapshot>,
+  arenaExcess: number,
+): { evidence: Evidence[]; named: string } {
+  const outside = outsideMappings(mappings)
+  const source = mappings.last.source
+  const evidence: Evidence[] = [
+    {
+      label: "anonymous mappings outside Go's heap arenas",
+      value: outside.reduce((sum, m) => sum + m.rss, 0),
+      unit: 'bytes',
+      source,
+    },
+  ]
+  if (mappings.first) {
+    evidence.push({
+      label: 'gained by them during the window',
+      value: outside.reduce((sum, m) => sum + m.gained, 0),
+      unit: 'bytes',
+      source: `${mappings.first.source} → ${source}`,
+    })
+  }
+  // The mappings that hold the most, then those that grew most during the window.
+  const holders = [...outside].sort((a, b) => b.rss - a.rss).slice(0, MAPPINGS_NAMED)
+  const gainers = [...outside]
+    .filter(m => m.gained > 0 && !holders.includes(m))
+    .sort((a, b) => b.gained - a.gained)
+    .slice(0, MAPPINGS_NAMED)
+  const name = (m: Mapping) =>
+    `anonymous mapping ${m.start.toString(16)}-${m.end.toString(16)}${m.path ? ` ${m.path}` : ''}`
+  for (const m of holders) {
+    evidence.push({ label: name(m), value: m.rss, unit: 'bytes', source })
+  }
+  for (const m of gainers) {
+    evidence.push({
+      label: `${name(m)}, gained`,
+      value: m.gained,
+      unit: 'bytes',
+      source: `${mappings.first?.source ?? source} → ${source}`,
+    })
+  }
+  let named = holders.map(m => m.start.toString(16)).join(', ')
+  if (gainers.length > 0) {
+    named += `; the ones that grew most start at ${gainers.map(m => m.start.toString(16)).join(', ')}`
+  }
+  if (arenaExcess > 0) {
+    evidence.push({
+      label: "resident in Go's arenas beyond its heap (not counted here)",
+      value: arenaExcess,
+      unit: 'bytes',
+      source,
+    })
+  }
+  return { evidence, named }
+}
+
 function fixesFor(target: TargetFacts): string[] {
   const version = parseGoVersion(target.goVersion)
   const fixes = [
@@ -214,56 +275,8 @@ export const nonGoMemory: Detector = {
         source: derived,
       })
     }
-    let named = ''
-    if (mappings) {
-      const outside = outsideMappings(mappings)
-      const source = mappings.last.source
-      evidence.push({
-        label: "anonymous mappings outside Go's heap arenas",
-        value: outside.reduce((sum, m) => sum + m.rss, 0),
-        unit: 'bytes',
-        source,
-      })
-      if (mappings.first) {
-        evidence.push({
-          label: 'gained by them during the window',
-          value: outside.reduce((sum, m) => sum + m.gained, 0),
-          unit: 'bytes',
-          source: `${mappings.first.source} → ${source}`,
-        })
-      }
-      // The mappings that hold the most, then those that grew most during the window.
-      const holders = [...outside].sort((a, b) => b.rss - a.rss).slice(0, MAPPINGS_NAMED)
-      const gainers = [...outside]
-        .filter(m => m.gained > 0 && !holders.includes(m))
-        .sort((a, b) => b.gained - a.gained)
-        .slice(0, MAPPINGS_NAMED)
-      const name = (m: Mapping) =>
-        `anonymous mapping ${m.start.toString(16)}-${m.end.toString(16)}${m.path ? ` ${m.path}` : ''}`
-      for (const m of holders) {
-        evidence.push({ label: name(m), value: m.rss, unit: 'bytes', source })
-      }
-      for (const m of gainers) {
-        evidence.push({
-          label: `${name(m)}, gained`,
-          value: m.gained,
-          unit: 'bytes',
-          source: `${mappings.first?.source ?? source} → ${source}`,
-        })
-      }
-      named = holders.map(m => m.start.toString(16)).join(', ')
-      if (gainers.length > 0) {
-        named += `; the ones that grew most start at ${gainers.map(m => m.start.toString(16)).join(', ')}`
-      }
-      if (arenaExcess > 0) {
-        evidence.push({
-          label: "resident in Go's arenas beyond its heap (not counted here)",
-          value: arenaExcess,
-          unit: 'bytes',
-          source,
-        })
-      }
-    }
+    const located = mappings ? mappingsEvidence(mappings, arenaExcess) : undefined
+    if (located) evidence.push(...located.evidence)
 
     const pct = Math.round(shown.share * 100)
     let summary =
@@ -272,7 +285,9 @@ export const nonGoMemory: Detector = {
       `${shown.lazyFree > 0 ? ` and ${formatBytes(shown.lazyFree)} LazyFree` : ''}. ` +
       'It is memory from C code (cgo, C libraries) or raw mmap, invisible to pprof and GOMEMLIMIT.'
     if (growing) summary += ` It grew by ${formatBytes(growth / elapsedS)}/s during the window.`
-    if (named) summary += ` The largest anonymous mappings outside Go's heap start at ${named}.`
+    if (located?.named) {
+      summary += ` The largest anonymous mappings outside Go's heap start at ${located.named}.`
+    }
     if (!mappings) summary += ' /proc/PID/smaps was not read, so no mapping is named.'
     if (!current) {
       summary += ` That was during the window; at its end ${formatBytes(last.nonGo)} remained.`
