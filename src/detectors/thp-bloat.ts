@@ -1,3 +1,4 @@
+import type { Edges } from '../model/edges.ts'
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
 import {
   isGoArena,
@@ -97,6 +98,32 @@ function fromRollup(snapshot: MemorySnapshot): Measured | undefined {
   return { rss, bloat, share: bloat / rss, hugePages: rollup.anonHugePages, runtime, snapshot }
 }
 
+/**
+ * With smaps, the bloat at the window's edges, each beside the runtime view of the sample nearest
+ * to it; without, every sample's estimate from smaps_rollup.
+ */
+function measureWindow(
+  series: readonly MemorySnapshot[],
+  mappings: Edges<MappingsSnapshot> | undefined,
+): Measured[] {
+  if (!mappings) return series.map(fromRollup).filter(m => m !== undefined)
+  const near = (atMs: number) =>
+    series
+      .filter(s => s.runtime && s.status)
+      .reduce<MemorySnapshot | undefined>(
+        (best, s) =>
+          best === undefined || Math.abs(s.atMs - atMs) < Math.abs(best.atMs - atMs) ? s : best,
+        undefined,
+      )
+  const edges = mappings.first ? [mappings.first, mappings.last] : [mappings.last]
+  return edges
+    .map(m => {
+      const s = near(m.atMs)
+      return s ? fromMappings(s, m) : undefined
+    })
+    .filter(m => m !== undefined)
+}
+
 const holds = (m: Measured) => m.bloat >= MIN_BLOAT && m.share >= MIN_SHARE_OF_RSS
 
 function fixesFor(target: TargetFacts, thp: ThpSettings | undefined): string[] {
@@ -141,27 +168,7 @@ export const thpBloat: Detector = {
     ]
     if (missing.length > 0) return { kind: 'unknown', missing }
 
-    // With smaps, measure at the window's edges; the runtime view is the sample nearest each.
-    let measured: Measured[]
-    if (mappings) {
-      const near = (atMs: number) =>
-        series
-          .filter(s => s.runtime && s.status)
-          .reduce<MemorySnapshot | undefined>(
-            (best, s) =>
-              best === undefined || Math.abs(s.atMs - atMs) < Math.abs(best.atMs - atMs) ? s : best,
-            undefined,
-          )
-      const edges = mappings.first ? [mappings.first, mappings.last] : [mappings.last]
-      measured = edges
-        .map(m => {
-          const s = near(m.atMs)
-          return s ? fromMappings(s, m) : undefined
-        })
-        .filter(m => m !== undefined)
-    } else {
-      measured = series.map(fromRollup).filter(m => m !== undefined)
-    }
+    const measured = measureWindow(series, mappings)
     const last = measured.at(-1)
     if (!last) return { kind: 'unknown', missing: ['os.rssSplit'] }
     const worst = measured.reduce((a, b) => (b.bloat > a.bloat ? b : a))
