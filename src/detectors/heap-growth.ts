@@ -8,7 +8,7 @@ import {
   gogcFromEnviron,
 } from '../model/gc-cycles.ts'
 import { growingSites } from '../model/growing-sites.ts'
-import { goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
+import { type GoRuntimeMemory, goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
 import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, formatDuration, MiB, parseBytes } from '../model/units.ts'
 import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
@@ -93,6 +93,51 @@ function measure(
   }
 }
 
+/**
+ * When the growth reaches the limits, at its rate: GOMEMLIMIT bounds the Go memory (the live heap
+ * must fit under it with the non-heap runtime memory); the cgroup limit bounds the peak, which the
+ * heap goal drives. `soonestMs` is infinite without a limit.
+ */
+function timeToLimits(
+  target: TargetFacts,
+  series: readonly MemorySnapshot[],
+  growth: Growth,
+  runtime: GoRuntimeMemory,
+): { evidence: Evidence[]; projections: string[]; soonestMs: number } {
+  const { trend, liveEnd, livePerSecond } = growth
+  const source = runtime.source
+  const evidence: Evidence[] = []
+  const projections: string[] = []
+  let soonestMs = Number.POSITIVE_INFINITY
+  const memLimit = parseBytes(target.gomemlimit ?? '')
+  if (memLimit !== undefined && livePerSecond > 0) {
+    const nonHeap = goResidentEstimate(runtime) - runtime.heapInuse
+    const ms = (Math.max(0, memLimit - nonHeap - liveEnd) / livePerSecond) * 1000
+    soonestMs = Math.min(soonestMs, ms)
+    const environ = target.pid === undefined ? 'GOMEMLIMIT' : `/proc/${target.pid}/environ`
+    evidence.push({ label: 'GOMEMLIMIT', value: memLimit, unit: 'bytes', source: environ })
+    evidence.push({ label: 'time to GOMEMLIMIT', value: ms / 1000, unit: 'seconds', source })
+    projections.push(`GOMEMLIMIT (${formatBytes(memLimit)}) in about ${formatDuration(ms)}`)
+  }
+  const cgroup = lastWith(series, 'cgroup')?.cgroup
+  if (cgroup?.limit !== undefined && trend.perSecond > 0) {
+    const peak = Math.max(...series.map(s => s.status?.vmRss ?? s.cgroup?.usage ?? 0))
+    const ms = (Math.max(0, cgroup.limit - peak) / trend.perSecond) * 1000
+    soonestMs = Math.min(soonestMs, ms)
+    evidence.push({
+      label: 'cgroup limit',
+      value: cgroup.limit,
+      unit: 'bytes',
+      source: cgroup.source,
+    })
+    evidence.push({ label: 'time to the cgroup limit', value: ms / 1000, unit: 'seconds', source })
+    projections.push(
+      `the cgroup limit (${formatBytes(cgroup.limit)}) in about ${formatDuration(ms)}`,
+    )
+  }
+  return { evidence, projections, soonestMs }
+}
+
 function fixesFor(target: TargetFacts, sites: readonly { name: string }[], url?: string): string[] {
   const version = parseGoVersion(target.goVersion)
   const base = url ?? 'http://HOST:PORT'
@@ -157,41 +202,8 @@ export const heapGrowth: Detector = {
       { label: 'NextGC ÷ live heap', value: ratio.how, source: ratio.source },
     ]
 
-    // Time to the limits: GOMEMLIMIT bounds the Go memory (the live heap must fit under it with
-    // the non-heap runtime memory); the cgroup limit bounds the peak, which the heap goal drives.
-    const projections: string[] = []
-    let soonestMs = Number.POSITIVE_INFINITY
-    const memLimit = parseBytes(target.gomemlimit ?? '')
-    if (memLimit !== undefined && livePerSecond > 0) {
-      const nonHeap = goResidentEstimate(last.runtime) - last.runtime.heapInuse
-      const ms = (Math.max(0, memLimit - nonHeap - liveEnd) / livePerSecond) * 1000
-      soonestMs = Math.min(soonestMs, ms)
-      const environ = target.pid === undefined ? 'GOMEMLIMIT' : `/proc/${target.pid}/environ`
-      evidence.push({ label: 'GOMEMLIMIT', value: memLimit, unit: 'bytes', source: environ })
-      evidence.push({ label: 'time to GOMEMLIMIT', value: ms / 1000, unit: 'seconds', source })
-      projections.push(`GOMEMLIMIT (${formatBytes(memLimit)}) in about ${formatDuration(ms)}`)
-    }
-    const cgroup = lastWith(series, 'cgroup')?.cgroup
-    if (cgroup?.limit !== undefined && trend.perSecond > 0) {
-      const peak = Math.max(...series.map(s => s.status?.vmRss ?? s.cgroup?.usage ?? 0))
-      const ms = (Math.max(0, cgroup.limit - peak) / trend.perSecond) * 1000
-      soonestMs = Math.min(soonestMs, ms)
-      evidence.push({
-        label: 'cgroup limit',
-        value: cgroup.limit,
-        unit: 'bytes',
-        source: cgroup.source,
-      })
-      evidence.push({
-        label: 'time to the cgroup limit',
-        value: ms / 1000,
-        unit: 'seconds',
-        source,
-      })
-      projections.push(
-        `the cgroup limit (${formatBytes(cgroup.limit)}) in about ${formatDuration(ms)}`,
-      )
-    }
+    const limits = timeToLimits(target, series, growth, last.runtime)
+    evidence.push(...limits.evidence)
 
     const sites = heapProfiles ? growingSites(heapProfiles.first, heapProfiles.last) : []
     for (const site of sites) {
@@ -207,7 +219,9 @@ export const heapGrowth: Detector = {
       `The live heap grew from ${formatBytes(liveStart)} to ${formatBytes(liveEnd)} over ` +
       `${trend.n} GC cycles (${formatDuration(growth.spanMs)}), ` +
       `${formatBytes(livePerSecond)}/s: about ${formatBytes(livePerSecond * 3600)} an hour.`
-    if (projections.length > 0) summary += ` At this rate it reaches ${projections.join(' and ')}.`
+    if (limits.projections.length > 0) {
+      summary += ` At this rate it reaches ${limits.projections.join(' and ')}.`
+    }
     if (growth.restarted)
       summary += ' The target restarted during the window: only the cycles since count.'
     if (sites.length > 0)
@@ -224,7 +238,7 @@ export const heapGrowth: Detector = {
 
     const finding: Finding = {
       id: 'heap-growth',
-      severity: soonestMs <= CRITICAL_HORIZON_MS ? 'critical' : 'warning',
+      severity: limits.soonestMs <= CRITICAL_HORIZON_MS ? 'critical' : 'warning',
       confidence: confidence(score),
       title: 'The live heap is growing',
       summary,
