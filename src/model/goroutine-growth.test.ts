@@ -70,3 +70,25 @@ test('names no group without a first dump, or when no group grew', () => {
   assert.equal(growingGroup({ last, source: 'dump' }), undefined)
   assert.equal(growingGroup({ first: last, last, source: 'dump' }), undefined)
 })
+
+test('adds up a group started from two places: its count is every goroutine parked there', () => {
+  // The real dump's 40 leaked workers, half of them said to be created elsewhere.
+  const real = text('go1.19-debug2-waiting.txt')
+  const creators = new Set(real.records.map(r => r.createdBy))
+  const elsewhere = real.frames.findIndex((_, i) => !creators.has(i))
+  let flipped = 0
+  const last: GoroutineDump = {
+    ...real,
+    records: real.records.map(r =>
+      real.frames[r.frames[0] ?? -1]?.func === 'main.leakyWorker' && flipped++ % 2 === 0
+        ? { ...r, createdBy: elsewhere }
+        : r,
+    ),
+  }
+  assert.ok(
+    bucketGoroutines(last).buckets.filter(b => b.site?.func === 'main.leakyWorker').length >= 2,
+  )
+  const group = growingGroup({ first: without(last, 'main.leakyWorker', 30), last, source: 'dump' })
+  assert.equal(group?.bucket.site?.func, 'main.leakyWorker')
+  assert.deepEqual([group?.start, group?.end], [10, 40])
+})

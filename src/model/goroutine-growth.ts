@@ -16,9 +16,12 @@ import type { GoroutineDump, GoroutineForm } from './goroutines.ts'
 
 /** The stack group whose count grew most between two dumps. */
 export interface GrowingGroup {
-  /** The group as bucketed in the last dump. */
+  /** The group's largest bucket in the last dump (its stack, state and wait). */
   bucket: GoroutineBucket
-  /** Goroutines in the group in the first dump (0 when it was absent) and in the last. */
+  /**
+   * Goroutines parked at the group's call lines in the first dump (0 when absent) and in the
+   * last, whoever created them.
+   */
   start: number
   end: number
   /** The last dump's form: it decides what the wait reason and wait minutes can say. */
@@ -68,26 +71,34 @@ export function waitReasonOf(bucket: GoroutineBucket, form: GoroutineForm): stri
  * undefined without a first dump, or when no group grew. */
 export function growingGroup(dumps: Edges<GoroutineDump> | undefined): GrowingGroup | undefined {
   if (!dumps?.first) return undefined
-  // Keyed by wait state and call lines, not arguments: leaked goroutines differ in an id or a
-  // buffer they were handed, but park at one line. A group absent at the start starts from 0.
-  const key = (b: GoroutineBucket) =>
-    `${b.state}|${b.frames.map(f => `${f.func}@${f.file}:${f.line}`).join(',')}`
-  const before = new Map<string, number>()
-  for (const b of bucketGoroutines(dumps.first).buckets) before.set(key(b), b.count)
-  let best: { bucket: GoroutineBucket; start: number } | undefined
-  for (const bucket of bucketGoroutines(dumps.last).buckets) {
-    const start = before.get(key(bucket)) ?? 0
-    if (bucket.count - start > (best ? best.bucket.count - best.start : 0)) best = { bucket, start }
+  const before = groupsByCallSite(dumps.first)
+  let best: { bucket: GoroutineBucket; start: number; end: number } | undefined
+  for (const [key, { bucket, count }] of groupsByCallSite(dumps.last)) {
+    const start = before.get(key)?.count ?? 0
+    if (count - start > (best ? best.end - best.start : 0)) best = { bucket, start, end: count }
   }
   if (!best) return undefined
-  const { bucket, start } = best
   const form = dumps.last.form
-  return {
-    bucket,
-    start,
-    end: bucket.count,
-    form,
-    source: dumps.source,
-    waitReason: waitReasonOf(bucket, form),
+  return { ...best, form, source: dumps.source, waitReason: waitReasonOf(best.bucket, form) }
+}
+
+/**
+ * A dump's buckets summed by wait state and call lines, not arguments or creator: leaked
+ * goroutines differ in an id or a buffer they were handed, and may be started from two places,
+ * but park at one line. Each keeps its largest bucket to show.
+ */
+function groupsByCallSite(
+  dump: GoroutineDump,
+): Map<string, { bucket: GoroutineBucket; count: number }> {
+  const groups = new Map<string, { bucket: GoroutineBucket; count: number }>()
+  for (const bucket of bucketGoroutines(dump).buckets) {
+    const key = `${bucket.state}|${bucket.frames.map(f => `${f.func}@${f.file}:${f.line}`).join(',')}`
+    const group = groups.get(key)
+    if (!group) groups.set(key, { bucket, count: bucket.count })
+    else {
+      group.count += bucket.count
+      if (bucket.count > group.bucket.count) group.bucket = bucket
+    }
   }
+  return groups
 }
