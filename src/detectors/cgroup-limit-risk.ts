@@ -1,6 +1,6 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
 import type { CgroupMemory, MemorySnapshot } from '../model/snapshot.ts'
-import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
+import { hasMemoryLimit, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, MiB } from '../model/units.ts'
 import { confidence, type Detector, type Outcome } from './detector.ts'
 
@@ -84,7 +84,7 @@ function fixesFor(target: TargetFacts, m: Measured): string[] {
     `or raise the limit to at least ${raiseTo} MiB, so what cannot be reclaimed stays under ${COMFORTABLE_SHARE * 100}% of it`,
   ]
   const gomemlimit = `${Math.floor((limit * GOMEMLIMIT_SHARE) / MiB)}MiB`
-  if (!version || goAtLeast(version, 19)) {
+  if (hasMemoryLimit(version)) {
     fixes.push(
       target.gomemlimit === undefined
         ? `set GOMEMLIMIT=${gomemlimit} (${GOMEMLIMIT_SHARE * 100}% of the limit): the GC then collects before the heap goal overshoots the limit, instead of the OOM killer acting`

@@ -1,7 +1,7 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
 import { gcCycles, gcIsOff, gogcFromEnviron, measuredGoalRatio } from '../model/gc-cycles.ts'
 import { type GoRuntimeMemory, type MemorySnapshot, rssOrGoResident } from '../model/snapshot.ts'
-import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
+import { environSource, hasMemoryLimit, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, MiB, parseBytes } from '../model/units.ts'
 import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
 
@@ -41,7 +41,7 @@ function nonHeap(snapshot: MemorySnapshot, runtime: GoRuntimeMemory): number {
 
 function fixesFor(target: TargetFacts, off: boolean, derived: boolean, limit?: number): string[] {
   const version = parseGoVersion(target.goVersion)
-  const hasMemLimit = !version || goAtLeast(version, 19)
+  const hasMemLimit = hasMemoryLimit(version)
   const suggested = limit === undefined ? undefined : Math.floor((limit * 0.9) / MiB)
   const fixes: string[] = []
   if (hasMemLimit) {
@@ -76,7 +76,7 @@ export const gcHeapGoal: Detector = {
     // A GOMEMLIMIT below the cgroup limit bounds the goal: the configuration the fix recommends.
     if (memLimit !== undefined && (limit === undefined || memLimit < limit))
       return { kind: 'clear' }
-    const environ = target.pid === undefined ? 'the environment' : `/proc/${target.pid}/environ`
+    const environ = environSource(target)
     const source = runtime.source
     const gogc = gogcFromEnviron(target)
     const rest = nonHeap(last, runtime)

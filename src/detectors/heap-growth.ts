@@ -9,7 +9,13 @@ import {
 } from '../model/gc-cycles.ts'
 import { growingSites } from '../model/growing-sites.ts'
 import { type GoRuntimeMemory, goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
-import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
+import {
+  environSource,
+  goAtLeast,
+  hasMemoryLimit,
+  parseGoVersion,
+  type TargetFacts,
+} from '../model/target.ts'
 import { formatBytes, formatDuration, MiB, parseBytes } from '../model/units.ts'
 import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
 import { type Trend, trendOf } from './trend.ts'
@@ -114,7 +120,7 @@ function timeToLimits(
     const nonHeap = goResidentEstimate(runtime) - runtime.heapInuse
     const ms = (Math.max(0, memLimit - nonHeap - liveEnd) / livePerSecond) * 1000
     soonestMs = Math.min(soonestMs, ms)
-    const environ = target.pid === undefined ? 'GOMEMLIMIT' : `/proc/${target.pid}/environ`
+    const environ = environSource(target)
     evidence.push({ label: 'GOMEMLIMIT', value: memLimit, unit: 'bytes', source: environ })
     evidence.push({ label: 'time to GOMEMLIMIT', value: ms / 1000, unit: 'seconds', source })
     projections.push(`GOMEMLIMIT (${formatBytes(memLimit)}) in about ${formatDuration(ms)}`)
@@ -155,7 +161,7 @@ function fixesFor(target: TargetFacts, sites: readonly { name: string }[], url?:
     )
   }
   fixes.push(
-    !version || goAtLeast(version, 19)
+    hasMemoryLimit(version)
       ? 'GOMEMLIMIT does not stop a leak: it makes the GC work harder as the limit nears, buying time before an OOM kill'
       : 'no runtime setting stops a leak; restarts only hide it',
   )

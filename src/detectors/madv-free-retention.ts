@@ -1,6 +1,7 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
 import { goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
 import {
+  environSource,
   goAtLeast,
   goVersionSourceOf,
   parseGoVersion,
@@ -183,7 +184,7 @@ export const madvFreeRetention: Detector = {
       })
     }
     const exe = goVersionSourceOf(target)
-    const environ = target.pid === undefined ? 'the environment' : `/proc/${target.pid}/environ`
+    const environ = environSource(target)
     evidence.push({ label: 'Go version', value: target.goVersion ?? 'unknown', source: exe })
     evidence.push({
       label: 'GODEBUG',

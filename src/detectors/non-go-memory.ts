@@ -7,7 +7,7 @@ import {
   goResidentEstimate,
   type MemorySnapshot,
 } from '../model/snapshot.ts'
-import { goAtLeast, parseGoVersion, type TargetFacts } from '../model/target.ts'
+import { goAtLeast, hasMemoryLimit, parseGoVersion, type TargetFacts } from '../model/target.ts'
 import { formatBytes, MiB } from '../model/units.ts'
 import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
 
@@ -182,7 +182,7 @@ function fixesFor(target: TargetFacts): string[] {
     'measure them: run under heaptrack or valgrind --tool=massif, or with jemalloc (LD_PRELOAD) and MALLOC_CONF=prof:true',
     'many Go threads calling into C get glibc arenas of up to 64 MiB each: MALLOC_ARENA_MAX=2 bounds them',
   ]
-  if (!version || goAtLeast(version, 19)) {
+  if (hasMemoryLimit(version)) {
     fixes.push(
       'GOMEMLIMIT does not count this memory: set it to the memory you can give the process minus the non-Go part',
     )

@@ -3,6 +3,7 @@ import { type GoRuntimeMemory, type MemorySnapshot, rssOrGoResident } from '../m
 import {
   goAtLeast,
   goVersionSourceOf,
+  hasMemoryLimit,
   parseGoVersion,
   releaseMode,
   type TargetFacts,
@@ -70,7 +71,7 @@ function fixesFor(target: TargetFacts): string[] {
       `upgrade Go: ${target.goVersion} returns idle memory only after 5 minutes; Go ≥ 1.13 has a background scavenger`,
     )
   }
-  if (!version || goAtLeast(version, 19)) {
+  if (hasMemoryLimit(version)) {
     fixes.push(
       'set GOMEMLIMIT a little under the memory you can give the process: the scavenger then returns memory to stay under 95% of it',
     )

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { godebugValue, parseGoVersion, releaseMode, type TargetFacts } from './target.ts'
+import {
+  environSource,
+  godebugValue,
+  hasMemoryLimit,
+  parseGoVersion,
+  releaseMode,
+  type TargetFacts,
+} from './target.ts'
 
 const facts = (extra: Partial<TargetFacts>): TargetFacts => ({
   sources: [],
@@ -38,4 +45,16 @@ test('knows which Go versions release memory with MADV_FREE', () => {
     'madv-dontneed',
   )
   assert.equal(releaseMode(facts({})).mode, 'unknown')
+})
+
+test('GOMEMLIMIT exists from go1.19, and an unknown version is taken to have it', () => {
+  assert.equal(hasMemoryLimit(parseGoVersion('go1.18.10')), false)
+  assert.equal(hasMemoryLimit(parseGoVersion('go1.19')), true)
+  assert.equal(hasMemoryLimit(parseGoVersion('go1.23.4')), true)
+  assert.equal(hasMemoryLimit(undefined), true)
+})
+
+test('GO* variables come from /proc/PID/environ when there is a PID', () => {
+  assert.equal(environSource({ pid: 4242, sources: [] }), '/proc/4242/environ')
+  assert.equal(environSource({ url: 'http://127.0.0.1:6060', sources: [] }), 'the environment')
 })

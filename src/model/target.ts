@@ -53,6 +53,19 @@ export function goAtLeast(version: GoVersion, minor: number, patch = 0): boolean
 }
 
 /**
+ * True when the target can have GOMEMLIMIT (Go ≥ 1.19). An unknown version counts as one that
+ * can: the fixes then name GOMEMLIMIT, which is what most Go in production runs today.
+ */
+export function hasMemoryLimit(version: GoVersion | undefined): boolean {
+  return !version || goAtLeast(version, 19)
+}
+
+/** Where the target's GO* variables were read, for evidence: its environ, when it has a PID. */
+export function environSource(facts: TargetFacts): string {
+  return facts.pid === undefined ? 'the environment' : `/proc/${facts.pid}/environ`
+}
+
+/**
  * The value a GODEBUG key takes in the running process: the environment wins over the binary's
  * DefaultGODEBUG, as the runtime applies them (runtime1.go parsedebugvars). Later entries win.
  */
