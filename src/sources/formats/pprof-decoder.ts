@@ -10,46 +10,10 @@
  *
  * Reference: github.com/google/pprof proto/profile.proto; profile/encode.go for the checks.
  */
-import { InputError } from '../../errors.ts'
-import type { Mapping, Profile, ValueType } from '../../model/heap-profile.ts'
+import type { Profile } from '../../model/heap-profile.ts'
+import { type F64Column, f64, grow, type U32Column, u32 } from './pprof-columns.ts'
+import { type RawMapping, resolveProfile, WIDE_ID } from './pprof-resolve.ts'
 import { expectWire, fieldEnd, fieldLength, LEN, ProtoError, Reader, VARINT } from './pprof-wire.ts'
-
-type RawMapping = Omit<Mapping, 'filename' | 'buildId'> & { file: number; build: number }
-
-/**
- * A typed array that doubles when full; capacity never written stays untouched memory. One class
- * per element type (columnOf), so each push site sees one array kind and V8 keeps it monomorphic.
- */
-function columnOf<T extends Float64Array | Uint32Array>(ArrayType: new (n: number) => T) {
-  return class Column {
-    length = 0
-    data: T
-    constructor(capacity = 1024) {
-      this.data = new ArrayType(capacity)
-    }
-    push(value: number): void {
-      if (this.length === this.data.length) this.data = grow(this.data, this.length + 1)
-      this.data[this.length++] = value
-    }
-    trimmed(): T {
-      return this.data.subarray(0, this.length) as T
-    }
-  }
-}
-const F64Column = columnOf(Float64Array)
-const U32Column = columnOf(Uint32Array)
-type F64Column = InstanceType<typeof F64Column>
-type U32Column = InstanceType<typeof U32Column>
-
-function grow<T extends Float64Array | Uint32Array>(array: T, needed: number): T {
-  if (needed <= array.length) return array
-  const next = new (array.constructor as new (n: number) => T)(Math.max(needed, array.length * 2))
-  next.set(array)
-  return next
-}
-
-const f64 = (n?: number) => new F64Column(n)
-const u32 = (n?: number) => new U32Column(n)
 
 /** Where the varint read by the last shortVarint() call ends. */
 let shortEnd = 0
@@ -79,9 +43,6 @@ function shortVarint(buf: Uint8Array, p: number): number {
   shortEnd = p
   return v
 }
-
-/** Location ids at or above 2^32 are kept aside; their slot holds this marker. */
-const WIDE_ID = 0xffffffff
 
 export class ProfileDecoder {
   // Chunks holding one unfinished field, and how many bytes that field needs in all.
@@ -490,165 +451,58 @@ export class ProfileDecoder {
     this.fnStart.push(start)
   }
 
-  /** The samples' location ids turned into location indexes, in place. */
-  private sampleLocations(): Uint32Array {
-    const ids = this.locationIds.subarray(0, this.locationLen)
-    const locIds = this.locId.trimmed()
-    const missing = (id: number) =>
-      new ProtoError(`a sample names location ${id}, which is not in the profile`)
-    // Go numbers locations 1..n in order: then an id is its index + 1 and no table is needed.
-    if (locIds.every((id, i) => id === i + 1) && this.wideIds.size === 0) {
-      const count = locIds.length
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i] as number
-        if (id === 0 || id > count) throw missing(id)
-        ids[i] = id - 1
-      }
-      return ids
-    }
-    const index = new IdIndex(locIds, 'location')
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i] === WIDE_ID ? (this.wideIds.get(i) ?? WIDE_ID) : (ids[i] as number)
-      const at = index.get(id)
-      if (at < 0) throw missing(id)
-      ids[i] = at
-    }
-    return ids
-  }
-
   /** The profile, ids resolved to indexes; throws if the input ended inside a field. */
   finish(): Profile {
     if (this.pendingBytes > 0)
       throw new ProtoError(
         `truncated: it ends inside a field (the last ${this.pendingBytes} bytes)`,
       )
-    if (this.sampleTypeIdx.length === 0) throw new ProtoError('no sample types')
-    if (this.strings.length === 0) throw new ProtoError('no string table')
-    if (this.strings[0] !== '') throw new ProtoError('string table does not start with ""')
-    const width = this.sampleTypeIdx.length
-    if (this.sampleCount > 0 && this.width !== width)
-      throw new ProtoError(`a sample has ${this.width} values for ${width} sample types`)
-    const { strings, source } = this
-    const str = (index: number, what: string): string => {
-      const s = strings[index]
-      if (s === undefined)
-        throw new InputError(
-          `${source}: ${what} names string ${index}, past the end of the string table (${strings.length} strings)`,
-        )
-      return s
-    }
-    if (this.labelStringMax >= strings.length) str(this.labelStringMax, 'a sample label')
-
-    const functionIndex = new IdIndex(this.fnId.trimmed(), 'function')
-    const lineFunctionId = this.lineFunctionId.trimmed()
-    const lineFunction = new Uint32Array(lineFunctionId.length)
-    for (let i = 0; i < lineFunctionId.length; i++) {
-      const fn = functionIndex.get(lineFunctionId[i] as number)
-      if (fn < 0)
-        throw new ProtoError(
-          `a location names function ${lineFunctionId[i]}, which is not in the profile`,
-        )
-      lineFunction[i] = fn
-    }
-
-    const mappings: Mapping[] = this.mappingRaw.map(({ file, build, ...m }) => ({
-      ...m,
-      filename: str(file, 'a mapping'),
-      buildId: str(build, 'a mapping'),
-    }))
-    const mappingIndex = new IdIndex(
-      Float64Array.from(mappings, m => m.id),
-      'mapping',
-    )
-    const locMappingId = this.locMappingId.trimmed()
-    const locMapping = new Int32Array(locMappingId.length)
-    for (let i = 0; i < locMappingId.length; i++) {
-      const id = locMappingId[i] as number
-      locMapping[i] = id === 0 ? -1 : mappingIndex.get(id)
-      if (id !== 0 && locMapping[i] === -1)
-        throw new ProtoError(`a location names mapping ${id}, which is not in the profile`)
-    }
     this.lineStart.push(this.lineFunctionId.length)
-
-    const location = this.sampleLocations()
     this.locationStart.push(this.locationLen)
     this.labelStart.push(this.labelKey.length)
-
-    const toValueType = ([type, unit]: [number, number]): ValueType => ({
-      type: str(type, 'a sample type'),
-      unit: str(unit, 'a sample type'),
-    })
-    const names = (column: F64Column) => Array.from(column.trimmed(), i => str(i, 'a function'))
-    return {
-      source,
-      sampleTypes: this.sampleTypeIdx.map(toValueType),
-      defaultSampleType: str(this.defaultIdx, 'default_sample_type'),
-      periodType: this.periodTypeIdx && toValueType(this.periodTypeIdx),
+    return resolveProfile({
+      source: this.source,
+      sampleTypeIdx: this.sampleTypeIdx,
+      periodTypeIdx: this.periodTypeIdx,
+      commentIdx: this.commentIdx,
+      dropIdx: this.dropIdx,
+      keepIdx: this.keepIdx,
+      defaultIdx: this.defaultIdx,
       period: this.period,
       timeNanos: this.timeNanos,
       durationNanos: this.durationNanos,
-      comments: this.commentIdx.map(i => str(i, 'a comment')),
-      strings,
-      dropFrames: str(this.dropIdx, 'drop_frames'),
-      keepFrames: str(this.keepIdx, 'keep_frames'),
-      mappings,
+      strings: this.strings,
+      mappings: this.mappingRaw,
       functions: {
-        name: names(this.fnName),
-        systemName: names(this.fnSystem),
-        filename: names(this.fnFile),
+        id: this.fnId.trimmed(),
+        name: this.fnName.trimmed(),
+        systemName: this.fnSystem.trimmed(),
+        filename: this.fnFile.trimmed(),
         startLine: this.fnStart.trimmed(),
       },
       locations: {
         id: this.locId.trimmed(),
         address: this.locAddress.trimmed(),
-        mapping: locMapping,
+        mappingId: this.locMappingId.trimmed(),
         lineStart: this.lineStart.trimmed(),
-        lineFunction,
+        lineFunctionId: this.lineFunctionId.trimmed(),
         lineNumber: this.lineNumber.trimmed(),
       },
       samples: {
         count: this.sampleCount,
+        width: this.width,
         locationStart: this.locationStart.trimmed(),
-        location,
+        locationIds: this.locationIds.subarray(0, this.locationLen),
+        wideIds: this.wideIds,
         values: this.values.trimmed(),
         labelStart: this.labelStart.trimmed(),
         labelKey: this.labelKey.trimmed(),
         labelStr: this.labelStr.trimmed(),
         labelNum: this.labelNum.trimmed(),
         labelUnit: this.labelUnit.trimmed(),
+        labelStringMax: this.labelStringMax,
       },
-    }
-  }
-}
-
-/** Maps file ids to table indexes: a dense array when ids are small (Go numbers them 1..n). */
-class IdIndex {
-  private readonly dense: Int32Array | undefined
-  private readonly sparse: Map<number, number> | undefined
-  constructor(ids: Float64Array, what: string) {
-    let max = 0
-    for (const id of ids) if (id > max) max = id
-    if (max <= ids.length * 4 + 1024) {
-      this.dense = new Int32Array(max + 1).fill(-1)
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i] as number
-        if (id === 0) throw new ProtoError(`${what} with reserved id 0`)
-        if (this.dense[id] !== -1) throw new ProtoError(`duplicate ${what} id ${id}`)
-        this.dense[id] = i
-      }
-    } else {
-      this.sparse = new Map()
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i] as number
-        if (id === 0) throw new ProtoError(`${what} with reserved id 0`)
-        if (this.sparse.has(id)) throw new ProtoError(`duplicate ${what} id ${id}`)
-        this.sparse.set(id, i)
-      }
-    }
-  }
-  get(id: number): number {
-    if (this.dense) return id < this.dense.length ? (this.dense[id] as number) : -1
-    return this.sparse?.get(id) ?? -1
+    })
   }
 }
 
