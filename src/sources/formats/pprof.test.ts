@@ -205,3 +205,13 @@ test('the streaming decoder rejects every hostile input with the same line, gzip
       )
   }
 })
+
+test('refuses a gzip stream that inflates past the limit (a zip bomb), by either path', async () => {
+  // One string of 3 MiB: valid protobuf as far as it goes, so only the size can stop it.
+  const header = Buffer.from([0x32, 0x80, 0x80, 0xc0, 0x01]) // field 6, length 3 << 20
+  const bomb = gzipSync(Buffer.concat([header, Buffer.alloc(3 << 20)]))
+  assert.ok(bomb.length < 16 << 10, 'zeros compress a thousandfold')
+  const refused = /^InputError: bomb\.pb\.gz: inflates to more than 1\.00 MiB, refusing to read it$/
+  assert.throws(() => parsePprof(bomb, 'bomb.pb.gz', 1 << 20), refused)
+  await assert.rejects(parsePprofAsync(bomb, 'bomb.pb.gz', 1 << 20), refused)
+})

@@ -6,6 +6,7 @@
 import { createGunzip, gunzipSync } from 'node:zlib'
 import { InputError } from '../../errors.ts'
 import type { Profile } from '../../model/heap-profile.ts'
+import { formatBytes } from '../../model/units.ts'
 import type { RawCapture } from '../capture.ts'
 import type { Format } from './format.ts'
 import { ProfileDecoder } from './pprof-decoder.ts'
@@ -31,15 +32,22 @@ export const pprofGoroutineFormat: Format<Profile> = {
   parse: (capture: RawCapture) => parsePprof(capture.bytes, capture.origin),
 }
 
-/** Decodes a profile; throws InputError naming `source` and the problem in one line. */
-export function parsePprof(bytes: Uint8Array, source: string): Profile {
+/**
+ * Decodes a profile; throws InputError naming `source` and the problem in one line. A gzipped
+ * profile that inflates past `maxInflatedBytes` (a zip bomb) is refused.
+ */
+export function parsePprof(
+  bytes: Uint8Array,
+  source: string,
+  maxInflatedBytes = MAX_INFLATED_BYTES,
+): Profile {
   if (bytes.byteLength === 0) throw new InputError(`${source}: empty file, not a pprof profile`)
   let raw = bytes
   if (isGzip(bytes)) {
     try {
-      raw = gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES })
+      raw = gunzipSync(bytes, { maxOutputLength: maxInflatedBytes })
     } catch (error) {
-      throw gunzipError(error, source)
+      throw gunzipError(error, source, maxInflatedBytes)
     }
     if (raw.length === 0) throw new InputError(`${source}: empty gzip stream, not a pprof profile`)
   }
@@ -55,7 +63,11 @@ export function parsePprof(bytes: Uint8Array, source: string): Profile {
  * parsePprof for big inputs: inflates on the thread pool, one chunk ahead of the decoder, so the
  * two take the time of the slower rather than their sum (on a 1M-sample profile, ~0.2 s of ~0.6 s).
  */
-export async function parsePprofAsync(bytes: Uint8Array, source: string): Promise<Profile> {
+export async function parsePprofAsync(
+  bytes: Uint8Array,
+  source: string,
+  maxInflatedBytes = MAX_INFLATED_BYTES,
+): Promise<Profile> {
   if (!isGzip(bytes)) return parsePprof(bytes, source)
   const gunzip = createGunzip({ chunkSize: 1 << 20 })
   gunzip.end(bytes)
@@ -66,13 +78,13 @@ export async function parsePprofAsync(bytes: Uint8Array, source: string): Promis
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
       if (inflated === 0) checked(chunk, source)
       inflated += chunk.length
-      if (inflated > MAX_INFLATED_BYTES)
-        throw new InputError(`${source}: inflates to more than 1 GiB, refusing to read it`)
+      if (inflated > maxInflatedBytes) throw tooLarge(source, maxInflatedBytes)
       namingSource(source, () => decoder.push(chunk))
     }
   } catch (error) {
     gunzip.destroy()
-    throw error instanceof InputError ? error : gunzipError(error, source)
+    // zlib's own errors carry a Z_ code; anything else is ours, and must not pass for bad input.
+    throw isZlibError(error) ? gunzipError(error, source, maxInflatedBytes) : error
   }
   if (inflated === 0) throw new InputError(`${source}: empty gzip stream, not a pprof profile`)
   return namingSource(source, () => decoder.finish())
@@ -91,12 +103,19 @@ function namingSource<T>(source: string, step: () => T): T {
   }
 }
 
-function gunzipError(error: unknown, source: string): InputError {
+const isZlibError = (error: unknown) =>
+  error instanceof Error &&
+  /^(Z_|ERR_BUFFER_TOO_LARGE)/.test(String((error as { code?: unknown }).code))
+
+const tooLarge = (source: string, limit: number) =>
+  new InputError(`${source}: inflates to more than ${formatBytes(limit)}, refusing to read it`)
+
+function gunzipError(error: unknown, source: string, limit: number): InputError {
   const message = error instanceof Error ? error.message : String(error)
   if (/unexpected end/i.test(message))
     return new InputError(`${source}: truncated gzip stream (the download was cut short?)`)
   if (error instanceof RangeError || /too large|maxOutputLength/i.test(message))
-    return new InputError(`${source}: inflates to more than 1 GiB, refusing to read it`)
+    return tooLarge(source, limit)
   return new InputError(`${source}: corrupt gzip stream (${message})`)
 }
 
