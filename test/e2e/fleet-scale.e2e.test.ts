@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import type { Page } from 'playwright-core'
 import type { FleetJson } from '../../src/report/fleet.ts'
 import { RUNTIME_METRIC_NAMES } from '../../src/sources/formats/prom-text.ts'
 import { CADVISOR_METRIC_NAMES } from '../../src/sources/transports/prometheus.ts'
+import { launchBrowser, openFilePage } from '../helpers/browser.ts'
 import { runCli } from '../helpers/cli.ts'
 import { type RunningPrometheus, startPrometheus } from '../helpers/prometheus.ts'
 import {
@@ -101,4 +106,117 @@ test('answers over the server sample limit are split in time and give the same r
   } finally {
     await limited.stop()
   }
+})
+
+/** The instance names in the table's rows, top to bottom. */
+function rowNames(page: Page): Promise<string[]> {
+  return page.locator('table.fleet-table tbody tr td.instance').allTextContents()
+}
+
+function countLine(page: Page): Promise<string | null> {
+  return page.locator('#fleet-count').textContent()
+}
+
+test('fleet --html of 1,000 instances: the worst 100 drawn, a filter narrows them as you type, show all shows every one', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'gomemdoctor-fleet-scale-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const html = join(dir, 'fleet.html')
+  const run = await runCli('fleet', '--prometheus', prometheus.url, ...ARGS, '--html', html)
+  assert.equal(run.code, 0, run.err)
+  const report = JSON.parse(run.out) as FleetJson
+  const names = report.instances.map(i => i.instance)
+  const planted = (what: Planted) => names.filter(name => kind(name) === what)
+  const troubled = report.instances.filter(i => i.findings.length > 0).map(i => i.instance)
+  // The page carries every instance, whatever it draws: an archived page loses nothing.
+  const data = /<script type="application\/json" id="report-data">([^<]*)<\/script>/.exec(
+    await readFile(html, 'utf8'),
+  )
+  const embedded = JSON.parse(data?.[1] ?? 'null') as { instances: { instance: string }[] }
+  assert.deepEqual(
+    embedded.instances.map(i => i.instance),
+    names,
+  )
+
+  const browser = await launchBrowser()
+  t.after(() => browser.close())
+  const { page, problems } = await openFilePage(browser, html)
+  assert.deepEqual(await rowNames(page), names.slice(0, 100))
+  assert.equal(await countLine(page), 'showing the worst 100 of 1,000 instances')
+  assert.equal(await page.locator('#fleet-more span').textContent(), '900 more not shown')
+  assert.equal(await page.locator('#fleet-show-all-below').textContent(), 'show all 1,000')
+  // Detail cards only for the rows drawn: here every instance with findings ranks in the top 100.
+  assert.deepEqual(
+    await page.locator('article.instance-card h3.instance-name').allTextContents(),
+    troubled.filter(name => names.indexOf(name) < 100),
+  )
+
+  // From the keyboard: / goes to the filter, and the table narrows with each key.
+  await page.keyboard.press('/')
+  await page.keyboard.type('mad')
+  assert.equal(await countLine(page), "showing 10 of 1,000 instances matching 'mad'")
+  await page.keyboard.type('v')
+  assert.deepEqual(await rowNames(page), planted('madv'))
+  assert.equal(await countLine(page), "showing 10 of 1,000 instances matching 'madv'")
+  assert.deepEqual(
+    await page.locator('article.instance-card h3.instance-name').allTextContents(),
+    planted('madv'),
+  )
+  assert.equal(await page.locator('#fleet-show-all').isVisible(), false, 'nothing more to show')
+
+  const filterBy = async (text: string) => {
+    await page.locator('#fleet-filter').fill(text)
+    return rowNames(page)
+  }
+  // A label value (cAdvisor's namespace, on the Kubernetes instances only), a severity, a
+  // finding id, words that must all match, and no match at all.
+  assert.deepEqual(await filterBy('shop'), planted('k8s'))
+  assert.deepEqual(await filterBy('namespace=shop'), planted('k8s'))
+  assert.deepEqual(await filterBy('WARNING'), planted('leak'))
+  assert.deepEqual(await filterBy('heap-growth'), planted('leak'))
+  assert.deepEqual(
+    await filterBy('critical 10.1.0.'),
+    planted('madv').filter(name => name.startsWith('10.1.0.')),
+  )
+  assert.deepEqual(await filterBy('no-such-thing'), [])
+  assert.equal(await countLine(page), "showing 0 of 1,000 instances matching 'no-such-thing'")
+  assert.equal(
+    await page.locator('#details h2').textContent(),
+    'Instances with findings (0 of 20: those in the table above)',
+  )
+  // The page's verdict: an instance without the runtime's metrics is 'not judged', not healthy.
+  assert.deepEqual(await filterBy('not judged'), planted('partial'))
+  // More matches than are drawn: the worst of them, and the count says so.
+  const healthy = names.filter(
+    (name, i) => report.instances[i]?.verdict === 'healthy' && kind(name) !== 'partial',
+  )
+  assert.deepEqual(await filterBy('healthy'), healthy.slice(0, 100))
+  assert.equal(
+    await countLine(page),
+    `showing the worst 100 of the ${healthy.length} instances matching 'healthy' (1,000 instances in all)`,
+  )
+  assert.equal(await page.locator('#fleet-show-all').textContent(), `show all ${healthy.length}`)
+
+  // Escape empties the filter; Tab reaches "show all", Enter shows every instance in rank order.
+  await page.locator('#fleet-filter').press('Escape')
+  assert.equal(await countLine(page), 'showing the worst 100 of 1,000 instances')
+  await page.keyboard.press('Tab')
+  assert.equal(await page.evaluate('document.activeElement.id'), 'fleet-show-all')
+  await page.keyboard.press('Enter')
+  assert.deepEqual(await rowNames(page), names)
+  assert.equal(await countLine(page), 'showing all 1,000 instances')
+  assert.deepEqual(
+    await page.locator('article.instance-card h3.instance-name').allTextContents(),
+    troubled,
+  )
+  assert.equal(await page.locator('#fleet-show-all').textContent(), 'show the worst 100 only')
+  await page.locator('#fleet-show-all-below').click()
+  assert.equal((await rowNames(page)).length, 100)
+  assert.deepEqual(problems, [])
+
+  // A link to an instance below the first 100 (kept from an earlier look) draws down to it.
+  const linked = await browser.context.newPage()
+  await linked.goto(`file://${html}#instance-250`)
+  await linked.waitForSelector('body[data-rendered="true"]')
+  assert.equal(await countLine(linked), 'showing the worst 250 of 1,000 instances')
+  assert.equal(await linked.locator('tr[data-rank="250"] td.instance').textContent(), names[249])
 })

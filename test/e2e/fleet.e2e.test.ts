@@ -322,6 +322,10 @@ test('fleet --html: the ranked table, the worst instances drawn, findings per in
   )
   assert.equal(await rows.first().locator('td.instance').textContent(), members.madv.addr)
   assert.match((await rows.first().textContent()) ?? '', /critical/)
+  // A fleet under the first 100 rows is drawn whole: nothing to page through.
+  assert.equal(await page.locator('#fleet-count').textContent(), 'showing all 5 instances')
+  assert.equal(await page.locator('#fleet-show-all').isVisible(), false)
+  assert.equal(await page.locator('#fleet-more').isVisible(), false)
   // One card per instance with findings, in rank order, with the finding cards of the report.
   const cards = page.locator('article.instance-card')
   const troubled = fleet.instances.filter(i => i.findings.length > 0)
@@ -349,6 +353,36 @@ test('fleet --html: the ranked table, the worst instances drawn, findings per in
   assert.equal(await hostile.count(), 1)
   const facts = (await hostile.locator('dl.facts').textContent()) ?? ''
   assert.ok(facts.includes(HOSTILE_JOB) && facts.includes(HOSTILE_POD), facts)
+  assert.deepEqual(problems, [])
+})
+
+test('fleet --html: typing markup from a label into the filter finds its instance, shows the markup as text and runs nothing', async t => {
+  const html = join(await tempDir(t), 'fleet.html')
+  const run = await runCli('fleet', '--prometheus', prometheus.url, ...WINDOW, '--html', html)
+  assert.equal(run.code, 0, run.err)
+  const { page, problems } = await openPage(t, html)
+  const names = () => page.locator('table.fleet-table tbody tr td.instance').allTextContents()
+  const filter = page.locator('#fleet-filter')
+  // Typed key by key, as a user would, into the filter: the typed markup is text too.
+  await filter.pressSequentially('<img src=x')
+  assert.deepEqual(await names(), [HOSTILE_INSTANCE])
+  assert.equal(
+    await page.locator('#fleet-count').textContent(),
+    "showing 1 of 5 instances matching '<img src=x'",
+  )
+  assert.deepEqual(await page.locator('article.instance-card h3.instance-name').allTextContents(), [
+    HOSTILE_INSTANCE,
+  ])
+  // By a label's value (the pod), by name=value, and by the job.
+  for (const text of [HOSTILE_POD, `pod=${HOSTILE_POD.slice(0, 20)}`, HOSTILE_JOB]) {
+    await filter.fill(text)
+    assert.deepEqual(await names(), [HOSTILE_INSTANCE], text)
+  }
+  await filter.fill('api')
+  assert.equal((await names()).length, 4)
+  assert.equal(await page.evaluate('window.__pwned'), undefined)
+  assert.equal(await page.locator('img, svg, iframe, object, embed').count(), 0)
+  assert.equal(await page.locator('script').count(), 3, 'the page data, its config, the client')
   assert.deepEqual(problems, [])
 })
 

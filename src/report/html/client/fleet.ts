@@ -3,11 +3,20 @@
  * the window, then each instance with findings as the single-process report shows them (the RSS
  * breakdown and the same finding cards), and what could not be read. Instance names, jobs and
  * labels come from the scraped targets: they go in through el()'s textContent like every string.
+ *
+ * A fleet can be thousands of instances: the table draws the worst FIRST_ROWS rows that match
+ * the filter box, and the detail cards only for the rows drawn; "show all" draws the rest of
+ * what matches, until the filter changes. Rows and cards are built on first showing and kept.
+ * The page's data stays whole, so an archived page still holds every instance. The few styles
+ * of the filter bar are set here; off-screen cards skip layout (content-visibility).
  */
 import type { FleetInstanceView, FleetView } from '../fleet-view.ts'
 import { createFleetChart, instanceColor } from './charts.ts'
 import { el } from './dom.ts'
 import { gapsTable, renderFinding, renderGaps, renderHeader, rssCard } from './sections.ts'
+
+/** Rows drawn at first: enough to triage, few enough that 1,000+ instances open at once. */
+const FIRST_ROWS = 100
 
 const COUNT_COLORS = {
   critical: '#b91c1c',
@@ -22,27 +31,14 @@ export function renderFleet(app: HTMLElement, view: FleetView): void {
   const chartRoot = el('div', { class: 'charts-grid', id: 'charts' })
   const gaps = el('section', { class: 'gaps-section', id: 'gaps' })
   renderGaps(gaps, view)
-  const troubled = view.instances.filter(i => i.findings.length > 0)
+  const list = instanceList(view)
   const main = el(
     'main',
     { class: 'fleet' },
     el('div', { class: 'summary', id: 'summary' }, fleetCard(view), countsCard(view)),
     el('section', { class: 'charts-section' }, el('h2', {}, 'Over the window'), chartRoot),
-    el(
-      'section',
-      { class: 'fleet-table-section', id: 'instances' },
-      el('h2', {}, `Instances, worst first (${view.instances.length})`),
-      instanceTable(view),
-    ),
-    el(
-      'section',
-      { class: 'instances', id: 'details' },
-      el('h2', {}, `Instances with findings (${troubled.length})`),
-      troubled.length === 0
-        ? el('p', { class: 'empty healthy' }, 'No instance has a memory problem in this window.')
-        : null,
-      ...troubled.map(instanceCard),
-    ),
+    list.table,
+    list.details,
     gaps,
   )
   app.replaceChildren(header, main, el('footer', {}, view.generated))
@@ -53,11 +49,195 @@ export function renderFleet(app: HTMLElement, view: FleetView): void {
     window.cancelAnimationFrame(pending)
     pending = window.requestAnimationFrame(() => chart.resize())
   })
+  document.addEventListener('keydown', event => {
+    const target = event.target instanceof Element ? event.target : null
+    const typing = target?.closest('input, textarea, select, [contenteditable]')
+    if (event.key === '/' && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault()
+      list.filter.focus()
+    }
+  })
   document.body.dataset.instances = String(view.instances.length)
   document.body.dataset.points = String(view.chart.t.length)
   window.requestAnimationFrame(() => {
     document.body.dataset.rendered = 'true'
   })
+}
+
+/** 1,000 */
+function n(value: number): string {
+  return value.toLocaleString('en-US')
+}
+
+/** What an instance is found by: its names, label values (and name=value), findings, severity. */
+function searchText(i: FleetInstanceView): string {
+  return [
+    i.instance,
+    i.job,
+    i.goVersion ?? '',
+    i.verdict,
+    i.severity,
+    ...i.labels.flatMap(l => [l.value, `${l.name}=${l.value}`]),
+    ...i.findings.flatMap(f => [f.id, f.severity]),
+  ]
+    .join('\n')
+    .toLowerCase()
+}
+
+/** "showing 37 of 1,000 instances matching 'madv'": what the table holds, and out of what. */
+function countText(shown: number, matching: number, total: number, query: string): string {
+  const all = `${n(total)} instance${total === 1 ? '' : 's'}`
+  if (query === '') {
+    if (shown < total) return `showing the worst ${n(shown)} of ${all}`
+    return total === 1 ? 'showing the only instance' : `showing all ${all}`
+  }
+  const what = `matching '${query}'`
+  if (shown === matching) return `showing ${n(shown)} of ${all} ${what}`
+  return `showing the worst ${n(shown)} of the ${n(matching)} instances ${what} (${all} in all)`
+}
+
+/**
+ * The ranked table with its filter box and "show all" button, and the detail cards of the rows
+ * it shows. Every word typed must appear in the instance, job, Go version, a label, a finding id
+ * or a severity (case ignored); typing redraws at once.
+ */
+function instanceList(view: FleetView): {
+  table: HTMLElement
+  details: HTMLElement
+  filter: HTMLInputElement
+} {
+  const listed = view.instances.map(instance => ({ instance, text: searchText(instance) }))
+  const troubled = view.instances.filter(i => i.findings.length > 0).length
+  const rows = new Map<number, HTMLElement>()
+  const cards = new Map<number, HTMLElement>()
+  // Opened at a card below the first rows (a link kept from an earlier look): draw down to it.
+  const linked = /^#instance-(\d+)$/.exec(window.location.hash)
+  let limit = Math.max(FIRST_ROWS, Number(linked?.[1] ?? 0))
+  let whole = false
+  /** The ranks drawn, so a keystroke that changes nothing redraws nothing. */
+  let drawn: string | null = null
+
+  const filter = el('input', {
+    type: 'search',
+    id: 'fleet-filter',
+    placeholder: 'instance, job, label, finding id or severity (press /)',
+    'aria-keyshortcuts': '/',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    'aria-describedby': 'fleet-count',
+    'aria-controls': 'fleet-rows',
+  })
+  filter.style.cssText = 'font:inherit;padding:4px 8px;min-width:min(28em,100%);flex:0 1 28em'
+  const count = el('p', { class: 'muted', id: 'fleet-count', role: 'status' })
+  count.style.margin = '0'
+  // The same toggle above and below the table: whoever scrolled to row 100 finds it there.
+  const toggles = ['fleet-show-all', 'fleet-show-all-below'].map(id => {
+    const button = el('button', { type: 'button', id, 'aria-controls': 'fleet-rows' })
+    button.style.font = 'inherit'
+    return button
+  }) as [HTMLButtonElement, HTMLButtonElement]
+  const rest = el('span', {})
+  const more = el('p', { class: 'muted', id: 'fleet-more' }, rest, toggles[1])
+  more.style.margin = '10px 0 0'
+  toggles[1].style.marginLeft = '12px'
+  const tbody = el('tbody', { id: 'fleet-rows' })
+  const bar = el(
+    'div',
+    { class: 'fleet-filter' },
+    el('label', { for: 'fleet-filter' }, 'filter'),
+    filter,
+    count,
+    toggles[0],
+  )
+  bar.style.cssText = 'display:flex;flex-wrap:wrap;align-items:center;gap:6px 12px;margin:0 0 10px'
+  const heading = el('h2', {})
+  const cardRoot = el('div', {})
+
+  const update = () => {
+    const query = filter.value.trim()
+    const terms = query.toLowerCase().split(/\s+/).filter(Boolean)
+    const matching =
+      terms.length === 0 ? listed : listed.filter(l => terms.every(t => l.text.includes(t)))
+    const shown = matching.slice(0, limit).map(l => l.instance)
+    whole = shown.length === matching.length
+    count.textContent = countText(shown.length, matching.length, listed.length, query)
+    more.hidden = matching.length <= FIRST_ROWS
+    rest.textContent = whole ? '' : `${n(matching.length - shown.length)} more not shown`
+    for (const toggle of toggles) {
+      toggle.hidden = matching.length <= FIRST_ROWS
+      toggle.textContent = whole
+        ? `show the worst ${FIRST_ROWS} only`
+        : `show all ${n(matching.length)}`
+      toggle.setAttribute('aria-expanded', String(whole))
+    }
+    document.body.dataset.shown = String(shown.length)
+    const key = shown.map(i => i.rank).join(',')
+    if (key === drawn) return
+    drawn = key
+    tbody.replaceChildren(...shown.map(i => cached(rows, i, instanceRow)))
+    const withFindings = shown.filter(i => i.findings.length > 0)
+    heading.textContent =
+      withFindings.length === troubled
+        ? `Instances with findings (${n(troubled)})`
+        : `Instances with findings (${n(withFindings.length)} of ${n(troubled)}: those in the table above)`
+    if (troubled === 0) {
+      cardRoot.replaceChildren(
+        el('p', { class: 'empty healthy' }, 'No instance has a memory problem in this window.'),
+      )
+    } else if (withFindings.length === 0) {
+      cardRoot.replaceChildren(
+        el('p', { class: 'empty' }, 'No instance in the table has a finding.'),
+      )
+    } else {
+      cardRoot.replaceChildren(...withFindings.map(i => cached(cards, i, instanceCard)))
+    }
+  }
+  // "show all" is for what the filter matches now: a new filter shows its worst rows first, so
+  // typing never redraws a thousand rows and cards a keystroke.
+  const refilter = () => {
+    limit = FIRST_ROWS
+    update()
+  }
+  filter.addEventListener('input', refilter)
+  filter.addEventListener('keydown', event => {
+    if (event.key === 'Escape' && filter.value !== '') {
+      event.preventDefault()
+      filter.value = ''
+      refilter()
+    }
+  })
+  for (const toggle of toggles) {
+    toggle.addEventListener('click', () => {
+      limit = whole ? FIRST_ROWS : Number.POSITIVE_INFINITY
+      update()
+    })
+  }
+  update()
+
+  const table = el(
+    'section',
+    { class: 'fleet-table-section', id: 'instances' },
+    el('h2', {}, `Instances, worst first (${n(view.instances.length)})`),
+    bar,
+    instanceTable(tbody),
+    more,
+  )
+  const details = el('section', { class: 'instances', id: 'details' }, heading, cardRoot)
+  return { table, details, filter }
+}
+
+/** An instance's row or card, built the first time it is shown. */
+function cached(
+  built: Map<number, HTMLElement>,
+  instance: FleetInstanceView,
+  build: (i: FleetInstanceView) => HTMLElement,
+): HTMLElement {
+  let node = built.get(instance.rank)
+  if (!node) {
+    node = build(instance)
+    built.set(instance.rank, node)
+  }
+  return node
 }
 
 function worstSeverity(view: FleetView): string {
@@ -140,7 +320,7 @@ function countsCard(view: FleetView): HTMLElement {
   )
 }
 
-function instanceTable(view: FleetView): HTMLElement {
+function instanceTable(body: HTMLElement): HTMLElement {
   const head = [
     '#',
     'instance',
@@ -164,7 +344,7 @@ function instanceTable(view: FleetView): HTMLElement {
         ...head.map((h, i) => el('th', i === 0 || i === 6 || i === 7 ? { class: 'num' } : {}, h)),
       ),
     ),
-    el('tbody', {}, ...view.instances.map(instanceRow)),
+    body,
   )
 }
 
@@ -210,7 +390,7 @@ function instanceCard(i: FleetInstanceView): HTMLElement {
   if (i.gaps.length > 0) {
     extra.push(gapsTable(i.gaps, 'not read for this instance'))
   }
-  return el(
+  const card = el(
     'article',
     {
       class: `instance-card sev-${i.severity}`,
@@ -237,4 +417,9 @@ function instanceCard(i: FleetInstanceView): HTMLElement {
     el('div', { class: 'instance-findings' }, ...i.findings.map(renderFinding)),
     ...extra,
   )
+  // Off-screen cards skip layout and paint until scrolled to: "show all" on a fleet in trouble
+  // is a thousand of them. The size is a guess at a card's height, for the scroll bar.
+  card.style.setProperty('content-visibility', 'auto')
+  card.style.setProperty('contain-intrinsic-size', 'auto 900px')
+  return card
 }
