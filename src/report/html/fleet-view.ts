@@ -179,13 +179,12 @@ export function toFleetView(run: FleetRun, options: FleetViewOptions): FleetView
   }
   const { startMs, endMs, stepMs } = run.window
   const n = ranked.length
+  const howMany = `${n.toLocaleString('en-US')} instance${n === 1 ? '' : 's'}`
   return {
     kind: 'gomemdoctor-fleet',
     version: VIEW_VERSION,
-    title: `gomemdoctor fleet · ${n} instance${n === 1 ? '' : 's'}`,
-    headline: ['fleet', run.url, run.selector, `${n} instance${n === 1 ? '' : 's'}`]
-      .filter(Boolean)
-      .join(' · '),
+    title: `gomemdoctor fleet · ${howMany}`,
+    headline: ['fleet', run.url, run.selector, howMany].filter(Boolean).join(' · '),
     facts: [
       { label: 'Prometheus', value: run.url },
       { label: 'selector', value: run.selector || '(every go_* series)' },

@@ -7,8 +7,8 @@
  * A fleet can be thousands of instances: the table draws the worst FIRST_ROWS rows that match
  * the filter box, and the detail cards only for the rows drawn; "show all" draws the rest of
  * what matches, until the filter changes. Rows and cards are built on first showing and kept.
- * The page's data stays whole, so an archived page still holds every instance. The few styles
- * of the filter bar are set here; off-screen cards skip layout (content-visibility).
+ * The page's data stays whole, so an archived page still holds every instance. Off-screen cards
+ * skip layout (content-visibility, in report.css).
  */
 import type { FleetInstanceView, FleetView } from '../fleet-view.ts'
 import { createFleetChart, instanceColor } from './charts.ts'
@@ -127,19 +127,13 @@ function instanceList(view: FleetView): {
     'aria-describedby': 'fleet-count',
     'aria-controls': 'fleet-rows',
   })
-  filter.style.cssText = 'font:inherit;padding:4px 8px;min-width:min(28em,100%);flex:0 1 28em'
   const count = el('p', { class: 'muted', id: 'fleet-count', role: 'status' })
-  count.style.margin = '0'
   // The same toggle above and below the table: whoever scrolled to row 100 finds it there.
   const toggles = ['fleet-show-all', 'fleet-show-all-below'].map(id => {
-    const button = el('button', { type: 'button', id, 'aria-controls': 'fleet-rows' })
-    button.style.font = 'inherit'
-    return button
+    return el('button', { type: 'button', id, 'aria-controls': 'fleet-rows' })
   }) as [HTMLButtonElement, HTMLButtonElement]
   const rest = el('span', {})
   const more = el('p', { class: 'muted', id: 'fleet-more' }, rest, toggles[1])
-  more.style.margin = '10px 0 0'
-  toggles[1].style.marginLeft = '12px'
   const tbody = el('tbody', { id: 'fleet-rows' })
   const bar = el(
     'div',
@@ -149,7 +143,6 @@ function instanceList(view: FleetView): {
     count,
     toggles[0],
   )
-  bar.style.cssText = 'display:flex;flex-wrap:wrap;align-items:center;gap:6px 12px;margin:0 0 10px'
   const heading = el('h2', {})
   const cardRoot = el('div', {})
 
@@ -417,9 +410,5 @@ function instanceCard(i: FleetInstanceView): HTMLElement {
     el('div', { class: 'instance-findings' }, ...i.findings.map(renderFinding)),
     ...extra,
   )
-  // Off-screen cards skip layout and paint until scrolled to: "show all" on a fleet in trouble
-  // is a thousand of them. The size is a guess at a card's height, for the scroll bar.
-  card.style.setProperty('content-visibility', 'auto')
-  card.style.setProperty('contain-intrinsic-size', 'auto 900px')
   return card
 }
