@@ -4,7 +4,7 @@ import { diagnose } from '../../detectors/diagnose.ts'
 import { UsageError } from '../../errors.ts'
 import type { Diagnosis } from '../../model/diagnosis.ts'
 import { SEVERITY_RANK, type Severity } from '../../model/finding.ts'
-import { formatBytes, parseBytes, parseDuration } from '../../model/units.ts'
+import { formatBytes } from '../../model/units.ts'
 import { renderJson } from '../../report/json.ts'
 import { renderTerminal } from '../../report/terminal.ts'
 import { type Assembled, assemble } from '../../sources/assemble.ts'
@@ -19,21 +19,22 @@ import {
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { writeHtmlReport } from '../html-report.ts'
+import {
+  duration,
+  type LiveFlags,
+  liveCollectOptions,
+  liveTarget,
+  withLiveOptions,
+} from '../live-options.ts'
 import { progressLine } from '../progress.ts'
 import { diagnoseFromPrometheus } from './fleet.ts'
 
-interface DiagnoseFlags {
-  pid?: string
-  url?: string
+interface DiagnoseFlags extends LiveFlags {
   duration: string
-  interval: string
   json?: boolean
   failOn?: Severity
-  smapsMaxRss: string
   save?: string
   html?: string
-  httpTimeout: string
-  forceGc?: boolean
   prometheus?: string
   instance?: string
   selector?: string
@@ -44,31 +45,19 @@ interface DiagnoseFlags {
 
 export const diagnoseCommand: CliCommand = {
   register(program, done) {
-    program
-      .command('diagnose')
-      .description('diagnose a live Go process (PID and/or URL) or a directory of captures')
-      .argument('[target]', 'a PID, a base URL (http://127.0.0.1:6060), or a capture directory')
-      .option('--pid <pid>', 'the process to read through /proc')
-      .option('--url <url>', "the target's HTTP server (for /metrics, /debug/vars, /debug/pprof)")
+    withLiveOptions(
+      program
+        .command('diagnose')
+        .description('diagnose a live Go process (PID and/or URL) or a directory of captures')
+        .argument('[target]', 'a PID, a base URL (http://127.0.0.1:6060), or a capture directory'),
+    )
       .option('--duration <d>', 'how long to sample', '30s')
-      .option('--interval <d>', 'time between samples', '1s')
       .option('--json', 'print one JSON document on stdout, nothing else')
       .addOption(
         new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices(
           ['warning', 'critical'],
         ),
       )
-      .option(
-        '--smaps-max-rss <size>',
-        'read /proc/PID/smaps_rollup only while RSS is below this (the read stalls the target)',
-        '16GiB',
-      )
-      .option(
-        '--http-timeout <d>',
-        'give up on an HTTP request to the target after this long',
-        '5s',
-      )
-      .option('--force-gc', FORCE_GC_HELP)
       .option('--save <dir>', 'also write every raw capture to DIR, for replay with `diagnose DIR`')
       .option('--html <file>', 'also write a self-contained HTML report (charts, findings) to FILE')
       .option('--prometheus <url>', "read the target's history from a Prometheus server instead")
@@ -101,32 +90,15 @@ export const diagnoseCommand: CliCommand = {
 
 /** Reads the target, live or from captures, into the raw form every diagnosis starts from. */
 async function gather(target: string | undefined, flags: DiagnoseFlags): Promise<SavedRun> {
-  let pid = flags.pid === undefined ? undefined : parsePid(flags.pid)
-  let url = flags.url === undefined ? undefined : parseUrl(flags.url)
-  if (target !== undefined) {
-    if (/^\d+$/.test(target)) pid = parsePid(target)
-    else if (/^https?:\/\//i.test(target)) url = parseUrl(target)
-    else {
-      // Captures are replayed as they were read: nothing can be collected in them any more.
-      if (flags.forceGc) throw new UsageError(`--force-gc needs a live target, not ${target}`)
-      return readFiles(target)
-    }
+  if (target !== undefined && !/^\d+$/.test(target) && !/^https?:\/\//i.test(target)) {
+    // Captures are replayed as they were read: nothing can be collected in them any more.
+    if (flags.forceGc) throw new UsageError(`--force-gc needs a live target, not ${target}`)
+    return readFiles(target)
   }
-  if (pid === undefined && url === undefined) {
-    throw new UsageError(
-      'diagnose needs a target: a PID, a URL, or a capture directory (see --help)',
-    )
-  }
+  const live = liveTarget('diagnose', target, flags, 'a PID, a URL, or a capture directory')
+  const options = liveCollectOptions(live, flags)
   const durationMs = duration(flags.duration, '--duration')
-  const intervalMs = duration(flags.interval, '--interval')
-  const httpTimeoutMs = duration(flags.httpTimeout, '--http-timeout')
-  if (intervalMs < 100) throw new UsageError('--interval must be at least 100ms')
-  const smapsMaxRssBytes = parseBytes(flags.smapsMaxRss)
-  if (smapsMaxRssBytes === undefined) {
-    throw new UsageError(
-      `--smaps-max-rss: cannot read "${flags.smapsMaxRss}" as a size (try 16GiB)`,
-    )
-  }
+  const { pid, url } = live
 
   // Ctrl-C ends the window early and still diagnoses; a second Ctrl-C quits at once.
   const abort = new AbortController()
@@ -139,16 +111,11 @@ async function gather(target: string | undefined, flags: DiagnoseFlags): Promise
   const what = pid !== undefined ? `pid ${pid}` : url
   try {
     const collection = await collect({
-      ...(pid === undefined ? {} : { pid }),
-      ...(url === undefined ? {} : { url }),
+      ...options,
       durationMs,
-      intervalMs,
-      smapsMaxRssBytes,
-      httpTimeoutMs,
-      forceGc: flags.forceGc === true,
       signal: abort.signal,
       onTick: tick => {
-        const total = Math.floor(durationMs / intervalMs) + 1
+        const total = Math.floor(durationMs / options.intervalMs) + 1
         const rss = tick.rssBytes === undefined ? '' : ` · RSS ${formatBytes(tick.rssBytes)}`
         progress.update(
           `sampling ${what} · ${tick.index + 1}/${total}${rss} · Ctrl-C to stop early`,
@@ -215,54 +182,4 @@ export function diagnoseRun(
     sources: run.sources,
     notes: run.notes,
   })
-}
-
-/** --force-gc's help, the same for every command that samples a live target. */
-export const FORCE_GC_HELP =
-  "fetch the heap profiles at the window's start and end with ?gc=1, so the target runs a full GC first: they then show the live heap now, not as of the last GC, at the cost of a full GC in the target (a short stop-the-world plus GC CPU); samples after the start see the heap as that GC left it"
-
-/**
- * The live target of a command that only samples (record, watch): a PID and/or a URL, from the
- * positional argument or --pid/--url. Throws UsageError naming the command otherwise.
- */
-export function liveTarget(
-  command: string,
-  target: string | undefined,
-  flags: { pid?: string; url?: string },
-): { pid?: number; url?: string } {
-  let pid = flags.pid === undefined ? undefined : parsePid(flags.pid)
-  let url = flags.url === undefined ? undefined : parseUrl(flags.url)
-  if (target !== undefined) {
-    if (/^\d+$/.test(target)) pid = parsePid(target)
-    else if (/^https?:\/\//i.test(target)) url = parseUrl(target)
-    else throw new UsageError(`${command} needs a PID or a URL, not "${target}"`)
-  }
-  if (pid === undefined && url === undefined) {
-    throw new UsageError(`${command} needs a target: a PID or a URL (see --help)`)
-  }
-  return { ...(pid === undefined ? {} : { pid }), ...(url === undefined ? {} : { url }) }
-}
-
-export function parsePid(text: string): number {
-  const pid = Number(text)
-  if (!/^\d+$/.test(text) || pid < 1 || pid > 2 ** 22)
-    throw new UsageError(`"${text}" is not a PID`)
-  return pid
-}
-
-export function parseUrl(text: string): string {
-  try {
-    const url = new URL(text)
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
-    return url.toString().replace(/\/+$/, '')
-  } catch {
-    throw new UsageError(`"${text}" is not an http(s) URL`)
-  }
-}
-
-export function duration(text: string, flag: string): number {
-  const ms = parseDuration(text)
-  if (ms === undefined || ms <= 0)
-    throw new UsageError(`${flag}: cannot read "${text}" as a duration (try 30s, 2m, 500ms)`)
-  return ms
 }

@@ -1,44 +1,43 @@
 import { Option } from 'commander'
-import { UsageError } from '../../errors.ts'
 import type { Severity } from '../../model/finding.ts'
-import { formatBytes, parseBytes } from '../../model/units.ts'
+import { formatBytes } from '../../model/units.ts'
 import { collect } from '../../sources/collect.ts'
 import type { SavedRun } from '../../sources/transports/capture-dir.ts'
 import { type Db, openStore } from '../../store/db.ts'
 import { appendCaptures, createRecording, finishRecording } from '../../store/recordings.ts'
 import type { CliCommand } from '../command.ts'
 import { writeHtmlReport } from '../html-report.ts'
+import {
+  duration,
+  type LiveFlags,
+  liveCollectOptions,
+  liveTarget,
+  withLiveOptions,
+} from '../live-options.ts'
 import { progressLine } from '../progress.ts'
-import { diagnoseRun, duration, FORCE_GC_HELP, liveTarget, report } from './diagnose.ts'
+import { diagnoseRun, report } from './diagnose.ts'
 import { diagnoseRecording } from './report.ts'
 
-interface RecordFlags {
+interface RecordFlags extends LiveFlags {
   out: string
-  pid?: string
-  url?: string
   duration?: string
-  interval: string
   json?: boolean
   html?: string
   failOn?: Severity
-  smapsMaxRss: string
-  httpTimeout: string
-  forceGc?: boolean
 }
 
 export const recordCommand: CliCommand = {
   register(program, done) {
-    program
-      .command('record')
-      .description(
-        'record a live Go process into an SQLite file, one committed sample at a time, then diagnose it',
-      )
-      .argument('[target]', 'a PID or a base URL (http://127.0.0.1:6060)')
-      .requiredOption('--out <file>', 'the recording (created, or appended to as a new session)')
-      .option('--pid <pid>', 'the process to read through /proc')
-      .option('--url <url>', "the target's HTTP server (for /metrics, /debug/vars, /debug/pprof)")
+    withLiveOptions(
+      program
+        .command('record')
+        .description(
+          'record a live Go process into an SQLite file, one committed sample at a time, then diagnose it',
+        )
+        .argument('[target]', 'a PID or a base URL (http://127.0.0.1:6060)')
+        .requiredOption('--out <file>', 'the recording (created, or appended to as a new session)'),
+    )
       .option('--duration <d>', 'how long to record (default: until Ctrl-C or the target exits)')
-      .option('--interval <d>', 'time between samples', '1s')
       .option('--json', 'at the end, print the diagnosis as one JSON document on stdout')
       .option('--html <file>', 'at the end, also write a self-contained HTML report to FILE')
       .addOption(
@@ -46,9 +45,6 @@ export const recordCommand: CliCommand = {
           ['warning', 'critical'],
         ),
       )
-      .option('--smaps-max-rss <size>', 'read /proc/PID/smaps_rollup only below this RSS', '16GiB')
-      .option('--http-timeout <d>', 'give up on an HTTP request after this long', '5s')
-      .option('--force-gc', FORCE_GC_HELP)
       .addHelpText(
         'after',
         '\nEvery sample is committed as it is read: Ctrl-C, a crash or kill -9 loses at most the one in flight.\n\nExamples:\n  gomemdoctor record 4242 --out orders.db\n  gomemdoctor record http://127.0.0.1:6060 --out orders.db --duration 2h --interval 5s\n  gomemdoctor report orders.db --html orders.html',
@@ -60,16 +56,11 @@ export const recordCommand: CliCommand = {
 }
 
 async function record(target: string | undefined, flags: RecordFlags) {
-  const { pid, url } = liveTarget('record', target, flags)
+  const live = liveTarget('record', target, flags)
+  const options = liveCollectOptions(live, flags)
   const durationMs =
     flags.duration === undefined ? Number.POSITIVE_INFINITY : duration(flags.duration, '--duration')
-  const intervalMs = duration(flags.interval, '--interval')
-  if (intervalMs < 100) throw new UsageError('--interval must be at least 100ms')
-  const smapsMaxRssBytes = parseBytes(flags.smapsMaxRss)
-  if (smapsMaxRssBytes === undefined) {
-    throw new UsageError(`--smaps-max-rss: cannot read "${flags.smapsMaxRss}" as a size`)
-  }
-  const httpTimeoutMs = duration(flags.httpTimeout, '--http-timeout')
+  const { pid, url } = live
 
   // The file is checked before the target is touched: a bad --out costs nothing.
   const db: Db = openStore(flags.out, { mode: 'write' })
@@ -87,13 +78,8 @@ async function record(target: string | undefined, flags: RecordFlags) {
   let run: SavedRun
   try {
     const collection = await collect({
-      ...(pid === undefined ? {} : { pid }),
-      ...(url === undefined ? {} : { url }),
+      ...options,
       durationMs,
-      intervalMs,
-      smapsMaxRssBytes,
-      httpTimeoutMs,
-      forceGc: flags.forceGc === true,
       signal: abort.signal,
       // Each tick is committed as it is read; the diagnosis at the end reads them back.
       retainTicks: 1,

@@ -4,7 +4,6 @@ import { UsageError } from '../../errors.ts'
 import type { Diagnosis } from '../../model/diagnosis.ts'
 import type { Gap } from '../../model/finding.ts'
 import type { MemorySnapshot } from '../../model/snapshot.ts'
-import { parseBytes } from '../../model/units.ts'
 import { renderHtmlPage } from '../../report/html/page.ts'
 import { samplePoint, toReportView } from '../../report/html/view-model.ts'
 import { isLoopback, type LiveEvent, startLiveServer } from '../../report/live/server.ts'
@@ -14,19 +13,13 @@ import { type Collection, collect } from '../../sources/collect.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { clientAssets } from '../html-report.ts'
-import { duration, FORCE_GC_HELP, liveTarget } from './diagnose.ts'
+import { type LiveFlags, liveCollectOptions, liveTarget, withLiveOptions } from '../live-options.ts'
 
-interface WatchFlags {
-  pid?: string
-  url?: string
-  interval: string
+interface WatchFlags extends LiveFlags {
   host: string
   port: string
   allowRemote?: boolean
   token?: string
-  smapsMaxRss: string
-  httpTimeout: string
-  forceGc?: boolean
 }
 
 /** The diagnosis is redone at most this often: detectors walk the whole series each time. */
@@ -34,20 +27,16 @@ const DIAGNOSE_EVERY_MS = 2000
 
 export const watchCommand: CliCommand = {
   register(program, done) {
-    program
-      .command('watch')
-      .description('a live dashboard of a Go process in the browser, on 127.0.0.1')
-      .argument('[target]', 'a PID or a base URL (http://127.0.0.1:6060)')
-      .option('--pid <pid>', 'the process to read through /proc')
-      .option('--url <url>', "the target's HTTP server (for /metrics, /debug/vars, /debug/pprof)")
-      .option('--interval <d>', 'time between samples', '1s')
+    withLiveOptions(
+      program
+        .command('watch')
+        .description('a live dashboard of a Go process in the browser, on 127.0.0.1')
+        .argument('[target]', 'a PID or a base URL (http://127.0.0.1:6060)'),
+    )
       .option('--port <port>', 'the dashboard port (0: any free port)', '0')
       .option('--host <addr>', 'the address to listen on', '127.0.0.1')
       .option('--allow-remote', 'allow a non-loopback --host; every request then needs the token')
       .option('--token <token>', 'the token for --allow-remote (default: a random one, printed)')
-      .option('--smaps-max-rss <size>', 'read /proc/PID/smaps_rollup only below this RSS', '16GiB')
-      .option('--http-timeout <d>', 'give up on an HTTP request after this long', '5s')
-      .option('--force-gc', FORCE_GC_HELP)
       .addHelpText(
         'after',
         '\nExamples:\n  gomemdoctor watch 4242\n  gomemdoctor watch http://127.0.0.1:6060 --port 7070',
@@ -59,18 +48,11 @@ export const watchCommand: CliCommand = {
 }
 
 async function watch(target: string | undefined, flags: WatchFlags): Promise<ExitCode> {
-  const { pid, url } = liveTarget('watch', target, flags)
-  const intervalMs = duration(flags.interval, '--interval')
-  if (intervalMs < 100) throw new UsageError('--interval must be at least 100ms')
+  const options = liveCollectOptions(liveTarget('watch', target, flags), flags)
   const port = Number(flags.port)
   if (!/^\d+$/.test(flags.port) || port > 65535) {
     throw new UsageError(`--port: "${flags.port}" is not a port number`)
   }
-  const smapsMaxRssBytes = parseBytes(flags.smapsMaxRss)
-  if (smapsMaxRssBytes === undefined) {
-    throw new UsageError(`--smaps-max-rss: cannot read "${flags.smapsMaxRss}" as a size`)
-  }
-  const httpTimeoutMs = duration(flags.httpTimeout, '--http-timeout')
   let token = flags.token
   if (!isLoopback(flags.host)) {
     if (!flags.allowRemote) {
@@ -104,13 +86,8 @@ async function watch(target: string | undefined, flags: WatchFlags): Promise<Exi
   process.on('SIGTERM', stop)
   try {
     const collection = await collect({
-      ...(pid === undefined ? {} : { pid }),
-      ...(url === undefined ? {} : { url }),
+      ...options,
       durationMs: Number.POSITIVE_INFINITY,
-      intervalMs,
-      smapsMaxRssBytes,
-      httpTimeoutMs,
-      forceGc: flags.forceGc === true,
       signal: abort.signal,
       // LiveDiagnosis assembles each tick as it arrives and keeps its own bounded window.
       retainTicks: 1,
