@@ -105,7 +105,10 @@ export class ProfileDecoder {
     sizeHint = 0,
   ) {
     // A Go heap sample is ~65 bytes: ~15 location ids of 3 bytes, 4 values, a label.
-    const samples = Math.max(1024, Math.ceil(sizeHint / 48))
+    // Reserved up front for at most 256 MB of input; past that the columns double as they fill,
+    // so a wild hint cannot ask for gigabytes of address space at once.
+    const hint = Math.min(sizeHint, 256 * 2 ** 20)
+    const samples = Math.max(1024, Math.ceil(hint / 48))
     this.values = f64(samples * 4)
     this.locationStart = u32(samples)
     this.labelStart = u32(samples)
@@ -114,7 +117,7 @@ export class ProfileDecoder {
     this.labelStr = u32(samples)
     this.labelNum = f64(samples)
     this.labelUnit = u32(samples)
-    this.locationIds = new Uint32Array(Math.max(4096, Math.ceil(sizeHint / 3)))
+    this.locationIds = new Uint32Array(Math.max(4096, Math.ceil(hint / 3)))
   }
 
   /** Decodes every whole field in `chunk` (after what earlier chunks left unfinished). */
