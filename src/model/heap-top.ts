@@ -53,7 +53,8 @@ export function heapTop(profile: Profile, options: TopOptions = {}): TopReport {
       `no sample type ${options.sampleType ?? ''}; the profile has ${profile.sampleTypes.map(t => t.type).join(', ')}`,
     )
   const { nodeNames, locNodeStart, locNodes } = functionNodes(profile)
-  // Most locations are one frame: their node read straight, without the inner loop (~2× here).
+  // Most locations are one frame: their node is read straight, without the inner loop (~20%
+  // off the pass over a 1M-sample profile).
   const locOnlyNode = new Int32Array(locNodeStart.length - 1)
   for (let l = 0; l < locOnlyNode.length; l++)
     locOnlyNode[l] =
