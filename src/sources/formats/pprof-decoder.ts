@@ -3,7 +3,8 @@
  * they arrive: a stream can inflate the next chunk on the thread pool while this one is decoded.
  *
  * One pass means ids are resolved at the end: Go writes samples first and the tables they name
- * (locations, functions, strings) after them, so samples keep raw location ids until finish().
+ * (locations, functions, strings) after them, so samples keep raw location ids until finish()
+ * hands everything to pprof-resolve.ts.
  * General protobuf libraries decode a 1M-sample profile at ~20 MB/s into millions of objects and
  * return int64 as bigint (shared/research/deps.md §1); this writes varints straight into typed
  * arrays. Values are exact below 2^53; negative int64 (a diff written by pprof) decode correctly.
