@@ -1,6 +1,6 @@
 import pc from 'picocolors'
 import type { Diagnosis } from '../model/diagnosis.ts'
-import type { Evidence, Severity } from '../model/finding.ts'
+import { type Evidence, FINDING_IDS, type Severity } from '../model/finding.ts'
 import { formatBytes, formatDuration } from '../model/units.ts'
 import { formatEvidenceValue } from './evidence-value.ts'
 
@@ -87,7 +87,7 @@ export function renderTerminal(diagnosis: Diagnosis, options: TerminalOptions): 
     }
     lines.push('')
   }
-  lines.push(`verdict: ${diagnosis.verdict}`)
+  lines.push(`verdict: ${verdictText(diagnosis)}`)
   return `${lines.join('\n')}\n`
 }
 
@@ -140,4 +140,13 @@ function wrap(text: string, width: number, first: string, rest = first): string[
   }
   out.push(line)
   return out
+}
+
+/**
+ * The last line. JSON keeps DESIGN's verdict ("healthy" when nothing was found, with `unjudged`
+ * beside it); a person reading only this line must not take "nothing could be read" for health.
+ */
+function verdictText(diagnosis: Diagnosis): string {
+  if (diagnosis.findings.length > 0 || diagnosis.unjudged.length === 0) return diagnosis.verdict
+  return `no finding (${diagnosis.unjudged.length} of ${FINDING_IDS.length} detectors could not judge)`
 }
