@@ -86,6 +86,8 @@ test('answers unknown, not clear, when too few collections ran to test a large r
   const few = detect(cycles([100, 120, 140]))
   assert.ok(few.kind === 'unknown')
   assert.match(few.reason ?? '', /rose over only 3 GC cycles: the trend test needs 4/)
+  // 3 cycles in 2 s: five at that pace fit in a minute.
+  assert.match(few.reason ?? '', /at this pace --duration 1m sees enough/)
   // One cycle: HeapAlloc rising is allocation, not necessarily live heap.
   const noGc = [0, 1, 2, 3].map(i =>
     snapshot({
@@ -97,6 +99,7 @@ test('answers unknown, not clear, when too few collections ran to test a large r
   const none = detect(noGc)
   assert.ok(none.kind === 'unknown')
   assert.match(none.reason ?? '', /no collection ran during the window/)
+  assert.match(none.reason ?? '', /Go collects at least every 2 minutes, so --duration 10m sees/)
   // Few cycles and a flat goal: nothing grew, so clear.
   assert.equal(detect(cycles([100, 100.2, 99.9])).kind, 'clear')
 })

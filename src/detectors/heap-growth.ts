@@ -56,6 +56,8 @@ const MIN_GROWTH_SHARE = 0.02
 const MIN_GROWTH_BYTES = 1 * MiB
 /** A limit reached sooner than this makes the growth critical: someone must act today. */
 const CRITICAL_HORIZON_MS = 3_600_000
+/** The runtime collects at least this often, however little is allocated (forcegcperiod). */
+const FORCED_GC_PERIOD_MS = 120_000
 
 interface Growth {
   trend: Trend
@@ -144,6 +146,18 @@ function timeToLimits(
   return { evidence, projections, soonestMs }
 }
 
+/**
+ * How long a window would see MIN_CYCLES cycles: at the pace seen, or, with at most one cycle
+ * seen, at the runtime's forced collection every 2 minutes (runtime/proc.go forcegcperiod).
+ */
+function longerWindow(series: readonly MemorySnapshot[], cycles: number): string {
+  const windowMs = (series.at(-1)?.atMs ?? 0) - (series[0]?.atMs ?? 0)
+  const periodMs = cycles >= 2 && windowMs > 0 ? windowMs / cycles : FORCED_GC_PERIOD_MS
+  const minutes = Math.max(1, Math.ceil((periodMs * (MIN_CYCLES + 1)) / 60_000))
+  const pace = cycles >= 2 ? 'at this pace' : 'Go collects at least every 2 minutes, so'
+  return `${pace} --duration ${minutes}m sees enough`
+}
+
 function fixesFor(target: TargetFacts, sites: readonly { name: string }[], url?: string): string[] {
   const version = parseGoVersion(target.goVersion)
   const base = url ?? 'http://HOST:PORT'
@@ -189,7 +203,7 @@ export const heapGrowth: Detector = {
       return {
         kind: 'unknown',
         missing: [],
-        reason: `${growth.few <= 1 ? 'no collection ran during the window' : `the heap goal rose over only ${seen}`}: the trend test needs ${MIN_CYCLES}; a longer --duration sees more`,
+        reason: `${growth.few <= 1 ? 'no collection ran during the window' : `the heap goal rose over only ${seen}`}: the trend test needs ${MIN_CYCLES}; ${longerWindow(series, growth.few)}`,
       }
     }
     const { trend, ratio, liveStart, liveEnd, livePerSecond } = growth
