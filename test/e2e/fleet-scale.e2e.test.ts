@@ -220,3 +220,98 @@ test('fleet --html of 1,000 instances: the worst 100 drawn, a filter narrows the
   assert.equal(await countLine(linked), 'showing the worst 250 of 1,000 instances')
   assert.equal(await linked.locator('tr[data-rank="250"] td.instance').textContent(), names[249])
 })
+
+/**
+ * Per canvas of the RSS chart, the pixels in colour (the instances' lines): the grid, the axes
+ * and their labels are grey, so a plot that drew its frame and no line has none.
+ */
+function linePixels(page: Page): Promise<number[]> {
+  return page.evaluate(`[...document.querySelectorAll('#chart-fleet-rss .uplot canvas')].map(canvas => {
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data
+    let coloured = 0
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]]
+      if (data[i + 3] > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++
+    }
+    return coloured
+  })`)
+}
+
+/** The chart drew lines: one canvas, with colour on it. */
+async function drewLines(page: Page): Promise<boolean> {
+  const lines = await linePixels(page)
+  return lines.length === 1 && (lines[0] ?? 0) > 500
+}
+
+/** The RSS chart's legend: one `#rank instance` per line drawn (uPlot's first entry is time). */
+async function chartLabels(page: Page): Promise<string[]> {
+  const labels = page.locator('#chart-fleet-rss .u-legend .u-series .u-label')
+  return (await labels.allTextContents()).slice(1)
+}
+
+test('fleet --html of 1,000 instances: the RSS chart draws what the filter matches among the 8 worst the page holds, and says what it cannot', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'gomemdoctor-fleet-scale-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const html = join(dir, 'fleet.html')
+  const run = await runCli('fleet', '--prometheus', prometheus.url, ...ARGS, '--html', html)
+  assert.equal(run.code, 0, run.err)
+  const names = (JSON.parse(run.out) as FleetJson).instances.map(i => i.instance)
+  const planted = (what: Planted) => names.filter(name => kind(name) === what)
+  // The page holds the RSS of the 8 worst only: 8 of the 10 MADV_FREE instances.
+  const data = /<script type="application\/json" id="report-data">([^<]*)<\/script>/.exec(
+    await readFile(html, 'utf8'),
+  )
+  const embedded = JSON.parse(data?.[1] ?? 'null') as {
+    chart: { lines: { rank: number; instance: string }[] }
+  }
+  const held = embedded.chart.lines.map(l => `#${l.rank} ${l.instance}`)
+  assert.deepEqual(
+    embedded.chart.lines.map(l => l.instance),
+    names.slice(0, 8),
+  )
+  const drawnMadv = names[0] ?? ''
+  const notHeld = planted('madv').find(name => !names.slice(0, 8).includes(name)) ?? ''
+  assert.equal(kind(drawnMadv), 'madv')
+  assert.notEqual(notHeld, '')
+
+  const browser = await launchBrowser()
+  t.after(() => browser.close())
+  const { page, problems } = await openFilePage(browser, html)
+  const caption = page.locator('#fleet-chart-drawn')
+  assert.deepEqual(await chartLabels(page), held)
+  assert.ok(await drewLines(page), 'the chart drew')
+  assert.equal(await caption.isVisible(), false)
+
+  // An SRE looking at one namespace: none of the 8 worst is in it, and the chart says so.
+  await page.keyboard.press('/')
+  await page.keyboard.type('namespace=shop')
+  assert.deepEqual(await rowNames(page), planted('k8s'))
+  assert.deepEqual(await chartLabels(page), [])
+  assert.equal(await page.locator('#chart-fleet-rss canvas').count(), 0)
+  assert.equal(
+    await caption.textContent(),
+    "none of the 8 worst instances matches 'namespace=shop'; the RSS of the 10 that do is not in this page",
+  )
+
+  const filterBy = async (text: string) => {
+    await page.locator('#fleet-filter').fill(text)
+    return chartLabels(page)
+  }
+  assert.deepEqual(await filterBy('madv'), held)
+  assert.ok(await drewLines(page))
+  assert.equal(
+    await caption.textContent(),
+    "drawn: the 8 instances matching 'madv' among the 8 worst; the RSS of the other 2 is not in this page",
+  )
+  assert.deepEqual(await filterBy(drawnMadv), [`#1 ${drawnMadv}`])
+  assert.ok(await drewLines(page))
+  assert.equal(await caption.textContent(), `drawn: the only instance matching '${drawnMadv}'`)
+  assert.deepEqual(await filterBy(notHeld), [])
+  assert.equal(
+    await caption.textContent(),
+    `none of the 8 worst instances matches '${notHeld}'; the RSS of the one that does is not in this page`,
+  )
+  await page.locator('#fleet-filter').press('Escape')
+  assert.deepEqual(await chartLabels(page), held)
+  assert.deepEqual(problems, [])
+})

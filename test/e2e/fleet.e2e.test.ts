@@ -422,3 +422,78 @@ test('diagnose --prometheus --instance --html: the single-process page from the 
   )
   assert.deepEqual(problems, [])
 })
+
+/**
+ * Per canvas of the RSS chart, the pixels in colour (the instances' lines): the grid, the axes
+ * and their labels are grey, so a plot that drew its frame and no line has none.
+ */
+function linePixels(page: Page): Promise<number[]> {
+  return page.evaluate(`[...document.querySelectorAll('#chart-fleet-rss .uplot canvas')].map(canvas => {
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data
+    let coloured = 0
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]]
+      if (data[i + 3] > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++
+    }
+    return coloured
+  })`)
+}
+
+/** The chart drew lines: one canvas, with colour on it. */
+async function drewLines(page: Page): Promise<boolean> {
+  const lines = await linePixels(page)
+  return lines.length === 1 && (lines[0] ?? 0) > 500
+}
+
+/** The RSS chart's legend: one `#rank instance` per line drawn (uPlot's first entry is time). */
+async function chartLabels(page: Page): Promise<string[]> {
+  const labels = page.locator('#chart-fleet-rss .u-legend .u-series .u-label')
+  return (await labels.allTextContents()).slice(1)
+}
+
+test('fleet --html: the RSS chart draws what the filter matches and says which', async t => {
+  const html = join(await tempDir(t), 'fleet.html')
+  const run = await runCli(
+    'fleet',
+    '--prometheus',
+    prometheus.url,
+    ...WINDOW,
+    '--json',
+    '--html',
+    html,
+  )
+  assert.equal(run.code, 0, run.err)
+  const fleet = JSON.parse(run.out) as FleetJson
+  const everyLine = fleet.instances.map((i, n) => `#${n + 1} ${i.instance}`)
+  const api = everyLine.filter((_, n) => fleet.instances[n]?.job === 'api')
+  const hostile = everyLine.filter(line => line.endsWith(HOSTILE_INSTANCE))
+  const { page, problems } = await openPage(t, html)
+  const names = () => page.locator('table.fleet-table tbody tr td.instance').allTextContents()
+  const caption = page.locator('#fleet-chart-drawn')
+  // No filter: every line (five, under the eight drawn at most), no caption.
+  assert.deepEqual(await chartLabels(page), everyLine)
+  assert.equal(await caption.isVisible(), false)
+
+  const filter = page.locator('#fleet-filter')
+  await filter.pressSequentially('api')
+  assert.deepEqual(await chartLabels(page), api)
+  assert.ok(await drewLines(page), 'the filtered chart drew')
+  assert.equal(await caption.textContent(), "drawn: the 4 instances matching 'api'")
+  // Markup in a label filters the chart as text.
+  await filter.fill(HOSTILE_JOB)
+  assert.deepEqual(await chartLabels(page), hostile)
+  assert.ok(await drewLines(page))
+  assert.equal(await caption.textContent(), `drawn: the only instance matching '${HOSTILE_JOB}'`)
+  await filter.fill('no-such-thing')
+  assert.deepEqual(await chartLabels(page), [])
+  assert.equal(await page.locator('#chart-fleet-rss canvas').count(), 0)
+  assert.equal(await caption.textContent(), "no instance matches 'no-such-thing'")
+  await filter.press('Escape')
+  assert.deepEqual(await chartLabels(page), everyLine)
+  assert.deepEqual(
+    await names(),
+    fleet.instances.map(i => i.instance),
+  )
+
+  assert.deepEqual(problems, [])
+})

@@ -215,16 +215,29 @@ export function instanceColor(index: number): string {
   return INSTANCE_COLORS[index % INSTANCE_COLORS.length] as string
 }
 
+export interface FleetChart {
+  /**
+   * Draws the lines of these instances (by rank; null: every line the page holds) and says in
+   * the caption which they are ('' for no word: the chart then shows the worst, as titled).
+   * Redraws only when the lines change; a zoom on the time axis is kept.
+   */
+  show(ranks: readonly number[] | null, drawn: string): void
+  resize(): void
+}
+
 /**
- * The fleet page's chart: RSS over the window of its worst instances. Their names are the
- * legend's labels, which uPlot sets with textContent.
+ * The fleet page's chart: RSS over the window of its worst instances, or of those the filter
+ * keeps; it draws on the first show(). The instances' names are the legend's labels, which uPlot
+ * sets with textContent. Each line keeps its colour whatever else is drawn, so it matches its
+ * row's swatch in the table.
  */
-export function createFleetChart(root: HTMLElement, chart: FleetChartView): { resize(): void } {
+export function createFleetChart(root: HTMLElement, chart: FleetChartView): FleetChart {
   const box = el('div', { class: 'chart-body' })
   const note =
     chart.thinnedFrom === null
       ? 'process_resident_memory_bytes of the worst instances that export it, in rank order.'
       : `process_resident_memory_bytes of the worst instances that export it, in rank order; each point is the highest of ${Math.round(chart.thinnedFrom / chart.t.length)} steps.`
+  const caption = el('p', { class: 'muted', id: 'fleet-chart-drawn', hidden: '' })
   root.replaceChildren(
     el(
       'figure',
@@ -234,31 +247,63 @@ export function createFleetChart(root: HTMLElement, chart: FleetChartView): { re
         {},
         el('h3', {}, 'Resident memory (RSS) of the worst instances'),
         el('p', { class: 'muted' }, note),
+        caption,
       ),
       box,
     ),
   )
-  if (chart.lines.length === 0) {
-    box.replaceChildren(el('p', { class: 'empty' }, 'no instance exports its RSS in this window'))
-    return { resize() {} }
-  }
   const size = () => ({ width: Math.max(280, box.clientWidth), height: 300 })
-  const plot = newPlot(
-    box,
-    {
-      data: [chart.t, ...chart.lines.map(l => l.values)] as uPlot.AlignedData,
-      series: [
-        TIME,
-        ...chart.lines.map((l, i) =>
-          line(`#${l.rank} ${l.instance}`, instanceColor(i), l.values, bytes),
+  let plot: uPlot | null = null
+  let key: string | null = null
+  const show = (ranks: readonly number[] | null, drawn: string) => {
+    caption.textContent = drawn
+    caption.hidden = drawn === ''
+    const wanted = ranks === null ? null : new Set(ranks)
+    const lines = chart.lines
+      .map((l, index) => ({ ...l, color: instanceColor(index) }))
+      .filter(l => wanted === null || wanted.has(l.rank))
+    const next = lines.map(l => l.rank).join(',')
+    if (next === key) return
+    key = next
+    // A plot not yet ranged (made and replaced in one task) has null limits, whatever its type.
+    const x = plot?.scales.x
+    const zoom =
+      typeof x?.min === 'number' && typeof x.max === 'number' ? { min: x.min, max: x.max } : null
+    plot?.destroy()
+    plot = null
+    if (lines.length === 0) {
+      box.replaceChildren(
+        el(
+          'p',
+          { class: 'empty' },
+          chart.lines.length === 0
+            ? 'no instance exports its RSS in this window'
+            : 'no line to draw for this filter',
         ),
-      ],
-    },
-    { ...size(), format: bytes },
-  )
+      )
+      return
+    }
+    plot = newPlot(
+      box,
+      {
+        data: [chart.t, ...lines.map(l => l.values)] as uPlot.AlignedData,
+        series: [
+          TIME,
+          ...lines.map(l => line(`#${l.rank} ${l.instance}`, l.color, l.values, bytes)),
+        ],
+      },
+      { ...size(), format: bytes },
+    )
+    // A new plot ranges x over the whole window: put back a zoom the user made.
+    const [first, last] = [chart.t[0], chart.t[chart.t.length - 1]]
+    if (zoom && first !== undefined && last !== undefined) {
+      if (zoom.min > first || zoom.max < last) plot.setScale('x', zoom)
+    }
+  }
   return {
+    show,
     resize() {
-      plot.setSize(size())
+      plot?.setSize(size())
     },
   }
 }

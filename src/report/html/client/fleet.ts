@@ -8,15 +8,19 @@
  * the filter box, and the detail cards only for the rows drawn; "show all" draws the rest of
  * what matches, until the filter changes. Rows and cards are built on first showing and kept.
  * The page's data stays whole, so an archived page still holds every instance. Off-screen cards
- * skip layout (content-visibility, in report.css).
+ * skip layout (content-visibility, in report.css). The RSS chart draws the worst of what the
+ * filter matches among the lines the page holds (FleetView.chart: the fleet's worst only).
  */
-import type { FleetInstanceView, FleetView } from '../fleet-view.ts'
-import { createFleetChart, instanceColor } from './charts.ts'
+import type { FleetChartView, FleetInstanceView, FleetView } from '../fleet-view.ts'
+import { createFleetChart, type FleetChart, instanceColor } from './charts.ts'
 import { el } from './dom.ts'
 import { gapsTable, renderFinding, renderGaps, renderHeader, rssCard } from './sections.ts'
 
 /** Rows drawn at first: enough to triage, few enough that 1,000+ instances open at once. */
 const FIRST_ROWS = 100
+
+/** Lines on the RSS chart at most, as fleet-view.ts's FLEET_CHART_INSTANCES embeds them. */
+const CHART_LINES = 8
 
 const COUNT_COLORS = {
   critical: '#b91c1c',
@@ -31,7 +35,13 @@ export function renderFleet(app: HTMLElement, view: FleetView): void {
   const chartRoot = el('div', { class: 'charts-grid', id: 'charts' })
   const gaps = el('section', { class: 'gaps-section', id: 'gaps' })
   renderGaps(gaps, view)
-  const list = instanceList(view)
+  // The list filters first; the chart, drawn once in the page, follows it.
+  let chart: FleetChart | null = null
+  let selection = chartSelection(view.chart, '', [])
+  const list = instanceList(view, (query, matching) => {
+    selection = chartSelection(view.chart, query, matching)
+    chart?.show(selection.ranks, selection.caption)
+  })
   const main = el(
     'main',
     { class: 'fleet' },
@@ -43,11 +53,13 @@ export function renderFleet(app: HTMLElement, view: FleetView): void {
   )
   app.replaceChildren(header, main, el('footer', {}, view.generated))
   document.title = view.title
-  const chart = createFleetChart(chartRoot, view.chart)
+  const fleetChart = createFleetChart(chartRoot, view.chart)
+  fleetChart.show(selection.ranks, selection.caption)
+  chart = fleetChart
   let pending = 0
   window.addEventListener('resize', () => {
     window.cancelAnimationFrame(pending)
-    pending = window.requestAnimationFrame(() => chart.resize())
+    pending = window.requestAnimationFrame(() => fleetChart.resize())
   })
   document.addEventListener('keydown', event => {
     const target = event.target instanceof Element ? event.target : null
@@ -97,11 +109,68 @@ function countText(shown: number, matching: number, total: number, query: string
 }
 
 /**
+ * What the chart draws for a filter: the worst CHART_LINES of the matching instances among the
+ * lines the page holds, and a caption that says which, and what it cannot draw. No filter: the
+ * chart as titled, with no caption.
+ */
+function chartSelection(
+  chart: FleetChartView,
+  query: string,
+  matching: readonly FleetInstanceView[],
+): { ranks: number[]; caption: string } {
+  if (query === '' || chart.lines.length === 0) {
+    return { ranks: chart.lines.slice(0, CHART_LINES).map(l => l.rank), caption: '' }
+  }
+  const wanted = new Set(matching.map(i => i.rank))
+  const held = chart.lines.filter(l => wanted.has(l.rank))
+  const ranks = held.slice(0, CHART_LINES).map(l => l.rank)
+  return {
+    ranks,
+    caption: chartCaption(query, {
+      drawn: ranks.length,
+      held: held.length,
+      matching: matching.length,
+      lines: chart.lines.length,
+    }),
+  }
+}
+
+/**
+ * The chart's caption for a filter: "drawn: the 3 instances matching 'shop' among the 8 worst;
+ * the RSS of the other 7 is not in this page", and the like.
+ */
+function chartCaption(
+  query: string,
+  count: { drawn: number; held: number; matching: number; lines: number },
+): string {
+  const { drawn, held, matching } = count
+  const what = `matching '${query}'`
+  const worst = `the ${n(count.lines)} worst`
+  if (matching === 0) return `no instance matches '${query}'`
+  if (drawn === 0) {
+    const those = matching === 1 ? 'the one that does' : `the ${n(matching)} that do`
+    return `none of ${worst} instances matches '${query}'; the RSS of ${those} is not in this page`
+  }
+  if (drawn === matching) {
+    return matching === 1
+      ? `drawn: the only instance ${what}`
+      : `drawn: the ${n(drawn)} instances ${what}`
+  }
+  // More matching lines held than drawn: only when the page holds more than CHART_LINES.
+  if (drawn < held) return `drawn: the worst ${n(drawn)} of the ${n(matching)} instances ${what}`
+  const them = `instance${drawn === 1 ? '' : 's'} ${what} among ${worst}`
+  return `drawn: the ${n(drawn)} ${them}; the RSS of the other ${n(matching - drawn)} is not in this page`
+}
+
+/**
  * The ranked table with its filter box and "show all" button, and the detail cards of the rows
  * it shows. Every word typed must appear in the instance, job, Go version, a label, a finding id
- * or a severity (case ignored); typing redraws at once.
+ * or a severity (case ignored); typing redraws at once, and tells `onFilter` what matches.
  */
-function instanceList(view: FleetView): {
+function instanceList(
+  view: FleetView,
+  onFilter: (query: string, matching: FleetInstanceView[]) => void,
+): {
   table: HTMLElement
   details: HTMLElement
   filter: HTMLInputElement
@@ -114,6 +183,8 @@ function instanceList(view: FleetView): {
   const linked = /^#instance-(\d+)$/.exec(window.location.hash)
   let limit = Math.max(FIRST_ROWS, Number(linked?.[1] ?? 0))
   let whole = false
+  /** The query onFilter was last told of: "show all" and a space typed do not change it. */
+  let filtered: string | null = null
   /** The ranks drawn, so a keystroke that changes nothing redraws nothing. */
   let drawn: string | null = null
 
@@ -151,6 +222,13 @@ function instanceList(view: FleetView): {
     const terms = query.toLowerCase().split(/\s+/).filter(Boolean)
     const matching =
       terms.length === 0 ? listed : listed.filter(l => terms.every(t => l.text.includes(t)))
+    if (query !== filtered) {
+      filtered = query
+      onFilter(
+        query,
+        matching.map(l => l.instance),
+      )
+    }
     const shown = matching.slice(0, limit).map(l => l.instance)
     whole = shown.length === matching.length
     count.textContent = countText(shown.length, matching.length, listed.length, query)
