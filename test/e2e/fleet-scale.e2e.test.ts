@@ -249,7 +249,7 @@ async function chartLabels(page: Page): Promise<string[]> {
   return (await labels.allTextContents()).slice(1)
 }
 
-test('fleet --html of 1,000 instances: the RSS chart draws what the filter matches among the 8 worst the page holds, and says what it cannot', async t => {
+test('fleet --html of 1,000 instances: the RSS chart draws what the filter matches among the 8 worst the page holds, says what it cannot, and the URL keeps the filter', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'gomemdoctor-fleet-scale-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const html = join(dir, 'fleet.html')
@@ -292,6 +292,7 @@ test('fleet --html of 1,000 instances: the RSS chart draws what the filter match
     await caption.textContent(),
     "none of the 8 worst instances matches 'namespace=shop'; the RSS of the 10 that do is not in this page",
   )
+  assert.equal(await page.evaluate('location.hash'), '#filter=namespace%3Dshop')
 
   const filterBy = async (text: string) => {
     await page.locator('#fleet-filter').fill(text)
@@ -306,6 +307,7 @@ test('fleet --html of 1,000 instances: the RSS chart draws what the filter match
   assert.deepEqual(await filterBy(drawnMadv), [`#1 ${drawnMadv}`])
   assert.ok(await drewLines(page))
   assert.equal(await caption.textContent(), `drawn: the only instance matching '${drawnMadv}'`)
+  assert.equal(await page.evaluate('location.hash'), `#filter=${encodeURIComponent(drawnMadv)}`)
   assert.deepEqual(await filterBy(notHeld), [])
   assert.equal(
     await caption.textContent(),
@@ -313,5 +315,25 @@ test('fleet --html of 1,000 instances: the RSS chart draws what the filter match
   )
   await page.locator('#fleet-filter').press('Escape')
   assert.deepEqual(await chartLabels(page), held)
+  assert.equal(await page.evaluate('location.hash'), '')
   assert.deepEqual(problems, [])
+
+  // Opened with a filter that draws a line: it is drawn at once.
+  const opened = await browser.context.newPage()
+  await opened.goto(`file://${html}#filter=${encodeURIComponent(drawnMadv)}`)
+  await opened.waitForSelector('body[data-rendered="true"]')
+  assert.deepEqual(await chartLabels(opened), [`#1 ${drawnMadv}`])
+  assert.ok(await drewLines(opened), `no line drawn: ${await linePixels(opened)}`)
+  // The filtered view's URL, shared: the same rows, count and chart.
+  const shared = await browser.context.newPage()
+  await shared.goto(`file://${html}#filter=namespace%3Dshop`)
+  await shared.waitForSelector('body[data-rendered="true"]')
+  assert.equal(await shared.locator('#fleet-filter').inputValue(), 'namespace=shop')
+  assert.deepEqual(await rowNames(shared), planted('k8s'))
+  assert.equal(await countLine(shared), "showing 10 of 1,000 instances matching 'namespace=shop'")
+  assert.deepEqual(await chartLabels(shared), [])
+  assert.match(
+    (await shared.locator('#fleet-chart-drawn').textContent()) ?? '',
+    /^none of the 8 worst instances matches 'namespace=shop'/,
+  )
 })

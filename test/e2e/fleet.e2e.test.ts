@@ -451,7 +451,7 @@ async function chartLabels(page: Page): Promise<string[]> {
   return (await labels.allTextContents()).slice(1)
 }
 
-test('fleet --html: the RSS chart draws what the filter matches and says which', async t => {
+test('fleet --html: the RSS chart draws what the filter matches, and the filter is kept in the URL', async t => {
   const html = join(await tempDir(t), 'fleet.html')
   const run = await runCli(
     'fleet',
@@ -470,30 +470,133 @@ test('fleet --html: the RSS chart draws what the filter matches and says which',
   const { page, problems } = await openPage(t, html)
   const names = () => page.locator('table.fleet-table tbody tr td.instance').allTextContents()
   const caption = page.locator('#fleet-chart-drawn')
-  // No filter: every line (five, under the eight drawn at most), no caption.
+  // No filter: every line (five, under the eight drawn at most), no caption, no hash.
   assert.deepEqual(await chartLabels(page), everyLine)
   assert.equal(await caption.isVisible(), false)
+  assert.equal(await page.evaluate('location.hash'), '')
 
+  const entries = await page.evaluate('history.length')
   const filter = page.locator('#fleet-filter')
   await filter.pressSequentially('api')
   assert.deepEqual(await chartLabels(page), api)
   assert.ok(await drewLines(page), 'the filtered chart drew')
   assert.equal(await caption.textContent(), "drawn: the 4 instances matching 'api'")
-  // Markup in a label filters the chart as text.
+  assert.equal(await page.evaluate('location.hash'), '#filter=api')
+  // Typed text goes in the hash encoded, and markup in a label filters the chart as text.
   await filter.fill(HOSTILE_JOB)
   assert.deepEqual(await chartLabels(page), hostile)
   assert.ok(await drewLines(page))
   assert.equal(await caption.textContent(), `drawn: the only instance matching '${HOSTILE_JOB}'`)
+  assert.equal(await page.evaluate('location.hash'), `#filter=${encodeURIComponent(HOSTILE_JOB)}`)
   await filter.fill('no-such-thing')
   assert.deepEqual(await chartLabels(page), [])
   assert.equal(await page.locator('#chart-fleet-rss canvas').count(), 0)
   assert.equal(await caption.textContent(), "no instance matches 'no-such-thing'")
+  // As the user types, the URL changes in place: no history entry per key.
+  assert.equal(await page.evaluate('history.length'), entries)
   await filter.press('Escape')
   assert.deepEqual(await chartLabels(page), everyLine)
   assert.deepEqual(
     await names(),
     fleet.instances.map(i => i.instance),
   )
+  assert.equal(await page.evaluate('location.hash'), '')
 
+  // Opened with a filter in the hash: the same rows and lines as typing it.
+  const shared = await page.context().newPage()
+  await shared.goto(`file://${html}#filter=${encodeURIComponent('api  madv')}`)
+  await shared.waitForSelector('body[data-rendered="true"]')
+  assert.equal(await shared.locator('#fleet-filter').inputValue(), 'api  madv')
+  const madv = fleet.instances.filter(i => i.job === 'api' && i.verdict === 'madv-free-retention')
+  assert.deepEqual(
+    await shared.locator('table.fleet-table tbody tr td.instance').allTextContents(),
+    madv.map(i => i.instance),
+  )
+  assert.deepEqual(await chartLabels(shared), [`#1 ${members.madv.addr}`])
+  assert.ok(await drewLines(shared), `no line drawn: ${await linePixels(shared)}`)
+  assert.equal(
+    await shared.locator('#fleet-chart-drawn').textContent(),
+    "drawn: the only instance matching 'api  madv'",
+  )
+  assert.deepEqual(problems, [])
+})
+
+test("fleet --html: a row's link to its card keeps the filter in the URL, and that URL opens filtered at the card", async t => {
+  const html = join(await tempDir(t), 'fleet.html')
+  const run = await runCli(
+    'fleet',
+    '--prometheus',
+    prometheus.url,
+    ...WINDOW,
+    '--json',
+    '--html',
+    html,
+  )
+  assert.equal(run.code, 0, run.err)
+  const fleet = JSON.parse(run.out) as FleetJson
+  const rank =
+    fleet.instances.findIndex(i => i.instance === members.leak.addr && i.job === 'api') + 1
+  const { page, problems } = await openPage(t, html)
+  await page.locator('#fleet-filter').fill('heap-growth')
+  await page.locator(`tr[data-rank="${rank}"] td.instance a`).click()
+  assert.equal(await page.evaluate('location.hash'), `#instance-${rank}&filter=heap-growth`)
+  // Back goes to the filtered table; its URL still has the filter.
+  await page.goBack()
+  assert.equal(await page.evaluate('location.hash'), '#filter=heap-growth')
+  assert.equal(await page.locator('#fleet-filter').inputValue(), 'heap-growth')
+
+  // The kept URL opens with the filter and scrolled to the card, which the browser cannot find
+  // by itself in a hash that holds a filter.
+  const kept = await page.context().newPage()
+  await kept.goto(`file://${html}#instance-${rank}&filter=heap-growth`)
+  await kept.waitForSelector('body[data-rendered="true"]')
+  assert.equal(await kept.locator('#fleet-filter').inputValue(), 'heap-growth')
+  assert.deepEqual(
+    await kept.locator('table.fleet-table tbody tr td.instance').allTextContents(),
+    fleet.instances.filter(i => i.verdict === 'heap-growth').map(i => i.instance),
+  )
+  const top = await kept.evaluate(
+    `document.getElementById('instance-${rank}').getBoundingClientRect().top`,
+  )
+  assert.ok(typeof top === 'number' && top >= 0 && top < 900, `card at ${top}`)
+  // A plain link to a card still works as before, unfiltered.
+  const plain = await page.context().newPage()
+  await plain.goto(`file://${html}#instance-${rank}`)
+  await plain.waitForSelector('body[data-rendered="true"]')
+  assert.equal(await plain.locator('#fleet-filter').inputValue(), '')
+  assert.equal(await plain.locator(`#instance-${rank}`).count(), 1)
+  assert.deepEqual(problems, [])
+})
+
+test('fleet --html: a hostile hash (a cut %-sequence, markup) is only ever the filter text: nothing throws, nothing runs', async t => {
+  const html = join(await tempDir(t), 'fleet.html')
+  const run = await runCli('fleet', '--prometheus', prometheus.url, ...WINDOW, '--html', html)
+  assert.equal(run.code, 0, run.err)
+  const { page, problems } = await openPage(t, html)
+  const hashes: [string, string][] = [
+    ['#filter=%E0%A4%A', '%E0%A4%A'],
+    ['#filter=%E0%A4%Gapi', '%E0%A4%Gapi'],
+    ['#filter=%', '%'],
+    ['#filter=<img src=x onerror=alert(1)>', '<img src=x onerror=alert(1)>'],
+    [`#filter=${encodeURIComponent(HOSTILE_POD)}`, HOSTILE_POD],
+    ['#instance-1&filter=%3Csvg%2Fonload%3Dalert(4)%3E&instance-x&filter', '<svg/onload=alert(4)>'],
+  ]
+  for (const [hash, value] of hashes) {
+    // Both ways in: the hash changed under an open page, and a page opened with it.
+    await page.goto(`file://${html}${hash}`)
+    assert.equal(await page.locator('#fleet-filter').inputValue(), value, hash)
+    await page.reload()
+    await page.waitForSelector('body[data-rendered="true"]')
+    assert.equal(await page.locator('#fleet-filter').inputValue(), value, hash)
+    assert.match((await page.locator('#fleet-count').textContent()) ?? '', /^showing /, hash)
+  }
+  // The pod's markup, as a filter, finds its instance and stays text.
+  await page.goto(`file://${html}#filter=${encodeURIComponent(HOSTILE_POD)}`)
+  assert.deepEqual(await page.locator('table.fleet-table tbody tr td.instance').allTextContents(), [
+    HOSTILE_INSTANCE,
+  ])
+  assert.equal(await page.evaluate('window.__pwned'), undefined)
+  assert.equal(await page.locator('img, svg, iframe, object, embed').count(), 0)
+  assert.equal(await page.locator('script').count(), 3, 'the page data, its config, the client')
   assert.deepEqual(problems, [])
 })

@@ -10,6 +10,11 @@
  * The page's data stays whole, so an archived page still holds every instance. Off-screen cards
  * skip layout (content-visibility, in report.css). The RSS chart draws the worst of what the
  * filter matches among the lines the page holds (FleetView.chart: the fleet's worst only).
+ *
+ * The filter lives in the location hash, so a filtered view can be shared and reloaded:
+ * '#filter=namespace%3Dshop', or '#instance-37&filter=shop' once a row's link to its card was
+ * followed in a filtered table ('#instance-37' alone is a plain link to the card, as before). The
+ * hash is untrusted like the data: it only ever becomes the filter box's value.
  */
 import type { FleetChartView, FleetInstanceView, FleetView } from '../fleet-view.ts'
 import { createFleetChart, type FleetChart, instanceColor } from './charts.ts'
@@ -35,7 +40,7 @@ export function renderFleet(app: HTMLElement, view: FleetView): void {
   const chartRoot = el('div', { class: 'charts-grid', id: 'charts' })
   const gaps = el('section', { class: 'gaps-section', id: 'gaps' })
   renderGaps(gaps, view)
-  // The list filters first; the chart, drawn once in the page, follows it.
+  // The list filters first (from the hash); the chart, drawn once in the page, follows it.
   let chart: FleetChart | null = null
   let selection = chartSelection(view.chart, '', [])
   const list = instanceList(view, (query, matching) => {
@@ -56,6 +61,7 @@ export function renderFleet(app: HTMLElement, view: FleetView): void {
   const fleetChart = createFleetChart(chartRoot, view.chart)
   fleetChart.show(selection.ranks, selection.caption)
   chart = fleetChart
+  list.reveal()
   let pending = 0
   window.addEventListener('resize', () => {
     window.cancelAnimationFrame(pending)
@@ -162,6 +168,44 @@ function chartCaption(
   return `drawn: the ${n(drawn)} ${them}; the RSS of the other ${n(matching - drawn)} is not in this page`
 }
 
+/** What the location hash asks for; null where it says nothing. Never throws. */
+function readHash(hash: string): { filter: string | null; instance: number | null } {
+  let filter: string | null = null
+  let instance: number | null = null
+  for (const part of hash.replace(/^#/, '').split('&')) {
+    const linked = /^instance-(\d+)$/.exec(part)
+    if (linked) instance = Number(linked[1])
+    else if (part.startsWith('filter=')) filter = decodeLeniently(part.slice('filter='.length))
+  }
+  return { filter, instance }
+}
+
+/**
+ * %-decodes what decodes and keeps the rest as typed: '%E0%A4%A' (a cut UTF-8 sequence) stays
+ * those characters, where decodeURIComponent would throw.
+ */
+function decodeLeniently(text: string): string {
+  return text.replace(/(?:%[0-9a-f]{2})+/gi, run => {
+    try {
+      return decodeURIComponent(run)
+    } catch {
+      return run
+    }
+  })
+}
+
+/** Puts the filter (and a followed link's instance) in the URL without a history entry. */
+function writeHash(query: string, instance: number | null): void {
+  const parts = [
+    instance === null ? '' : `instance-${instance}`,
+    query === '' ? '' : `filter=${encodeURIComponent(query)}`,
+  ].filter(Boolean)
+  const hash = parts.length === 0 ? '' : `#${parts.join('&')}`
+  if (hash === window.location.hash) return
+  const { pathname, search } = window.location
+  window.history.replaceState(window.history.state, '', hash || `${pathname}${search}`)
+}
+
 /**
  * The ranked table with its filter box and "show all" button, and the detail cards of the rows
  * it shows. Every word typed must appear in the instance, job, Go version, a label, a finding id
@@ -174,14 +218,17 @@ function instanceList(
   table: HTMLElement
   details: HTMLElement
   filter: HTMLInputElement
+  /** Scrolls to the card the hash names when the browser could not (a hash with a filter). */
+  reveal(): void
 } {
   const listed = view.instances.map(instance => ({ instance, text: searchText(instance) }))
   const troubled = view.instances.filter(i => i.findings.length > 0).length
   const rows = new Map<number, HTMLElement>()
   const cards = new Map<number, HTMLElement>()
-  // Opened at a card below the first rows (a link kept from an earlier look): draw down to it.
-  const linked = /^#instance-(\d+)$/.exec(window.location.hash)
-  let limit = Math.max(FIRST_ROWS, Number(linked?.[1] ?? 0))
+  // Opened with a filter, or at a card below the first rows (a link kept from an earlier look):
+  // filter, and draw down to the card.
+  const opened = readHash(window.location.hash)
+  let limit = Math.max(FIRST_ROWS, opened.instance ?? 0)
   let whole = false
   /** The query onFilter was last told of: "show all" and a space typed do not change it. */
   let filtered: string | null = null
@@ -268,6 +315,7 @@ function instanceList(
   const refilter = () => {
     limit = FIRST_ROWS
     update()
+    writeHash(filter.value.trim(), null)
   }
   filter.addEventListener('input', refilter)
   filter.addEventListener('keydown', event => {
@@ -277,12 +325,31 @@ function instanceList(
       refilter()
     }
   })
+  const scrollToCard = (instance: number | null) => {
+    if (instance !== null) document.getElementById(`instance-${instance}`)?.scrollIntoView()
+  }
+  // Back, forward, or a hash typed in the address bar: the table follows the URL. A row's link
+  // to its card followed in a filtered table ('#instance-37') keeps the filter in the URL.
+  window.addEventListener('hashchange', () => {
+    const asked = readHash(window.location.hash)
+    const query = filter.value.trim()
+    if (asked.filter === null && asked.instance !== null && query !== '') {
+      writeHash(query, asked.instance)
+    } else if ((asked.filter ?? '') !== query) {
+      filter.value = asked.filter ?? ''
+      limit = FIRST_ROWS
+    }
+    limit = Math.max(limit, asked.instance ?? 0)
+    update()
+    scrollToCard(asked.instance)
+  })
   for (const toggle of toggles) {
     toggle.addEventListener('click', () => {
       limit = whole ? FIRST_ROWS : Number.POSITIVE_INFINITY
       update()
     })
   }
+  filter.value = opened.filter ?? ''
   update()
 
   const table = el(
@@ -294,7 +361,14 @@ function instanceList(
     more,
   )
   const details = el('section', { class: 'instances', id: 'details' }, heading, cardRoot)
-  return { table, details, filter }
+  return {
+    table,
+    details,
+    filter,
+    reveal() {
+      if (opened.filter !== null) scrollToCard(opened.instance)
+    },
+  }
 }
 
 /** An instance's row or card, built the first time it is shown. */
