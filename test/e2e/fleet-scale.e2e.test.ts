@@ -7,7 +7,13 @@ import type { Page } from 'playwright-core'
 import type { FleetJson } from '../../src/report/fleet.ts'
 import { RUNTIME_METRIC_NAMES } from '../../src/sources/formats/prom-text.ts'
 import { CADVISOR_METRIC_NAMES } from '../../src/sources/transports/prometheus.ts'
-import { launchBrowser, openFilePage } from '../helpers/browser.ts'
+import {
+  drewLines,
+  inkedPixels,
+  launchBrowser,
+  legendLabels,
+  openFilePage,
+} from '../helpers/browser.ts'
 import { runCli } from '../helpers/cli.ts'
 import { type RunningPrometheus, startPrometheus } from '../helpers/prometheus.ts'
 import {
@@ -17,6 +23,9 @@ import {
   SYNTHETIC_END_S,
   syntheticFleetBlocks,
 } from '../helpers/synthetic-fleet.ts'
+
+/** The fleet page's RSS chart: its canvas. */
+const RSS_CANVAS = '#chart-fleet-rss .uplot canvas'
 
 // 1,000 instances × 30 min at 30 s, backfilled with promtool into a real Prometheus.
 const INSTANCES = 1000
@@ -221,34 +230,6 @@ test('fleet --html of 1,000 instances: the worst 100 drawn, a filter narrows the
   assert.equal(await linked.locator('tr[data-rank="250"] td.instance').textContent(), names[249])
 })
 
-/**
- * Per canvas of the RSS chart, the pixels in colour (the instances' lines): the grid, the axes
- * and their labels are grey, so a plot that drew its frame and no line has none.
- */
-function linePixels(page: Page): Promise<number[]> {
-  return page.evaluate(`[...document.querySelectorAll('#chart-fleet-rss .uplot canvas')].map(canvas => {
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data
-    let coloured = 0
-    for (let i = 0; i < data.length; i += 4) {
-      const [r, g, b] = [data[i], data[i + 1], data[i + 2]]
-      if (data[i + 3] > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++
-    }
-    return coloured
-  })`)
-}
-
-/** The chart drew lines: one canvas, with colour on it. */
-async function drewLines(page: Page): Promise<boolean> {
-  const lines = await linePixels(page)
-  return lines.length === 1 && (lines[0] ?? 0) > 500
-}
-
-/** The RSS chart's legend: one `#rank instance` per line drawn (uPlot's first entry is time). */
-async function chartLabels(page: Page): Promise<string[]> {
-  const labels = page.locator('#chart-fleet-rss .u-legend .u-series .u-label')
-  return (await labels.allTextContents()).slice(1)
-}
-
 test('fleet --html of 1,000 instances: the RSS chart draws what the filter matches among the 8 worst the page holds, says what it cannot, and the URL keeps the filter', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'gomemdoctor-fleet-scale-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
@@ -278,15 +259,15 @@ test('fleet --html of 1,000 instances: the RSS chart draws what the filter match
   t.after(() => browser.close())
   const { page, problems } = await openFilePage(browser, html)
   const caption = page.locator('#fleet-chart-drawn')
-  assert.deepEqual(await chartLabels(page), held)
-  assert.ok(await drewLines(page), 'the chart drew')
+  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), held)
+  assert.ok(await drewLines(page, RSS_CANVAS), 'the chart drew')
   assert.equal(await caption.isVisible(), false)
 
   // An SRE looking at one namespace: none of the 8 worst is in it, and the chart says so.
   await page.keyboard.press('/')
   await page.keyboard.type('namespace=shop')
   assert.deepEqual(await rowNames(page), planted('k8s'))
-  assert.deepEqual(await chartLabels(page), [])
+  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), [])
   assert.equal(await page.locator('#chart-fleet-rss canvas').count(), 0)
   assert.equal(
     await caption.textContent(),
@@ -296,16 +277,16 @@ test('fleet --html of 1,000 instances: the RSS chart draws what the filter match
 
   const filterBy = async (text: string) => {
     await page.locator('#fleet-filter').fill(text)
-    return chartLabels(page)
+    return legendLabels(page, '#chart-fleet-rss')
   }
   assert.deepEqual(await filterBy('madv'), held)
-  assert.ok(await drewLines(page))
+  assert.ok(await drewLines(page, RSS_CANVAS))
   assert.equal(
     await caption.textContent(),
     "drawn: the 8 instances matching 'madv' among the 8 worst; the RSS of the other 2 is not in this page",
   )
   assert.deepEqual(await filterBy(drawnMadv), [`#1 ${drawnMadv}`])
-  assert.ok(await drewLines(page))
+  assert.ok(await drewLines(page, RSS_CANVAS))
   assert.equal(await caption.textContent(), `drawn: the only instance matching '${drawnMadv}'`)
   assert.equal(await page.evaluate('location.hash'), `#filter=${encodeURIComponent(drawnMadv)}`)
   assert.deepEqual(await filterBy(notHeld), [])
@@ -314,7 +295,7 @@ test('fleet --html of 1,000 instances: the RSS chart draws what the filter match
     `none of the 8 worst instances matches '${notHeld}'; the RSS of the one that does is not in this page`,
   )
   await page.locator('#fleet-filter').press('Escape')
-  assert.deepEqual(await chartLabels(page), held)
+  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), held)
   assert.equal(await page.evaluate('location.hash'), '')
   assert.deepEqual(problems, [])
 
@@ -322,8 +303,11 @@ test('fleet --html of 1,000 instances: the RSS chart draws what the filter match
   const opened = await browser.context.newPage()
   await opened.goto(`file://${html}#filter=${encodeURIComponent(drawnMadv)}`)
   await opened.waitForSelector('body[data-rendered="true"]')
-  assert.deepEqual(await chartLabels(opened), [`#1 ${drawnMadv}`])
-  assert.ok(await drewLines(opened), `no line drawn: ${await linePixels(opened)}`)
+  assert.deepEqual(await legendLabels(opened, '#chart-fleet-rss'), [`#1 ${drawnMadv}`])
+  assert.ok(
+    await drewLines(opened, RSS_CANVAS),
+    `no line drawn: ${await inkedPixels(opened, RSS_CANVAS)}`,
+  )
   // The filtered view's URL, shared: the same rows, count and chart.
   const shared = await browser.context.newPage()
   await shared.goto(`file://${html}#filter=namespace%3Dshop`)
@@ -331,7 +315,7 @@ test('fleet --html of 1,000 instances: the RSS chart draws what the filter match
   assert.equal(await shared.locator('#fleet-filter').inputValue(), 'namespace=shop')
   assert.deepEqual(await rowNames(shared), planted('k8s'))
   assert.equal(await countLine(shared), "showing 10 of 1,000 instances matching 'namespace=shop'")
-  assert.deepEqual(await chartLabels(shared), [])
+  assert.deepEqual(await legendLabels(shared, '#chart-fleet-rss'), [])
   assert.match(
     (await shared.locator('#fleet-chart-drawn').textContent()) ?? '',
     /^none of the 8 worst instances matches 'namespace=shop'/,

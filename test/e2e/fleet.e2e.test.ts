@@ -8,7 +8,13 @@ import { after, before, type TestContext, test } from 'node:test'
 import type { Page } from 'playwright-core'
 import type { FleetJson } from '../../src/report/fleet.ts'
 import type { JsonReport } from '../../src/report/json.ts'
-import { inkedPixels, launchBrowser, openFilePage } from '../helpers/browser.ts'
+import {
+  drewLines,
+  inkedPixels,
+  launchBrowser,
+  legendLabels,
+  openFilePage,
+} from '../helpers/browser.ts'
 import { runCli } from '../helpers/cli.ts'
 import {
   type FleetMember,
@@ -17,6 +23,9 @@ import {
   startPrometheus,
   waitForScrapes,
 } from '../helpers/prometheus.ts'
+
+/** The fleet page's RSS chart: its canvas. */
+const RSS_CANVAS = '#chart-fleet-rss .uplot canvas'
 
 // A real Prometheus scraping four real Go processes built with the real client_golang, every
 // 1 s: a 1 GiB spike freed under GODEBUG=madvdontneed=0, the same workload under
@@ -339,7 +348,7 @@ test('fleet --html: the ranked table, the worst instances drawn, findings per in
   assert.ok((await madv.locator('table.evidence tbody tr').count()) >= 2)
   assert.ok((await madv.locator('.fixes li').count()) >= 1)
   // The RSS chart draws every instance (five, under the eight drawn at most).
-  const inked = await inkedPixels(page, '#chart-fleet-rss .uplot canvas')
+  const inked = await inkedPixels(page, RSS_CANVAS)
   assert.ok(inked.length === 1 && (inked[0] ?? 0) > 500, `blank chart: ${inked.join(', ')}`)
   const legend = (await page.locator('#chart-fleet-rss .u-legend').textContent()) ?? ''
   assert.ok(legend.includes(`#1 ${members.madv.addr}`), legend)
@@ -423,34 +432,6 @@ test('diagnose --prometheus --instance --html: the single-process page from the 
   assert.deepEqual(problems, [])
 })
 
-/**
- * Per canvas of the RSS chart, the pixels in colour (the instances' lines): the grid, the axes
- * and their labels are grey, so a plot that drew its frame and no line has none.
- */
-function linePixels(page: Page): Promise<number[]> {
-  return page.evaluate(`[...document.querySelectorAll('#chart-fleet-rss .uplot canvas')].map(canvas => {
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data
-    let coloured = 0
-    for (let i = 0; i < data.length; i += 4) {
-      const [r, g, b] = [data[i], data[i + 1], data[i + 2]]
-      if (data[i + 3] > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++
-    }
-    return coloured
-  })`)
-}
-
-/** The chart drew lines: one canvas, with colour on it. */
-async function drewLines(page: Page): Promise<boolean> {
-  const lines = await linePixels(page)
-  return lines.length === 1 && (lines[0] ?? 0) > 500
-}
-
-/** The RSS chart's legend: one `#rank instance` per line drawn (uPlot's first entry is time). */
-async function chartLabels(page: Page): Promise<string[]> {
-  const labels = page.locator('#chart-fleet-rss .u-legend .u-series .u-label')
-  return (await labels.allTextContents()).slice(1)
-}
-
 test('fleet --html: the RSS chart draws what the filter matches, and the filter is kept in the URL', async t => {
   const html = join(await tempDir(t), 'fleet.html')
   const run = await runCli(
@@ -471,31 +452,31 @@ test('fleet --html: the RSS chart draws what the filter matches, and the filter 
   const names = () => page.locator('table.fleet-table tbody tr td.instance').allTextContents()
   const caption = page.locator('#fleet-chart-drawn')
   // No filter: every line (five, under the eight drawn at most), no caption, no hash.
-  assert.deepEqual(await chartLabels(page), everyLine)
+  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), everyLine)
   assert.equal(await caption.isVisible(), false)
   assert.equal(await page.evaluate('location.hash'), '')
 
   const entries = await page.evaluate('history.length')
   const filter = page.locator('#fleet-filter')
   await filter.pressSequentially('api')
-  assert.deepEqual(await chartLabels(page), api)
-  assert.ok(await drewLines(page), 'the filtered chart drew')
+  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), api)
+  assert.ok(await drewLines(page, RSS_CANVAS), 'the filtered chart drew')
   assert.equal(await caption.textContent(), "drawn: the 4 instances matching 'api'")
   assert.equal(await page.evaluate('location.hash'), '#filter=api')
   // Typed text goes in the hash encoded, and markup in a label filters the chart as text.
   await filter.fill(HOSTILE_JOB)
-  assert.deepEqual(await chartLabels(page), hostile)
-  assert.ok(await drewLines(page))
+  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), hostile)
+  assert.ok(await drewLines(page, RSS_CANVAS))
   assert.equal(await caption.textContent(), `drawn: the only instance matching '${HOSTILE_JOB}'`)
   assert.equal(await page.evaluate('location.hash'), `#filter=${encodeURIComponent(HOSTILE_JOB)}`)
   await filter.fill('no-such-thing')
-  assert.deepEqual(await chartLabels(page), [])
+  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), [])
   assert.equal(await page.locator('#chart-fleet-rss canvas').count(), 0)
   assert.equal(await caption.textContent(), "no instance matches 'no-such-thing'")
   // As the user types, the URL changes in place: no history entry per key.
   assert.equal(await page.evaluate('history.length'), entries)
   await filter.press('Escape')
-  assert.deepEqual(await chartLabels(page), everyLine)
+  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), everyLine)
   assert.deepEqual(
     await names(),
     fleet.instances.map(i => i.instance),
@@ -512,8 +493,11 @@ test('fleet --html: the RSS chart draws what the filter matches, and the filter 
     await shared.locator('table.fleet-table tbody tr td.instance').allTextContents(),
     madv.map(i => i.instance),
   )
-  assert.deepEqual(await chartLabels(shared), [`#1 ${members.madv.addr}`])
-  assert.ok(await drewLines(shared), `no line drawn: ${await linePixels(shared)}`)
+  assert.deepEqual(await legendLabels(shared, '#chart-fleet-rss'), [`#1 ${members.madv.addr}`])
+  assert.ok(
+    await drewLines(shared, RSS_CANVAS),
+    `no line drawn: ${await inkedPixels(shared, RSS_CANVAS)}`,
+  )
   assert.equal(
     await shared.locator('#fleet-chart-drawn').textContent(),
     "drawn: the only instance matching 'api  madv'",

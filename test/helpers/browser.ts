@@ -40,8 +40,9 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /**
- * Per canvas matching `selector`, the pixels that are neither transparent nor white: a chart
- * that drew nothing has none. Written as page source, since tests type-check without the DOM.
+ * Per canvas matching `selector`, the pixels in colour: what a chart draws of its data. Grids,
+ * axes and their labels are grey, so a chart that drew its frame and nothing in it has none.
+ * Written as page source, since tests type-check without the DOM.
  */
 export function inkedPixels(page: Page, selector: string): Promise<number[]> {
   return page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})].map(canvas => {
@@ -50,11 +51,23 @@ export function inkedPixels(page: Page, selector: string): Promise<number[]> {
     const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data
     let inked = 0
     for (let i = 0; i < data.length; i += 4) {
-      const white = data[i] > 245 && data[i + 1] > 245 && data[i + 2] > 245
-      if (data[i + 3] > 0 && !white) inked++
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]]
+      if (data[i + 3] > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) inked++
     }
     return inked
   })`)
+}
+
+/** True when `selector` matches one canvas with lines on it (over 500 pixels in colour). */
+export async function drewLines(page: Page, selector: string): Promise<boolean> {
+  const inked = await inkedPixels(page, selector)
+  return inked.length === 1 && (inked[0] ?? 0) > 500
+}
+
+/** A uPlot chart's legend labels, one per series drawn (uPlot's first entry, time, left out). */
+export async function legendLabels(page: Page, chart: string): Promise<string[]> {
+  const labels = page.locator(`${chart} .u-legend .u-series .u-label`)
+  return (await labels.allTextContents()).slice(1)
 }
 
 /**
