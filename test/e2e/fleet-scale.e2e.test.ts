@@ -230,7 +230,46 @@ test('fleet --html of 1,000 instances: the worst 100 drawn, a filter narrows the
   assert.equal(await linked.locator('tr[data-rank="250"] td.instance').textContent(), names[249])
 })
 
-test('fleet --html of 1,000 instances: the RSS chart draws what the filter matches among the 8 worst the page holds, says what it cannot, and the URL keeps the filter', async t => {
+/** The fleet page's line colours, in order: rgb() of fleet's instanceColor(0…7). */
+const PALETTE = [
+  'rgb(220, 38, 38)',
+  'rgb(249, 115, 22)',
+  'rgb(37, 99, 235)',
+  'rgb(124, 58, 237)',
+  'rgb(5, 150, 105)',
+  'rgb(219, 39, 119)',
+  'rgb(8, 145, 178)',
+  'rgb(101, 163, 13)',
+]
+
+/**
+ * '#rank colour' of each line drawn, in legend order (its marker's border), and of each table row
+ * that wears a swatch, top to bottom (the swatch's background).
+ */
+async function colours(page: Page): Promise<{ lines: string[]; swatches: string[] }> {
+  return page.evaluate(`(() => {
+    const css = (el, property) => el ? getComputedStyle(el)[property] : 'none'
+    const series = [...document.querySelectorAll('#chart-fleet-rss .u-legend .u-series')].slice(1)
+    const rows = [...document.querySelectorAll('table.fleet-table tbody tr')]
+    return {
+      lines: series.map(s => s.querySelector('.u-label').textContent.split(' ')[0] + ' ' + css(s.querySelector('.u-marker'), 'borderTopColor')),
+      swatches: rows.filter(r => r.querySelector('.swatch')).map(r => '#' + r.dataset.rank + ' ' + css(r.querySelector('.swatch'), 'backgroundColor')),
+    }
+  })()`)
+}
+
+/** The lines drawn and the table's swatches agree, and the i-th line drawn has the i-th colour. */
+async function assertColours(page: Page, lines: number): Promise<void> {
+  const drawn = await colours(page)
+  assert.equal(drawn.lines.length, lines, drawn.lines.join(', '))
+  assert.deepEqual(drawn.swatches, drawn.lines)
+  assert.deepEqual(
+    drawn.lines.map(l => l.slice(l.indexOf(' ') + 1)),
+    PALETTE.slice(0, lines),
+  )
+}
+
+test('fleet --html of 1,000 instances: the page holds every RSS line, the chart draws the worst 8 of what the filter matches with the swatches in its colours, and the URL keeps the filter', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'gomemdoctor-fleet-scale-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const html = join(dir, 'fleet.html')
@@ -238,86 +277,115 @@ test('fleet --html of 1,000 instances: the RSS chart draws what the filter match
   assert.equal(run.code, 0, run.err)
   const names = (JSON.parse(run.out) as FleetJson).instances.map(i => i.instance)
   const planted = (what: Planted) => names.filter(name => kind(name) === what)
-  // The page holds the RSS of the 8 worst only: 8 of the 10 MADV_FREE instances.
+  const line = (name: string) => `#${names.indexOf(name) + 1} ${name}`
+  // The page holds the RSS of every instance, in whole MiB.
   const data = /<script type="application\/json" id="report-data">([^<]*)<\/script>/.exec(
     await readFile(html, 'utf8'),
   )
   const embedded = JSON.parse(data?.[1] ?? 'null') as {
-    chart: { lines: { rank: number; instance: string }[] }
+    chart: { unit: { name: string; bytes: number }; lines: { rank: number; values: unknown[] }[] }
   }
-  const held = embedded.chart.lines.map(l => `#${l.rank} ${l.instance}`)
+  assert.deepEqual(embedded.chart.unit, { name: 'MiB', bytes: 2 ** 20 })
   assert.deepEqual(
-    embedded.chart.lines.map(l => l.instance),
-    names.slice(0, 8),
+    embedded.chart.lines.map(l => l.rank),
+    names.map((_, i) => i + 1),
   )
-  const drawnMadv = names[0] ?? ''
-  const notHeld = planted('madv').find(name => !names.slice(0, 8).includes(name)) ?? ''
-  assert.equal(kind(drawnMadv), 'madv')
-  assert.notEqual(notHeld, '')
+  assert.ok(embedded.chart.lines.every(l => l.values.every(v => v === null || Number.isInteger(v))))
+  const worst8 = names.slice(0, 8).map(line)
+  // The 10 MADV_FREE instances rank first: the worst 8 drawn are 8 of them.
+  const madv = planted('madv')
+  assert.deepEqual(names.slice(0, 10), madv)
+  const ninth = madv[8] ?? ''
 
   const browser = await launchBrowser()
   t.after(() => browser.close())
   const { page, problems } = await openFilePage(browser, html)
   const caption = page.locator('#fleet-chart-drawn')
-  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), held)
+  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), worst8)
   assert.ok(await drewLines(page, RSS_CANVAS), 'the chart drew')
   assert.equal(await caption.isVisible(), false)
+  assert.match(
+    (await page.locator('#chart-fleet-rss figcaption').textContent()) ?? '',
+    /rounded to whole MiB/,
+  )
+  await assertColours(page, 8)
 
-  // An SRE looking at one namespace: none of the 8 worst is in it, and the chart says so.
+  // An SRE looking at one namespace: none of the 8 worst is in it; its own worst 8 are drawn.
   await page.keyboard.press('/')
   await page.keyboard.type('namespace=shop')
-  assert.deepEqual(await rowNames(page), planted('k8s'))
-  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), [])
-  assert.equal(await page.locator('#chart-fleet-rss canvas').count(), 0)
+  const shop = planted('k8s')
+  assert.deepEqual(await rowNames(page), shop)
+  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), shop.slice(0, 8).map(line))
+  assert.ok(
+    await drewLines(page, RSS_CANVAS),
+    `no line drawn: ${await inkedPixels(page, RSS_CANVAS)}`,
+  )
   assert.equal(
     await caption.textContent(),
-    "none of the 8 worst instances matches 'namespace=shop'; the RSS of the 10 that do is not in this page",
+    "drawn: the worst 8 of the 10 instances matching 'namespace=shop'",
   )
   assert.equal(await page.evaluate('location.hash'), '#filter=namespace%3Dshop')
+  await assertColours(page, 8)
 
   const filterBy = async (text: string) => {
     await page.locator('#fleet-filter').fill(text)
     return legendLabels(page, '#chart-fleet-rss')
   }
-  assert.deepEqual(await filterBy('madv'), held)
+  assert.deepEqual(await filterBy('madv'), worst8)
   assert.ok(await drewLines(page, RSS_CANVAS))
   assert.equal(
     await caption.textContent(),
-    "drawn: the 8 instances matching 'madv' among the 8 worst; the RSS of the other 2 is not in this page",
+    "drawn: the worst 8 of the 10 instances matching 'madv'",
   )
-  assert.deepEqual(await filterBy(drawnMadv), [`#1 ${drawnMadv}`])
+  await assertColours(page, 8)
+  // The 9th MADV_FREE instance, not among the fleet's worst 8: drawn alone, in the first colour.
+  assert.deepEqual(await filterBy(ninth), [line(ninth)])
   assert.ok(await drewLines(page, RSS_CANVAS))
-  assert.equal(await caption.textContent(), `drawn: the only instance matching '${drawnMadv}'`)
-  assert.equal(await page.evaluate('location.hash'), `#filter=${encodeURIComponent(drawnMadv)}`)
-  assert.deepEqual(await filterBy(notHeld), [])
+  assert.equal(await caption.textContent(), `drawn: the only instance matching '${ninth}'`)
+  assert.equal(await page.evaluate('location.hash'), `#filter=${encodeURIComponent(ninth)}`)
+  await assertColours(page, 1)
+  // Fewer than 8 matching (3: 10.1.0.4, .104, .204): each drawn, only their rows wear a swatch.
+  const someShop = 'shop 10.1.0.'
+  const matched = await filterBy(someShop)
+  assert.equal(matched.length, 3, matched.join(', '))
+  assert.deepEqual(matched, (await rowNames(page)).map(line))
   assert.equal(
     await caption.textContent(),
-    `none of the 8 worst instances matches '${notHeld}'; the RSS of the one that does is not in this page`,
+    `drawn: the ${matched.length} instances matching '${someShop}'`,
   )
+  await assertColours(page, matched.length)
+  assert.deepEqual(await filterBy('no-such-thing'), [])
+  assert.equal(await page.locator('#chart-fleet-rss canvas').count(), 0)
+  assert.equal(await caption.textContent(), "no instance matches 'no-such-thing'")
+  assert.deepEqual((await colours(page)).swatches, [])
   await page.locator('#fleet-filter').press('Escape')
-  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), held)
+  assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), worst8)
   assert.equal(await page.evaluate('location.hash'), '')
+  await assertColours(page, 8)
   assert.deepEqual(problems, [])
 
-  // Opened with a filter that draws a line: it is drawn at once.
+  // Opened with a filter: its lines are drawn at once, the swatches in their colours.
   const opened = await browser.context.newPage()
-  await opened.goto(`file://${html}#filter=${encodeURIComponent(drawnMadv)}`)
+  await opened.goto(`file://${html}#filter=${encodeURIComponent(ninth)}`)
   await opened.waitForSelector('body[data-rendered="true"]')
-  assert.deepEqual(await legendLabels(opened, '#chart-fleet-rss'), [`#1 ${drawnMadv}`])
+  assert.deepEqual(await legendLabels(opened, '#chart-fleet-rss'), [line(ninth)])
   assert.ok(
     await drewLines(opened, RSS_CANVAS),
     `no line drawn: ${await inkedPixels(opened, RSS_CANVAS)}`,
   )
+  await assertColours(opened, 1)
   // The filtered view's URL, shared: the same rows, count and chart.
   const shared = await browser.context.newPage()
   await shared.goto(`file://${html}#filter=namespace%3Dshop`)
   await shared.waitForSelector('body[data-rendered="true"]')
   assert.equal(await shared.locator('#fleet-filter').inputValue(), 'namespace=shop')
-  assert.deepEqual(await rowNames(shared), planted('k8s'))
+  assert.deepEqual(await rowNames(shared), shop)
   assert.equal(await countLine(shared), "showing 10 of 1,000 instances matching 'namespace=shop'")
-  assert.deepEqual(await legendLabels(shared, '#chart-fleet-rss'), [])
-  assert.match(
-    (await shared.locator('#fleet-chart-drawn').textContent()) ?? '',
-    /^none of the 8 worst instances matches 'namespace=shop'/,
+  assert.deepEqual(await legendLabels(shared, '#chart-fleet-rss'), shop.slice(0, 8).map(line))
+  assert.ok(await drewLines(shared, RSS_CANVAS))
+  assert.equal(
+    await shared.locator('#fleet-chart-drawn').textContent(),
+    "drawn: the worst 8 of the 10 instances matching 'namespace=shop'",
   )
+  await assertColours(shared, 8)
 })

@@ -451,8 +451,20 @@ test('fleet --html: the RSS chart draws what the filter matches, and the filter 
   const { page, problems } = await openPage(t, html)
   const names = () => page.locator('table.fleet-table tbody tr td.instance').allTextContents()
   const caption = page.locator('#fleet-chart-drawn')
+  // The rows that wear a swatch, as the legend names their lines: '#rank instance'.
+  const swatched = async () => {
+    const rows = page.locator('table.fleet-table tbody tr:has(.swatch)')
+    const ranks = await rows.evaluateAll(trs => trs.map(tr => tr.getAttribute('data-rank')))
+    const instances = await rows.locator('td.instance').allTextContents()
+    return ranks.map((rank, i) => `#${rank} ${instances[i]}`)
+  }
   // No filter: every line (five, under the eight drawn at most), no caption, no hash.
   assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), everyLine)
+  assert.deepEqual(await swatched(), everyLine)
+  assert.match(
+    (await page.locator('#chart-fleet-rss figcaption').textContent()) ?? '',
+    /rounded to whole MiB/,
+  )
   assert.equal(await caption.isVisible(), false)
   assert.equal(await page.evaluate('location.hash'), '')
 
@@ -460,12 +472,14 @@ test('fleet --html: the RSS chart draws what the filter matches, and the filter 
   const filter = page.locator('#fleet-filter')
   await filter.pressSequentially('api')
   assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), api)
+  assert.deepEqual(await swatched(), api)
   assert.ok(await drewLines(page, RSS_CANVAS), 'the filtered chart drew')
   assert.equal(await caption.textContent(), "drawn: the 4 instances matching 'api'")
   assert.equal(await page.evaluate('location.hash'), '#filter=api')
   // Typed text goes in the hash encoded, and markup in a label filters the chart as text.
   await filter.fill(HOSTILE_JOB)
   assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), hostile)
+  assert.deepEqual(await swatched(), hostile)
   assert.ok(await drewLines(page, RSS_CANVAS))
   assert.equal(await caption.textContent(), `drawn: the only instance matching '${HOSTILE_JOB}'`)
   assert.equal(await page.evaluate('location.hash'), `#filter=${encodeURIComponent(HOSTILE_JOB)}`)
@@ -477,6 +491,7 @@ test('fleet --html: the RSS chart draws what the filter matches, and the filter 
   assert.equal(await page.evaluate('history.length'), entries)
   await filter.press('Escape')
   assert.deepEqual(await legendLabels(page, '#chart-fleet-rss'), everyLine)
+  assert.deepEqual(await swatched(), everyLine)
   assert.deepEqual(
     await names(),
     fleet.instances.map(i => i.instance),

@@ -4,6 +4,10 @@
  * RSS breakdown and finding cards a single-process report shows. Computed in Node; the browser
  * only draws. Instance names, jobs and labels are untrusted: they travel as JSON data and the
  * client puts them in the page as text.
+ *
+ * The chart's data holds every instance's RSS, so the page can draw the worst of any filter: in
+ * whole MiB, which a fleet's RSS needs no finer, and which keeps 1,000 instances × 360 points
+ * near 1.4 MiB of JSON where bytes took 4 MiB.
  */
 import type { Diagnosis } from '../../model/diagnosis.ts'
 import type { Gap } from '../../model/finding.ts'
@@ -18,19 +22,27 @@ import {
   type RssView,
   rssView,
   utc,
-  VIEW_VERSION,
   verdictView,
 } from './view-model.ts'
 
 /** Points on the fleet chart's time axis at most. */
 export const FLEET_CHART_POINTS = 360
 
-/** Instances drawn on the RSS chart: the worst ones with an RSS series. */
+/** Lines drawn on the RSS chart at once: the worst of those the filter keeps. */
 export const FLEET_CHART_INSTANCES = 8
+
+/** The unit of the chart's values: bytes = value × bytes, each rounded to a whole one. */
+export const FLEET_CHART_UNIT = { name: 'MiB', bytes: 2 ** 20 } as const
+
+/**
+ * The fleet page's own version of VIEW_VERSION's rule (bumped when its data changes shape): 2
+ * when the chart came to hold every instance's RSS in FLEET_CHART_UNIT, by rank.
+ */
+export const FLEET_VIEW_VERSION = 2
 
 export interface FleetView {
   kind: 'gomemdoctor-fleet'
-  version: typeof VIEW_VERSION
+  version: typeof FLEET_VIEW_VERSION
   title: string
   /** 'fleet · http://prometheus:9090 · {job="api"} · 12 instances' */
   headline: string
@@ -75,22 +87,31 @@ export interface FleetInstanceView {
   /** With findings only. */
   notes: string[]
   samples: number
-  /** Its line on the fleet chart, or null when it is not drawn there. */
-  chartIndex: number | null
 }
 
 export interface FleetChartView {
   /** Unix seconds. */
   t: number[]
-  /** One line per drawn instance, worst first. */
-  lines: { rank: number; instance: string; job: string; values: (number | null)[] }[]
+  /** The values' unit: RSS in bytes is value × unit.bytes, within half a unit (rounded). */
+  unit: { name: typeof FLEET_CHART_UNIT.name; bytes: number }
+  /** Lines drawn at once at most: the worst of those the filter keeps, or of all. */
+  drawn: number
+  /**
+   * Every instance with an RSS series, worst first: its rank (instances[rank - 1]) and its RSS
+   * on `t` in `unit`, null where nothing was read.
+   */
+  lines: { rank: number; values: (number | null)[] }[]
   /** The window's steps, when fewer points are drawn (each the highest RSS of its bucket). */
   thinnedFrom: number | null
 }
 
 export interface FleetViewOptions {
   generatedAtMs: number
-  chartInstances?: number
+}
+
+/** An RSS column in the chart's unit, rounded; gaps stay null. */
+export function inChartUnit(values: readonly (number | null)[]): (number | null)[] {
+  return values.map(v => (v === null ? null : Math.round(v / FLEET_CHART_UNIT.bytes)))
 }
 
 /** The fleet chart's grid: the window's steps, bucketed down to FLEET_CHART_POINTS. */
@@ -133,7 +154,6 @@ export function rssTrend(
 export function toFleetView(run: FleetRun, options: FleetViewOptions): FleetView {
   const ranked = rankFleet(run.entries)
   const grid = fleetGrid(run.window)
-  const wanted = options.chartInstances ?? FLEET_CHART_INSTANCES
   const lines: FleetChartView['lines'] = []
   const counts = { critical: 0, warning: 0, info: 0, none: 0 }
   const instances = ranked.map((entry, i): FleetInstanceView => {
@@ -141,12 +161,8 @@ export function toFleetView(run: FleetRun, options: FleetViewOptions): FleetView
     const top = diagnosis.findings[0]
     if (top) counts[top.severity]++
     else counts.none++
-    let chartIndex: number | null = null
     const trend = entry.rssTrend
-    if (lines.length < wanted && trend?.some(v => v !== null)) {
-      chartIndex = lines.length
-      lines.push({ rank: i + 1, instance: entry.instance, job: entry.job, values: trend })
-    }
+    if (trend?.some(v => v !== null)) lines.push({ rank: i + 1, values: inChartUnit(trend) })
     const unexplained = unexplainedBytes(diagnosis)
     const card = top !== undefined
     return {
@@ -170,7 +186,6 @@ export function toFleetView(run: FleetRun, options: FleetViewOptions): FleetView
       unjudged: diagnosis.unjudged,
       notes: card ? diagnosis.notes : [],
       samples: diagnosis.window.samples,
-      chartIndex,
     }
   })
   const unjudged = new Map<string, number>()
@@ -182,7 +197,7 @@ export function toFleetView(run: FleetRun, options: FleetViewOptions): FleetView
   const howMany = `${n.toLocaleString('en-US')} instance${n === 1 ? '' : 's'}`
   return {
     kind: 'gomemdoctor-fleet',
-    version: VIEW_VERSION,
+    version: FLEET_VIEW_VERSION,
     title: `gomemdoctor fleet · ${howMany}`,
     headline: ['fleet', run.url, run.selector, howMany].filter(Boolean).join(' · '),
     facts: [
@@ -198,7 +213,13 @@ export function toFleetView(run: FleetRun, options: FleetViewOptions): FleetView
     },
     counts,
     instances,
-    chart: { t: grid.t, lines, thinnedFrom: grid.buckets < grid.steps ? grid.steps : null },
+    chart: {
+      t: grid.t,
+      unit: { ...FLEET_CHART_UNIT },
+      drawn: FLEET_CHART_INSTANCES,
+      lines,
+      thinnedFrom: grid.buckets < grid.steps ? grid.steps : null,
+    },
     gaps: run.gaps,
     unjudged: [...unjudged].map(([id, count]) => `${id} (${count})`),
     notes: [],

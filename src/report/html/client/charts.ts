@@ -199,7 +199,7 @@ function newPlot(
   )
 }
 
-/** One line per instance on the fleet page, worst first; colours follow the rank. */
+/** The fleet page's lines: the i-th line drawn takes the i-th colour. */
 const INSTANCE_COLORS = [
   '#dc2626',
   '#f97316',
@@ -217,26 +217,42 @@ export function instanceColor(index: number): string {
 
 export interface FleetChart {
   /**
-   * Draws the lines of these instances (by rank; null: every line the page holds) and says in
-   * the caption which they are ('' for no word: the chart then shows the worst, as titled).
-   * Redraws only when the lines change; a zoom on the time axis is kept.
+   * Draws the lines of these instances, in this order (by rank; ranks without a line in the page
+   * are skipped), and says in the caption which they are ('' for no word: the chart then shows
+   * the worst, as titled). The i-th line drawn takes instanceColor(i), as the table's swatches
+   * do. Redraws only when the lines change; a zoom on the time axis is kept.
    */
-  show(ranks: readonly number[] | null, drawn: string): void
+  show(ranks: readonly number[], drawn: string): void
   resize(): void
 }
 
 /**
  * The fleet page's chart: RSS over the window of its worst instances, or of those the filter
- * keeps; it draws on the first show(). The instances' names are the legend's labels, which uPlot
- * sets with textContent. Each line keeps its colour whatever else is drawn, so it matches its
- * row's swatch in the table.
+ * keeps; it draws on the first show(). `label` names a rank's line in the legend, which uPlot
+ * sets with textContent. The page holds every instance's RSS in the view's unit (whole MiB):
+ * only the lines drawn are turned back into bytes, once each.
  */
-export function createFleetChart(root: HTMLElement, chart: FleetChartView): FleetChart {
+export function createFleetChart(
+  root: HTMLElement,
+  chart: FleetChartView,
+  label: (rank: number) => string,
+): FleetChart {
   const box = el('div', { class: 'chart-body' })
-  const note =
+  const each =
     chart.thinnedFrom === null
-      ? 'process_resident_memory_bytes of the worst instances that export it, in rank order.'
-      : `process_resident_memory_bytes of the worst instances that export it, in rank order; each point is the highest of ${Math.round(chart.thinnedFrom / chart.t.length)} steps.`
+      ? ''
+      : `; each point is the highest of ${Math.round(chart.thinnedFrom / chart.t.length)} steps`
+  const note = `process_resident_memory_bytes of the worst instances that export it, in rank order, rounded to whole ${chart.unit.name}${each}.`
+  const held = new Map(chart.lines.map(l => [l.rank, l.values]))
+  const inBytes = new Map<number, Column>()
+  const bytesOf = (rank: number, values: Column): Column => {
+    let column = inBytes.get(rank)
+    if (!column) {
+      column = values.map(v => (v === null ? null : v * chart.unit.bytes))
+      inBytes.set(rank, column)
+    }
+    return column
+  }
   const caption = el('p', { class: 'muted', id: 'fleet-chart-drawn', hidden: '' })
   root.replaceChildren(
     el(
@@ -255,13 +271,13 @@ export function createFleetChart(root: HTMLElement, chart: FleetChartView): Flee
   const size = () => ({ width: Math.max(280, box.clientWidth), height: 300 })
   let plot: uPlot | null = null
   let key: string | null = null
-  const show = (ranks: readonly number[] | null, drawn: string) => {
+  const show = (ranks: readonly number[], drawn: string) => {
     caption.textContent = drawn
     caption.hidden = drawn === ''
-    const wanted = ranks === null ? null : new Set(ranks)
-    const lines = chart.lines
-      .map((l, index) => ({ ...l, color: instanceColor(index) }))
-      .filter(l => wanted === null || wanted.has(l.rank))
+    const lines = ranks.flatMap(rank => {
+      const values = held.get(rank)
+      return values ? [{ rank, values: bytesOf(rank, values) }] : []
+    })
     const next = lines.map(l => l.rank).join(',')
     if (next === key) return
     key = next
@@ -289,7 +305,7 @@ export function createFleetChart(root: HTMLElement, chart: FleetChartView): Flee
         data: [chart.t, ...lines.map(l => l.values)] as uPlot.AlignedData,
         series: [
           TIME,
-          ...lines.map(l => line(`#${l.rank} ${l.instance}`, l.color, l.values, bytes)),
+          ...lines.map((l, i) => line(label(l.rank), instanceColor(i), l.values, bytes)),
         ],
       },
       { ...size(), format: bytes },

@@ -9,7 +9,8 @@
  * what matches, until the filter changes. Rows and cards are built on first showing and kept.
  * The page's data stays whole, so an archived page still holds every instance. Off-screen cards
  * skip layout (content-visibility, in report.css). The RSS chart draws the worst of what the
- * filter matches among the lines the page holds (FleetView.chart: the fleet's worst only).
+ * filter matches: the page holds every instance's RSS (FleetView.chart, in whole MiB). The i-th
+ * line drawn takes the i-th colour, and the rows of the lines drawn wear that colour as a swatch.
  *
  * The filter lives in the location hash, so a filtered view can be shared and reloaded:
  * '#filter=namespace%3Dshop', or '#instance-37&filter=shop' once a row's link to its card was
@@ -24,9 +25,6 @@ import { gapsTable, renderFinding, renderGaps, renderHeader, rssCard } from './s
 /** Rows drawn at first: enough to triage, few enough that 1,000+ instances open at once. */
 const FIRST_ROWS = 100
 
-/** Lines on the RSS chart at most, as fleet-view.ts's FLEET_CHART_INSTANCES embeds them. */
-const CHART_LINES = 8
-
 const COUNT_COLORS = {
   critical: '#b91c1c',
   warning: '#d97706',
@@ -40,12 +38,14 @@ export function renderFleet(app: HTMLElement, view: FleetView): void {
   const chartRoot = el('div', { class: 'charts-grid', id: 'charts' })
   const gaps = el('section', { class: 'gaps-section', id: 'gaps' })
   renderGaps(gaps, view)
-  // The list filters first (from the hash); the chart, drawn once in the page, follows it.
+  // The list filters first (from the hash); the chart, drawn once in the page, follows it, and
+  // the rows of the lines it draws take their colours.
   let chart: FleetChart | null = null
   let selection = chartSelection(view.chart, '', [])
   const list = instanceList(view, (query, matching) => {
     selection = chartSelection(view.chart, query, matching)
     chart?.show(selection.ranks, selection.caption)
+    return selection.ranks
   })
   const main = el(
     'main',
@@ -58,7 +58,11 @@ export function renderFleet(app: HTMLElement, view: FleetView): void {
   )
   app.replaceChildren(header, main, el('footer', {}, view.generated))
   document.title = view.title
-  const fleetChart = createFleetChart(chartRoot, view.chart)
+  const fleetChart = createFleetChart(
+    chartRoot,
+    view.chart,
+    rank => `#${rank} ${view.instances[rank - 1]?.instance ?? ''}`,
+  )
   fleetChart.show(selection.ranks, selection.caption)
   chart = fleetChart
   list.reveal()
@@ -115,57 +119,57 @@ function countText(shown: number, matching: number, total: number, query: string
 }
 
 /**
- * What the chart draws for a filter: the worst CHART_LINES of the matching instances among the
- * lines the page holds, and a caption that says which, and what it cannot draw. No filter: the
- * chart as titled, with no caption.
+ * What the chart draws for a filter: the worst `chart.drawn` of the matching instances that have
+ * a line (the page holds every instance's), and a caption that says which, and which have none.
+ * No filter: the chart as titled, with no caption.
  */
 function chartSelection(
   chart: FleetChartView,
   query: string,
   matching: readonly FleetInstanceView[],
 ): { ranks: number[]; caption: string } {
-  if (query === '' || chart.lines.length === 0) {
-    return { ranks: chart.lines.slice(0, CHART_LINES).map(l => l.rank), caption: '' }
+  if (query === '') {
+    return { ranks: chart.lines.slice(0, chart.drawn).map(l => l.rank), caption: '' }
   }
-  const wanted = new Set(matching.map(i => i.rank))
-  const held = chart.lines.filter(l => wanted.has(l.rank))
-  const ranks = held.slice(0, CHART_LINES).map(l => l.rank)
+  const held = new Set(chart.lines.map(l => l.rank))
+  const lined = matching.filter(i => held.has(i.rank)).map(i => i.rank)
+  const ranks = lined.slice(0, chart.drawn)
   return {
     ranks,
     caption: chartCaption(query, {
       drawn: ranks.length,
-      held: held.length,
+      lined: lined.length,
       matching: matching.length,
-      lines: chart.lines.length,
     }),
   }
 }
 
 /**
- * The chart's caption for a filter: "drawn: the 3 instances matching 'shop' among the 8 worst;
- * the RSS of the other 7 is not in this page", and the like.
+ * The chart's caption for a filter: "drawn: the worst 8 of the 10 instances matching 'shop'",
+ * and what has no line: "drawn: the 3 instances matching 'api'; the other 1 exports no RSS in
+ * this window".
  */
 function chartCaption(
   query: string,
-  count: { drawn: number; held: number; matching: number; lines: number },
+  count: { drawn: number; lined: number; matching: number },
 ): string {
-  const { drawn, held, matching } = count
+  const { drawn, lined, matching } = count
   const what = `matching '${query}'`
-  const worst = `the ${n(count.lines)} worst`
   if (matching === 0) return `no instance matches '${query}'`
   if (drawn === 0) {
-    const those = matching === 1 ? 'the one that does' : `the ${n(matching)} that do`
-    return `none of ${worst} instances matches '${query}'; the RSS of ${those} is not in this page`
-  }
-  if (drawn === matching) {
     return matching === 1
-      ? `drawn: the only instance ${what}`
-      : `drawn: the ${n(drawn)} instances ${what}`
+      ? `the only instance ${what} exports no RSS in this window`
+      : `none of the ${n(matching)} instances ${what} exports its RSS in this window`
   }
-  // More matching lines held than drawn: only when the page holds more than CHART_LINES.
-  if (drawn < held) return `drawn: the worst ${n(drawn)} of the ${n(matching)} instances ${what}`
-  const them = `instance${drawn === 1 ? '' : 's'} ${what} among ${worst}`
-  return `drawn: the ${n(drawn)} ${them}; the RSS of the other ${n(matching - drawn)} is not in this page`
+  const which =
+    drawn < lined
+      ? `the worst ${n(drawn)} of the ${n(lined)} instances ${what}`
+      : drawn === 1 && matching === 1
+        ? `the only instance ${what}`
+        : `the ${n(drawn)} instance${drawn === 1 ? '' : 's'} ${what}`
+  const rest = matching - lined
+  if (rest === 0) return `drawn: ${which}`
+  return `drawn: ${which}; the other ${n(rest)} export${rest === 1 ? 's' : ''} no RSS in this window`
 }
 
 /** What the location hash asks for; null where it says nothing. Never throws. */
@@ -209,11 +213,12 @@ function writeHash(query: string, instance: number | null): void {
 /**
  * The ranked table with its filter box and "show all" button, and the detail cards of the rows
  * it shows. Every word typed must appear in the instance, job, Go version, a label, a finding id
- * or a severity (case ignored); typing redraws at once, and tells `onFilter` what matches.
+ * or a severity (case ignored); typing redraws at once, and tells `onFilter` what matches, which
+ * answers the ranks the chart draws, in order: their rows wear the line's colour.
  */
 function instanceList(
   view: FleetView,
-  onFilter: (query: string, matching: FleetInstanceView[]) => void,
+  onFilter: (query: string, matching: FleetInstanceView[]) => readonly number[],
 ): {
   table: HTMLElement
   details: HTMLElement
@@ -225,6 +230,32 @@ function instanceList(
   const troubled = view.instances.filter(i => i.findings.length > 0).length
   const rows = new Map<number, HTMLElement>()
   const cards = new Map<number, HTMLElement>()
+  /** The rows' swatches: the chart's colour of each rank drawn, by the line's position. */
+  const colors = new Map<number, string>()
+  const swatches = new Map<number, HTMLElement>()
+  const paint = (rank: number) => {
+    const row = rows.get(rank)
+    if (!row) return
+    const color = colors.get(rank)
+    let swatch = swatches.get(rank)
+    if (color === undefined) {
+      swatch?.remove()
+      swatches.delete(rank)
+      return
+    }
+    if (!swatch) {
+      swatch = el('span', { class: 'swatch', title: 'drawn on the RSS chart above' })
+      swatches.set(rank, swatch)
+      row.querySelector('td.instance')?.prepend(swatch)
+    }
+    swatch.style.background = color
+  }
+  const build = (i: FleetInstanceView) => {
+    const row = instanceRow(i)
+    rows.set(i.rank, row)
+    paint(i.rank)
+    return row
+  }
   // Opened with a filter, or at a card below the first rows (a link kept from an earlier look):
   // filter, and draw down to the card.
   const opened = readHash(window.location.hash)
@@ -271,10 +302,14 @@ function instanceList(
       terms.length === 0 ? listed : listed.filter(l => terms.every(t => l.text.includes(t)))
     if (query !== filtered) {
       filtered = query
-      onFilter(
+      const ranks = onFilter(
         query,
         matching.map(l => l.instance),
       )
+      const before = [...colors.keys()]
+      colors.clear()
+      for (const [i, rank] of ranks.entries()) colors.set(rank, instanceColor(i))
+      for (const rank of new Set([...before, ...ranks])) paint(rank)
     }
     const shown = matching.slice(0, limit).map(l => l.instance)
     whole = shown.length === matching.length
@@ -292,7 +327,7 @@ function instanceList(
     const key = shown.map(i => i.rank).join(',')
     if (key === drawn) return
     drawn = key
-    tbody.replaceChildren(...shown.map(i => cached(rows, i, instanceRow)))
+    tbody.replaceChildren(...shown.map(i => rows.get(i.rank) ?? build(i)))
     const withFindings = shown.filter(i => i.findings.length > 0)
     heading.textContent =
       withFindings.length === troubled
@@ -498,17 +533,12 @@ function instanceRow(i: FleetInstanceView): HTMLElement {
     i.findings.length > 0
       ? el('a', { href: `#instance-${i.rank}` }, i.instance)
       : el('span', {}, i.instance)
-  const swatch =
-    i.chartIndex === null
-      ? null
-      : el('span', { class: 'swatch', title: 'drawn on the RSS chart below' })
-  if (swatch && i.chartIndex !== null) swatch.style.background = instanceColor(i.chartIndex)
   const severity = i.findings[0]?.severity
   return el(
     'tr',
     { class: `sev-${i.severity}`, 'data-rank': String(i.rank) },
     el('td', { class: 'num muted' }, String(i.rank)),
-    el('td', { class: 'instance' }, swatch, name),
+    el('td', { class: 'instance' }, name),
     el('td', { class: 'job' }, i.job),
     el('td', { class: 'mono' }, i.goVersion ?? '?'),
     el('td', { class: 'verdict-cell' }, i.verdict),
