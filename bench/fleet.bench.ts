@@ -2,15 +2,16 @@
  * `gomemdoctor fleet` against a real Prometheus holding 1,000 Go instances × 6 h at 30 s steps
  * (test/helpers/synthetic-fleet.ts, backfilled with promtool; the blocks are cached in
  * build/synthetic-fleet/, the first run takes a couple of minutes to make them): wall time, range
- * queries and peak RSS of the CLI; then the `--html` page of the same fleet: its size, and
- * Chromium's time from navigation to the first complete render (as bench/report.bench.ts
- * measures it). Not part of the test suite: `node --import tsx bench/fleet.bench.ts`.
+ * queries and peak RSS of the CLI; then the `--html` page of the same fleet: its size (whole,
+ * gzipped, and the chart's share: every instance's RSS), and Chromium's time from navigation to
+ * the first complete render (as bench/report.bench.ts measures it). Not part of the test suite: `node --import tsx bench/fleet.bench.ts`.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
 import { clientAssets } from '../src/cli/html-report.ts'
 import type { FleetJson } from '../src/report/fleet.ts'
 import type { FleetView } from '../src/report/html/fleet-view.ts'
@@ -108,7 +109,7 @@ try {
       `instances ${report.instances.length}, points per series ${POINTS}, range queries ${report.source.queries}`,
       `worst: ${ranked.join('; ')}`,
       `${m.label}: ${m.seconds.toFixed(2)} s wall, ${(m.peakRssBytes / 2 ** 20).toFixed(0)} MiB peak RSS`,
-      `HTML ${HTML}: ${kib(Buffer.byteLength(page))}, of which the embedded data ${kib(Buffer.byteLength(data?.[1] ?? ''))}`,
+      `HTML ${HTML}: ${kib(Buffer.byteLength(page))} (${kib(gzipSync(page).length)} gzipped), of which the embedded data ${kib(Buffer.byteLength(data?.[1] ?? ''))}, the chart's ${view.chart.lines.length} lines ${kib(Buffer.byteLength(JSON.stringify(view.chart)))}`,
       `Chromium, navigation to first complete render (${RENDERS} loads):`,
       ...renders.map(line => `  ${line}`),
       `the same fleet with every instance in trouble, ${TROUBLED_HTML}: ${kib(Buffer.byteLength(troubledPage))}`,

@@ -6,8 +6,8 @@
  * client puts them in the page as text.
  *
  * The chart's data holds every instance's RSS, so the page can draw the worst of any filter: in
- * whole MiB, which a fleet's RSS needs no finer, and which keeps 1,000 instances × 360 points
- * near 1.4 MiB of JSON where bytes took 4 MiB.
+ * whole MiB, which a fleet's RSS needs no finer: 1,000 instances × 360 points are 1.3 MiB of
+ * JSON, where bytes made the page 4.1 MiB (bench/README.md).
  */
 import type { Diagnosis } from '../../model/diagnosis.ts'
 import type { Gap } from '../../model/finding.ts'
