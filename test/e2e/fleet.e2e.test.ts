@@ -299,7 +299,8 @@ async function tempDir(t: TestContext): Promise<string> {
   return dir
 }
 
-test('fleet --html: the ranked table, the worst instances drawn, findings per instance; markup in labels is text', async t => {
+/** `fleet --json --html` of the test fleet: the page's path and the JSON document. */
+async function fleetPage(t: TestContext): Promise<{ html: string; fleet: FleetJson }> {
   const html = join(await tempDir(t), 'fleet.html')
   const run = await runCli(
     'fleet',
@@ -311,7 +312,11 @@ test('fleet --html: the ranked table, the worst instances drawn, findings per in
     html,
   )
   assert.equal(run.code, 0, run.err)
-  const fleet = JSON.parse(run.out) as FleetJson
+  return { html, fleet: JSON.parse(run.out) as FleetJson }
+}
+
+test('fleet --html: the ranked table, the worst instances drawn, findings per instance; markup in labels is text', async t => {
+  const { html, fleet } = await fleetPage(t)
   assert.equal(fleet.instances.length, 5)
   const text = await readFile(html, 'utf8')
   assert.doesNotMatch(text, /<(script|link|img)[^>]+(src|href)=/i, 'nothing loaded from elsewhere')
@@ -368,9 +373,7 @@ test('fleet --html: the ranked table, the worst instances drawn, findings per in
 })
 
 test('fleet --html: typing markup from a label into the filter finds its instance, shows the markup as text and runs nothing', async t => {
-  const html = join(await tempDir(t), 'fleet.html')
-  const run = await runCli('fleet', '--prometheus', prometheus.url, ...WINDOW, '--html', html)
-  assert.equal(run.code, 0, run.err)
+  const { html } = await fleetPage(t)
   const { page, problems } = await openPage(t, html)
   const names = () => page.locator('table.fleet-table tbody tr td.instance').allTextContents()
   const filter = page.locator('#fleet-filter')
@@ -433,18 +436,7 @@ test('diagnose --prometheus --instance --html: the single-process page from the 
 })
 
 test('fleet --html: the RSS chart draws what the filter matches, and the filter is kept in the URL', async t => {
-  const html = join(await tempDir(t), 'fleet.html')
-  const run = await runCli(
-    'fleet',
-    '--prometheus',
-    prometheus.url,
-    ...WINDOW,
-    '--json',
-    '--html',
-    html,
-  )
-  assert.equal(run.code, 0, run.err)
-  const fleet = JSON.parse(run.out) as FleetJson
+  const { html, fleet } = await fleetPage(t)
   const everyLine = fleet.instances.map((i, n) => `#${n + 1} ${i.instance}`)
   const api = everyLine.filter((_, n) => fleet.instances[n]?.job === 'api')
   const hostile = everyLine.filter(line => line.endsWith(HOSTILE_INSTANCE))
@@ -521,18 +513,7 @@ test('fleet --html: the RSS chart draws what the filter matches, and the filter 
 })
 
 test("fleet --html: a row's link to its card keeps the filter in the URL, and that URL opens filtered at the card", async t => {
-  const html = join(await tempDir(t), 'fleet.html')
-  const run = await runCli(
-    'fleet',
-    '--prometheus',
-    prometheus.url,
-    ...WINDOW,
-    '--json',
-    '--html',
-    html,
-  )
-  assert.equal(run.code, 0, run.err)
-  const fleet = JSON.parse(run.out) as FleetJson
+  const { html, fleet } = await fleetPage(t)
   const rank =
     fleet.instances.findIndex(i => i.instance === members.leak.addr && i.job === 'api') + 1
   const { page, problems } = await openPage(t, html)
@@ -568,9 +549,7 @@ test("fleet --html: a row's link to its card keeps the filter in the URL, and th
 })
 
 test('fleet --html: a hostile hash (a cut %-sequence, markup) is only ever the filter text: nothing throws, nothing runs', async t => {
-  const html = join(await tempDir(t), 'fleet.html')
-  const run = await runCli('fleet', '--prometheus', prometheus.url, ...WINDOW, '--html', html)
-  assert.equal(run.code, 0, run.err)
+  const { html } = await fleetPage(t)
   const { page, problems } = await openPage(t, html)
   const hashes: [string, string][] = [
     ['#filter=%E0%A4%A', '%E0%A4%A'],
