@@ -21,6 +21,7 @@ import { openStore } from '../src/store/db.ts'
 import { appendCaptures, createRecording, finishRecording } from '../src/store/recordings.ts'
 import { launchBrowser } from '../test/helpers/browser.ts'
 import { GO119, loadRun } from '../test/helpers/capture.ts'
+import { seededRandom } from '../test/helpers/random.ts'
 import { measure } from './measure.ts'
 
 const BIN = fileURLToPath(new URL('../bin/gomemdoctor.js', import.meta.url))
@@ -30,24 +31,13 @@ const DIR = join(tmpdir(), 'gomemdoctor-bench')
 const DB = join(DIR, `day-${TICKS}.db`)
 const HTML = join(DIR, `day-${TICKS}.html`)
 
-/** A seeded PRNG (mulberry32): the same recording every time. */
-function random(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 async function generate(): Promise<void> {
   const run = await loadRun(`${GO119}/madv-free-retention`)
   const profiles = (await loadRun(`${GO119}/cgroup-limit-risk`)).captures.ticks
     .flatMap(t => t.captures)
     .filter(c => c.kind === 'pprof-heap')
   const template = run.captures.ticks.at(-1)?.captures ?? []
-  const rand = random(42)
+  const rand = seededRandom(42)
   const startMs = Date.UTC(2026, 10, 1)
   await mkdir(DIR, { recursive: true })
   await rm(DB, { force: true })

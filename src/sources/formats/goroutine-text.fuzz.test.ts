@@ -2,21 +2,10 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { seededRandom } from '../../../test/helpers/random.ts'
 import { InputError } from '../../errors.ts'
 import { bucketGoroutines, SIMILARITIES } from '../../model/goroutine-buckets.ts'
 import { parseGoroutineText } from './goroutine-text.ts'
-
-/** mulberry32, seeded: failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Edits that hit the grammar: cut, drop or duplicate lines, swap characters that matter. */
 function mutate(input: string, rnd: () => number): string {
@@ -75,7 +64,7 @@ const seeds = readdirSync(dir)
   .map(s => s.slice(0, 40_000))
 
 test('survives 4000 mutated real dumps with InputError or a result, quickly', () => {
-  const rnd = random(1905)
+  const rnd = seededRandom(1905)
   const started = Date.now()
   for (let i = 0; i < 4000; i++) {
     let input = mutate(seeds[i % seeds.length] as string, rnd)

@@ -3,21 +3,10 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { gunzipSync, gzipSync } from 'node:zlib'
+import { seededRandom } from '../../../test/helpers/random.ts'
 import { InputError } from '../../errors.ts'
 import { heapTop } from '../../model/heap-top.ts'
 import { parsePprof } from './pprof.ts'
-
-/** mulberry32: a fixed seed makes every failure reproducible. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** One random edit of a protobuf: flipped bits, overwritten or inserted bytes, cuts, splices. */
 function mutate(input: Uint8Array, rnd: () => number): Uint8Array {
@@ -65,7 +54,7 @@ const seeds = readdirSync(dir)
   .map(f => gunzipSync(readFileSync(join(dir, f))))
 
 test('survives 8000 mutated real profiles with InputError or a result, quickly', () => {
-  const rnd = random(20240501)
+  const rnd = seededRandom(20240501)
   const started = Date.now()
   let rejected = 0
   for (let i = 0; i < 8000; i++) {
