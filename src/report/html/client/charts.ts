@@ -7,21 +7,9 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { FleetChartView } from '../fleet-view.ts'
 import type { SeriesView } from '../view-model.ts'
+import { sliceColor } from './colors.ts'
 import { el } from './dom.ts'
 import { bytes, clock, count } from './format.ts'
-
-/** Colour of each RSS slice; the LazyFree slice stands out on purpose. */
-const RSS_COLORS: Record<string, string> = {
-  'live-heap': '#2563eb',
-  'heap-fragmentation': '#60a5fa',
-  'idle-heap': '#a5c8fd',
-  'goroutine-stacks': '#7c3aed',
-  'runtime-metadata': '#b9a5f5',
-  unexplained: '#9ca3af',
-  anonymous: '#64748b',
-  'file-backed': '#14b8a6',
-  'released-resident': '#f97316',
-}
 
 type Column = (number | null)[]
 
@@ -59,7 +47,7 @@ const SPECS: ChartSpec[] = [
       const layers: Layer[] = series.rss
         .map((values, i) => {
           const key = series.rssKeys[i]
-          return { label: key?.label ?? '', color: RSS_COLORS[key?.key ?? ''] ?? '#999', values }
+          return { label: key?.label ?? '', color: sliceColor(key?.key ?? ''), values }
         })
         .filter(layer => layer.values.some(v => v !== null && v > 0))
       return stacked(series.t, layers, {

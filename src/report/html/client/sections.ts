@@ -4,21 +4,9 @@
  * textContent, including the ones that came from the target.
  */
 import type { FindingView, ReportView, RssView } from '../view-model.ts'
+import { sliceColor } from './colors.ts'
 import { el, fill } from './dom.ts'
 import { percent } from './format.ts'
-
-const SLICE_COLORS: Record<string, string> = {
-  'live-heap': '#2563eb',
-  'heap-fragmentation': '#60a5fa',
-  'idle-heap': '#a5c8fd',
-  'goroutine-stacks': '#7c3aed',
-  'runtime-metadata': '#b9a5f5',
-  unexplained: '#9ca3af',
-  anonymous: '#64748b',
-  'file-backed': '#14b8a6',
-  'released-resident': '#f97316',
-  'go-not-resident': '#fecaca',
-}
 
 export function renderHeader(
   root: Element,
@@ -75,12 +63,12 @@ export function rssCard(rss: RssView | null, id: string | null = 'rss'): HTMLEle
   for (const slice of positive) {
     const part = el('span', { class: 'rss-part', title: `${slice.label}: ${slice.text}` })
     part.style.flexGrow = String(slice.bytes)
-    part.style.background = SLICE_COLORS[slice.key] ?? '#999'
+    part.style.background = sliceColor(slice.key)
     bar.appendChild(part)
   }
   const rows = rss.slices.map(slice => {
     const swatch = el('span', { class: 'swatch' })
-    swatch.style.background = SLICE_COLORS[slice.key] ?? '#999'
+    swatch.style.background = sliceColor(slice.key)
     return el(
       'tr',
       { class: slice.key === 'released-resident' ? 'lazyfree' : '' },
