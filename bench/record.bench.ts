@@ -36,7 +36,7 @@ function rssOf(pid: number): number | undefined {
   }
 }
 
-const target = await startScenario('healthy')
+const target = await startScenario('healthy', { go: 'go1.26' })
 try {
   const db = join(await mkdtemp(join(tmpdir(), 'gomemdoctor-bench-record-')), 'long.db')
   const args = [BIN, 'record', String(target.pid), '--out', db, '--interval', '100ms']

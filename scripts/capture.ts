@@ -1,11 +1,14 @@
 // Regenerates a capture directory from a real Go process, with gomemdoctor's own collector:
-//   node --import tsx scripts/capture.ts <scenario> [--control] [--seconds N]
-// It starts testprograms/memsick in the scenario (GODEBUG as the scenario needs), samples it by
-// PID and URL, and writes testdata/captures/<go>-linux<major.minor>/<scenario>[-control]/.
+//   node --import tsx scripts/capture.ts <scenario> --go <build> [--control] [--seconds N]
+// It builds testprograms/memsick with the named Go build (go1.19, go1.26, go1.26-line1.24,
+// go1.27: src/demo/go-toolchains.ts), starts it in the scenario (GODEBUG as the scenario needs),
+// samples it by PID and URL, and writes
+// testdata/captures/<build>-linux<major.minor>/<scenario>[-control]/.
 // Captures are regenerated, never edited by hand.
 import { rm } from 'node:fs/promises'
 import { release } from 'node:os'
 import { parseArgs } from 'node:util'
+import { GO_BUILDS, type GoBuildName } from '../src/demo/go-toolchains.ts'
 import { startScenario } from '../src/demo/memsick.ts'
 import { assemble } from '../src/sources/assemble.ts'
 import { collect } from '../src/sources/collect.ts'
@@ -24,18 +27,25 @@ const SCENARIO_ENV: Record<
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { control: { type: 'boolean' }, seconds: { type: 'string', default: '5' } },
+  options: {
+    control: { type: 'boolean' },
+    go: { type: 'string' },
+    seconds: { type: 'string', default: '5' },
+  },
 })
 const scenario = positionals[0]
-if (!scenario) {
-  console.error('usage: scripts/capture.ts <scenario> [--control] [--seconds N]')
+const go = values.go as GoBuildName | undefined
+if (!scenario || !go || !(go in GO_BUILDS)) {
+  console.error(
+    `usage: scripts/capture.ts <scenario> --go ${Object.keys(GO_BUILDS).join('|')} [--control] [--seconds N]`,
+  )
   process.exit(2)
 }
 const control = values.control === true
 const env = SCENARIO_ENV[scenario]?.[control ? 'control' : 'positive'] ?? {}
 const seconds = Number(values.seconds)
 
-const target = await startScenario(scenario, { control, env })
+const target = await startScenario(scenario, { go, control, env })
 try {
   const collection = await collect({
     pid: target.pid,
@@ -47,7 +57,7 @@ try {
   const goVersion = assemble(collection.captures).target.goVersion ?? 'go-unknown'
   const kernel = /^(\d+\.\d+)/.exec(release())?.[1] ?? 'unknown'
   const dir = new URL(
-    `../testdata/captures/${goVersion.replace(/\.\d+$/, '')}-linux${kernel}/${scenario}${control ? '-control' : ''}/`,
+    `../testdata/captures/${go}-linux${kernel}/${scenario}${control ? '-control' : ''}/`,
     import.meta.url,
   )
   await rm(dir, { recursive: true, force: true })
@@ -60,6 +70,7 @@ try {
         .map(([k, v]) => `${k}=${v}`)
         .join(' '),
       goVersion,
+      goBuild: go,
       kernel: release(),
       command: `scripts/capture.ts ${process.argv.slice(2).join(' ')}`,
     },

@@ -1,19 +1,29 @@
 // Builds and starts testprograms/memsick, the Go program that reproduces each finding for real
-// (STYLE.md 6.4). Tests use it as:
-//   const s = await startScenario('madv-free-retention', { env: { GODEBUG: 'madvdontneed=0' } })
+// (STYLE.md 6.4). Tests name the Go that builds it:
+//   const s = await startScenario('madv-free-retention', { go: 'go1.26', env: { GODEBUG: 'madvdontneed=0' } })
 //   t.after(() => s.stop())
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errorCode, UsageError } from '../errors.ts'
 import { INSTALL_ROOT } from '../install-root.ts'
+import { GO_BUILDS, type GoBuildName, goCommand } from './go-toolchains.ts'
 
 const ROOT = INSTALL_ROOT
 const SOURCE_DIR = join(ROOT, 'testprograms', 'memsick')
 const BUILD_DIR = join(ROOT, 'build', 'memsick')
-/** Where buildMemsick puts the binary (`/build/` is gitignored). */
-export const MEMSICK_BINARY = join(BUILD_DIR, 'memsick')
+
+/**
+ * Which Go builds memsick: one of GO_BUILDS (tests and captures, always named), or 'path' for
+ * whatever `go` is on PATH with the source's own go.mod (`demo --live` on a user's machine).
+ */
+export type MemsickGo = GoBuildName | 'path'
+
+/** Where buildMemsick puts the binary of one Go build (`/build/` is gitignored). */
+export function memsickBinary(go: MemsickGo): string {
+  return join(BUILD_DIR, go, 'memsick')
+}
 
 const READY_LINE = /^READY pid=(\d+) addr=(\S+) scenario=(\S+) control=(true|false)$/
 const STDERR_TAIL_CHARS = 4000
@@ -26,6 +36,8 @@ const STOP_GRACE_MS = 5000
 const RUNTIME_KNOBS = ['GODEBUG', 'GOGC', 'GOMEMLIMIT', 'GOMAXPROCS']
 
 export interface ScenarioOptions {
+  /** The Go that builds memsick. */
+  go: MemsickGo
   /** Run the scenario's control (`--control`): the same workload with the cause removed. */
   control?: boolean
   /** Variables for the Go runtime, e.g. `{ GODEBUG: 'madvdontneed=0' }`. */
@@ -47,52 +59,74 @@ export interface RunningScenario {
   child: ChildProcess
 }
 
-let building: Promise<string> | undefined
+const building = new Map<MemsickGo, Promise<string>>()
 
 /**
- * Builds memsick into build/memsick/memsick unless the binary is newer than every source, and
- * returns its path. Concurrent callers are safe: each build writes its own temporary file and
- * renames it into place, which is atomic, so no caller ever runs a half-written binary.
+ * Builds memsick with `go` into build/memsick/<go>/memsick unless the binary is newer than every
+ * source, and returns its path. Concurrent callers are safe: each build writes its own temporary
+ * file and renames it into place, which is atomic, so no caller ever runs a half-written binary.
  */
-export function buildMemsick(): Promise<string> {
-  building ??= buildIfStale().catch((error: unknown) => {
-    building = undefined
-    throw error
-  })
-  return building
+export function buildMemsick(go: MemsickGo): Promise<string> {
+  let build = building.get(go)
+  if (!build) {
+    build = buildIfStale(go).catch((error: unknown) => {
+      building.delete(go)
+      throw error
+    })
+    building.set(go, build)
+  }
+  return build
 }
 
-async function buildIfStale(): Promise<string> {
-  const built = await mtimeMs(MEMSICK_BINARY)
-  if (built !== undefined && built >= (await newestSourceMs(SOURCE_DIR))) return MEMSICK_BINARY
-  await mkdir(BUILD_DIR, { recursive: true })
+async function buildIfStale(go: MemsickGo): Promise<string> {
+  const binary = memsickBinary(go)
+  const built = await mtimeMs(binary)
+  if (built !== undefined && built >= (await newestSourceMs(SOURCE_DIR))) return binary
+  const dir = join(BUILD_DIR, go)
+  await mkdir(dir, { recursive: true })
   // The binary is stamped with the time the build started, so a source saved during the build
   // is newer than the binary and triggers the next build.
   const startedAt = new Date()
-  const tmp = join(BUILD_DIR, `memsick.${process.pid}.${randomUUID()}.tmp`)
+  const tmp = join(dir, `memsick.${process.pid}.${randomUUID()}.tmp`)
   try {
-    await goBuild(tmp)
+    await goBuild(go, dir, tmp)
     await utimes(tmp, startedAt, startedAt)
-    await rename(tmp, MEMSICK_BINARY)
+    await rename(tmp, binary)
   } finally {
     await rm(tmp, { force: true })
   }
-  return MEMSICK_BINARY
+  return binary
 }
 
-async function goBuild(out: string): Promise<void> {
-  const env = { ...process.env }
+async function goBuild(go: MemsickGo, dir: string, out: string): Promise<void> {
+  const env: NodeJS.ProcessEnv = { ...process.env }
   // Go needs a cache directory; without HOME (some CI sandboxes) it has none.
   if (!env.GOCACHE && !env.XDG_CACHE_HOME && !env.HOME)
     env.GOCACHE = join(ROOT, 'build', 'go-cache')
-  const first = await run('go', ['build', '-o', out, '.'], env)
+  let command = 'go'
+  const args = ['build', '-o', out]
+  if (go !== 'path') {
+    const { release, goLine } = GO_BUILDS[go]
+    const toolchain = goCommand(release)
+    command = toolchain.command
+    Object.assign(env, toolchain.env)
+    // The go line sets the binary's DefaultGODEBUG; the source keeps the oldest (go 1.19), and
+    // each build gets its own module file instead of an edited copy of the sources.
+    const modfile = join(dir, 'go.mod')
+    await writeFile(modfile, `module memsick\n\ngo ${goLine}\n`)
+    args.push(`-modfile=${modfile}`)
+  }
+  args.push('.')
+  const first = await run(command, args, env)
   if (first.code === 0) return
   // Without a C compiler only the cgo scenario (non-go-memory) is lost: build the rest.
   if (/gcc|C compiler|cgo/.test(first.stderr)) {
-    const second = await run('go', ['build', '-o', out, '.'], { ...env, CGO_ENABLED: '0' })
+    const second = await run(command, args, { ...env, CGO_ENABLED: '0' })
     if (second.code === 0) return
   }
-  throw new Error(`go build in testprograms/memsick failed (exit ${first.code}):\n${first.stderr}`)
+  throw new Error(
+    `${command} build in testprograms/memsick (${go}) failed (exit ${first.code}):\n${first.stderr}`,
+  )
 }
 
 function run(
@@ -169,9 +203,9 @@ function track(child: ChildProcess): void {
  */
 export async function startScenario(
   id: string,
-  options: ScenarioOptions = {},
+  options: ScenarioOptions,
 ): Promise<RunningScenario> {
-  const binary = await buildMemsick()
+  const binary = await buildMemsick(options.go)
   const timeoutMs = options.readyTimeoutMs ?? 60_000
   const env = { ...process.env }
   for (const knob of RUNTIME_KNOBS) delete env[knob]

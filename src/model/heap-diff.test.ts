@@ -4,19 +4,27 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { buildProfile } from '../../test/helpers/profile-builder.ts'
+import { goCommand } from '../demo/go-toolchains.ts'
 import { parsePprof } from '../sources/formats/pprof.ts'
 import { diffProfiles, IncompatibleProfiles } from './heap-diff.ts'
 import { sampleTypeTotal } from './heap-profile.ts'
 import { heapTop } from './heap-top.ts'
 
+/** The Go whose `go tool pprof` is the reference answer. */
+const GO = goCommand('1.26')
 const dir = 'testdata/formats/pprof'
 const load = (name: string) => parsePprof(readFileSync(join(dir, name)), name)
 
 function goPprofTop(args: string[]): [string, number, number][] {
-  const out = execFileSync('go', ['tool', 'pprof', '-top', '-nodefraction=0', '-unit=B', ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const out = execFileSync(
+    GO.command,
+    ['tool', 'pprof', '-top', '-nodefraction=0', '-unit=B', ...args],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ...GO.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   return out.split('\n').flatMap(line => {
     const m =
       /^\s*(-?\d+)B?\s+\S+%\s+\S+%\s+(-?\d+)B?\s+\S+%\s+(.+?)( \((partial-)?inline\))?$/.exec(line)

@@ -4,17 +4,25 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { buildProfile } from '../../test/helpers/profile-builder.ts'
+import { goCommand } from '../demo/go-toolchains.ts'
 import { parsePprof } from '../sources/formats/pprof.ts'
 import { heapTop } from './heap-top.ts'
 
+/** The Go whose `go tool pprof` is the reference answer. */
+const GO = goCommand('1.26')
 const dir = 'testdata/formats/pprof'
 
 /** `go tool pprof -top` rows as [name, flat, cum], exact bytes (-unit=B), no nodes dropped. */
 function goPprofTop(args: string[]): [string, number, number][] {
-  const out = execFileSync('go', ['tool', 'pprof', '-top', '-nodefraction=0', '-unit=B', ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const out = execFileSync(
+    GO.command,
+    ['tool', 'pprof', '-top', '-nodefraction=0', '-unit=B', ...args],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ...GO.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   const rows: [string, number, number][] = []
   for (const line of out.split('\n')) {
     const m =

@@ -100,7 +100,7 @@ test('a body that breaks off mid-way exits 3 naming the URL', async t => {
 })
 
 test('a target that exits mid-run is diagnosed on what was collected, and says so', async () => {
-  const target = await startScenario('healthy')
+  const target = await startScenario('healthy', { go: 'go1.26' })
   // Late enough that the CLI has started and sampled even on a loaded machine.
   setTimeout(() => void target.stop(), 5000)
   const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '12s'])
@@ -117,7 +117,7 @@ test('a target that exits mid-run is diagnosed on what was collected, and says s
 })
 
 test('files the user may not read become gaps with their cost, not a crash', async t => {
-  const target = await startScenario('healthy')
+  const target = await startScenario('healthy', { go: 'go1.26' })
   t.after(() => target.stop())
   // As nobody, a root process's smaps_rollup, environ, exe and fd list are forbidden.
   const run = await new Promise<CliRun>(resolve => {

@@ -5,7 +5,7 @@ import { mkdir, rmdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { runJson, within } from '../helpers/cli.ts'
-import { startScenario } from '../helpers/memsick.ts'
+import { onEveryGo, startScenario } from '../helpers/memsick.ts'
 
 // A real cgroup v1 memory controller, made for the test. cgroup v2's memory controller is not
 // enabled on these machines (/sys/fs/cgroup/unified/cgroup.controllers lacks `memory`), so v2 is
@@ -59,57 +59,65 @@ async function limitedCgroup(): Promise<{ dir: string; remove: () => Promise<voi
 
 const read = (dir: string, file: string) => Number(readFileSync(join(dir, file), 'utf8'))
 
-test('flags a live process holding 90% of a real 256 MiB cgroup limit, by PID, with the cgroup figures', async t => {
-  const cgroup = await limitedCgroup()
-  t.after(() => cgroup.remove())
-  const target = await startScenario('cgroup-limit-risk', { args: ['--cgroup', cgroup.dir] })
-  t.after(() => target.stop())
-  const hitsBefore = read(cgroup.dir, 'memory.failcnt')
-  const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '3s'])
-  assert.equal(result.code, 0, result.err)
-  assert.equal(report.verdict, 'cgroup-limit-risk', JSON.stringify(report.findings, null, 2))
-  const finding = report.findings[0]
-  assert.ok(finding)
-  assert.equal(finding.severity, 'critical')
-  const evidence = (label: string) => {
-    const item = finding.evidence.find(e => e.label === label)
-    assert.ok(item && typeof item.value === 'number', `evidence ${label}`)
-    return item as { value: number; source: string }
-  }
-  assert.equal(evidence('cgroup limit').value, LIMIT)
-  assert.equal(evidence('cgroup limit').source, cgroup.dir)
-  // Read independently of gomemdoctor's parsers, just after its window.
-  assert.ok(within(evidence('cgroup usage').value, read(cgroup.dir, 'memory.usage_in_bytes'), 0.05))
-  const share = evidence('not reclaimable / limit').value
-  assert.ok(share > 0.85 && share < 0.97, `not reclaimable / limit is ${share}`)
-  assert.ok(evidence('limit hits during the window').value > 0)
-  assert.ok(read(cgroup.dir, 'memory.failcnt') > hitsBefore, 'the cgroup really hits its limit')
-})
-
-test('by URL alone says the cgroup could not be judged', async t => {
-  const cgroup = await limitedCgroup()
-  t.after(() => cgroup.remove())
-  const target = await startScenario('cgroup-limit-risk', { args: ['--cgroup', cgroup.dir] })
-  t.after(() => target.stop())
-  const { result, report } = await runJson(['diagnose', target.url, '--duration', '2s'])
-  assert.equal(result.code, 0, result.err)
-  assert.ok(!report.findings.some(f => f.id === 'cgroup-limit-risk'))
-  assert.ok(report.unjudged.includes('cgroup-limit-risk'))
-  assert.ok(report.gaps.some(gap => gap.signal === 'cgroup.memory'))
-})
-
-test('stays quiet on the control: the same cgroup at its limit with page cache', async t => {
-  const cgroup = await limitedCgroup()
-  t.after(() => cgroup.remove())
-  const control = await startScenario('cgroup-limit-risk', {
-    control: true,
-    args: ['--cgroup', cgroup.dir],
+onEveryGo(go => {
+  test(`${go}: flags a live process holding 90% of a real 256 MiB cgroup limit, by PID, with the cgroup figures`, async t => {
+    const cgroup = await limitedCgroup()
+    t.after(() => cgroup.remove())
+    const target = await startScenario('cgroup-limit-risk', { go, args: ['--cgroup', cgroup.dir] })
+    t.after(() => target.stop())
+    const hitsBefore = read(cgroup.dir, 'memory.failcnt')
+    const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '3s'])
+    assert.equal(result.code, 0, result.err)
+    assert.equal(report.verdict, 'cgroup-limit-risk', JSON.stringify(report.findings, null, 2))
+    const finding = report.findings[0]
+    assert.ok(finding)
+    assert.equal(finding.severity, 'critical')
+    const evidence = (label: string) => {
+      const item = finding.evidence.find(e => e.label === label)
+      assert.ok(item && typeof item.value === 'number', `evidence ${label}`)
+      return item as { value: number; source: string }
+    }
+    assert.equal(evidence('cgroup limit').value, LIMIT)
+    assert.equal(evidence('cgroup limit').source, cgroup.dir)
+    // Read independently of gomemdoctor's parsers, just after its window.
+    assert.ok(
+      within(evidence('cgroup usage').value, read(cgroup.dir, 'memory.usage_in_bytes'), 0.05),
+    )
+    const share = evidence('not reclaimable / limit').value
+    assert.ok(share > 0.85 && share < 0.97, `not reclaimable / limit is ${share}`)
+    assert.ok(evidence('limit hits during the window').value > 0)
+    assert.ok(read(cgroup.dir, 'memory.failcnt') > hitsBefore, 'the cgroup really hits its limit')
   })
-  t.after(() => control.stop())
-  const { result, report } = await runJson(['diagnose', String(control.pid), '--duration', '3s'])
-  assert.equal(result.code, 0, result.err)
-  assert.ok(read(cgroup.dir, 'memory.usage_in_bytes') > 0.9 * LIMIT, 'the control is at its limit')
-  assert.ok(!report.findings.some(f => f.id === 'cgroup-limit-risk'))
-  assert.ok(!report.unjudged.includes('cgroup-limit-risk'))
-  assert.equal(report.verdict, 'healthy', JSON.stringify(report.findings, null, 2))
+
+  test(`${go}: by URL alone says the cgroup could not be judged`, async t => {
+    const cgroup = await limitedCgroup()
+    t.after(() => cgroup.remove())
+    const target = await startScenario('cgroup-limit-risk', { go, args: ['--cgroup', cgroup.dir] })
+    t.after(() => target.stop())
+    const { result, report } = await runJson(['diagnose', target.url, '--duration', '2s'])
+    assert.equal(result.code, 0, result.err)
+    assert.ok(!report.findings.some(f => f.id === 'cgroup-limit-risk'))
+    assert.ok(report.unjudged.includes('cgroup-limit-risk'))
+    assert.ok(report.gaps.some(gap => gap.signal === 'cgroup.memory'))
+  })
+
+  test(`${go}: stays quiet on the control: the same cgroup at its limit with page cache`, async t => {
+    const cgroup = await limitedCgroup()
+    t.after(() => cgroup.remove())
+    const control = await startScenario('cgroup-limit-risk', {
+      go,
+      control: true,
+      args: ['--cgroup', cgroup.dir],
+    })
+    t.after(() => control.stop())
+    const { result, report } = await runJson(['diagnose', String(control.pid), '--duration', '3s'])
+    assert.equal(result.code, 0, result.err)
+    assert.ok(
+      read(cgroup.dir, 'memory.usage_in_bytes') > 0.9 * LIMIT,
+      'the control is at its limit',
+    )
+    assert.ok(!report.findings.some(f => f.id === 'cgroup-limit-risk'))
+    assert.ok(!report.unjudged.includes('cgroup-limit-risk'))
+    assert.equal(report.verdict, 'healthy', JSON.stringify(report.findings, null, 2))
+  })
 })

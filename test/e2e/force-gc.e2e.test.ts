@@ -27,7 +27,7 @@ async function heapOrigins(dir: string): Promise<string[]> {
 
 /** A 1 s diagnose of a fresh healthy memsick with --save, and its GC counters either side. */
 async function diagnoseSaved(t: TestContext, flags: string[]) {
-  const target = await startScenario('healthy')
+  const target = await startScenario('healthy', { go: 'go1.26' })
   t.after(() => target.stop())
   const dir = join(await mkdtemp(join(tmpdir(), 'gomemdoctor-force-gc-')), 'run')
   const before = await gcCounts(target.url)
@@ -76,7 +76,7 @@ test('diagnose without --force-gc asks for no GC: no gc=1, no forced GC in the t
 })
 
 test('record --force-gc keeps the gc=1 URL and the notes in the recording, so a report says the same', async t => {
-  const target = await startScenario('healthy')
+  const target = await startScenario('healthy', { go: 'go1.26' })
   t.after(() => target.stop())
   const db = join(await mkdtemp(join(tmpdir(), 'gomemdoctor-force-gc-')), 'run.db')
   const before = await gcCounts(target.url)

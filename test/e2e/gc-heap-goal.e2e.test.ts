@@ -1,50 +1,56 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { runJson } from '../helpers/cli.ts'
-import { startScenario } from '../helpers/memsick.ts'
+import { onEveryGo, startScenario } from '../helpers/memsick.ts'
 
 const MiB = 2 ** 20
 
-// memsick sets GOGC 1000 with debug.SetGCPercent: /proc/PID/environ shows no GOGC, so the
-// multiple must be measured from the runtime. A cycle lasts ~2.6 s; four seconds of 1 s samples
-// always hold one cycle sampled twice, which the measurement needs. The measured multiple errs
-// low by the allocation rate × how late the runtime view is read after its tick starts: 8.5-9.6
-// for the true 11 on an idle machine, lower when other tests load both CPUs; the bounds below
-// leave room for that, and the finding itself needs only 3. Delays that differ between two
-// samples skew the allocation rate either way: 11.7 was seen once.
-test('diagnoses a heap goal ten times the live heap set in code, by PID and by URL', async t => {
-  const target = await startScenario('gc-heap-goal')
-  t.after(() => target.stop())
-  const byPid = await runJson(['diagnose', String(target.pid), '--duration', '4s'])
-  assert.equal(byPid.result.code, 0, byPid.result.err)
-  const findings = JSON.stringify(byPid.report.findings, null, 2)
-  assert.equal(byPid.report.verdict, 'gc-heap-goal', findings)
-  assert.equal(byPid.report.target.gogc, undefined, 'nothing in the environment')
-  const finding = byPid.report.findings[0]
-  assert.ok(finding)
-  const ratio = finding.evidence.find(e => e.label === 'NextGC ÷ heap after GC')
-  assert.ok(
-    ratio && typeof ratio.value === 'number' && ratio.value > 4 && ratio.value < 14,
-    findings,
-  )
-  assert.equal(ratio.source, `${target.url}/debug/vars`)
-  assert.match(finding.summary, /debug\.SetGCPercent/)
-  assert.ok(
-    finding.fixes.some(fix => /GOMEMLIMIT/.test(fix)),
-    'go1.19 gets GOMEMLIMIT',
-  )
-  assert.ok(
-    finding.whatIf && finding.whatIf.rssBytes < 400 * MiB,
-    `peak with GOGC=100: ${findings}`,
-  )
+onEveryGo(go => {
+  // memsick sets GOGC 1000 with debug.SetGCPercent: /proc/PID/environ shows no GOGC, so the
+  // multiple must be measured from the runtime. A cycle lasts ~2.6 s; four seconds of 1 s samples
+  // always hold one cycle sampled twice, which the measurement needs. The measured multiple errs
+  // low by the allocation rate × how late the runtime view is read after its tick starts: 8.5-9.6
+  // for the true 11 on an idle machine, lower when other tests load both CPUs; the bounds below
+  // leave room for that, and the finding itself needs only 3. Delays that differ between two
+  // samples skew the allocation rate either way: 11.7 was seen once.
+  test(`${go}: diagnoses a heap goal ten times the live heap set in code, by PID and by URL`, async t => {
+    const target = await startScenario('gc-heap-goal', { go })
+    t.after(() => target.stop())
+    const byPid = await runJson(['diagnose', String(target.pid), '--duration', '4s'])
+    assert.equal(byPid.result.code, 0, byPid.result.err)
+    const findings = JSON.stringify(byPid.report.findings, null, 2)
+    assert.equal(byPid.report.verdict, 'gc-heap-goal', findings)
+    assert.equal(byPid.report.target.gogc, undefined, 'nothing in the environment')
+    const finding = byPid.report.findings[0]
+    assert.ok(finding)
+    const ratio = finding.evidence.find(e => e.label === 'NextGC ÷ heap after GC')
+    assert.ok(
+      ratio && typeof ratio.value === 'number' && ratio.value > 4 && ratio.value < 14,
+      findings,
+    )
+    assert.equal(ratio.source, `${target.url}/debug/vars`)
+    assert.match(finding.summary, /debug\.SetGCPercent/)
+    assert.ok(
+      finding.fixes.some(fix => /GOMEMLIMIT/.test(fix)),
+      'go1.19 gets GOMEMLIMIT',
+    )
+    assert.ok(
+      finding.whatIf && finding.whatIf.rssBytes < 400 * MiB,
+      `peak with GOGC=100: ${findings}`,
+    )
 
-  const byUrl = await runJson(['diagnose', target.url, '--duration', '4s'])
-  assert.equal(byUrl.report.verdict, 'gc-heap-goal', JSON.stringify(byUrl.report.findings, null, 2))
-})
+    const byUrl = await runJson(['diagnose', target.url, '--duration', '4s'])
+    assert.equal(
+      byUrl.report.verdict,
+      'gc-heap-goal',
+      JSON.stringify(byUrl.report.findings, null, 2),
+    )
+  })
 
-test('stays quiet on the same workload with GOGC 100', async t => {
-  const control = await startScenario('gc-heap-goal', { control: true })
-  t.after(() => control.stop())
-  const { report } = await runJson(['diagnose', String(control.pid), '--duration', '4s'])
-  assert.equal(report.verdict, 'healthy', JSON.stringify(report.findings, null, 2))
+  test(`${go}: stays quiet on the same workload with GOGC 100`, async t => {
+    const control = await startScenario('gc-heap-goal', { go, control: true })
+    t.after(() => control.stop())
+    const { report } = await runJson(['diagnose', String(control.pid), '--duration', '4s'])
+    assert.equal(report.verdict, 'healthy', JSON.stringify(report.findings, null, 2))
+  })
 })

@@ -4,19 +4,24 @@ import { mkdirSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { goCommand } from '../../src/demo/go-toolchains.ts'
 import { runJson } from '../helpers/cli.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
-/** testprograms/promfixture serves the real client_golang's /metrics (Debian's package, GOPATH mode). */
+/**
+ * testprograms/promfixture serves the real client_golang's /metrics: Debian's package in GOPATH
+ * mode, built by Debian's Go 1.19.
+ */
 async function startPromFixture(t: {
   after(fn: () => unknown): void
 }): Promise<{ pid: number; url: string }> {
   mkdirSync(`${ROOT}build`, { recursive: true })
   const binary = `${ROOT}build/promfixture`
-  execFileSync('go', ['build', '-o', binary, './testprograms/promfixture'], {
+  const go = goCommand('1.19')
+  execFileSync(go.command, ['build', '-o', binary, './testprograms/promfixture'], {
     cwd: ROOT,
-    env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode' },
+    env: { ...process.env, ...go.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode' },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   const child = spawn(binary, [], { stdio: ['ignore', 'pipe', 'inherit'] })

@@ -1,59 +1,65 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { procKiB, runJson, within } from '../helpers/cli.ts'
-import { startScenario } from '../helpers/memsick.ts'
+import { onEveryGo, startScenario } from '../helpers/memsick.ts'
 
-test('diagnoses live C.malloc memory growing 8 MiB/s by PID, with the mappings that hold it', async t => {
-  const target = await startScenario('non-go-memory')
-  t.after(() => target.stop())
-  const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '4s'])
-  assert.equal(result.code, 0, result.err)
-  assert.equal(report.verdict, 'non-go-memory', JSON.stringify(report.findings, null, 2))
-  const finding = report.findings[0]
-  assert.ok(finding)
-  assert.equal(finding.severity, 'critical')
-  const evidence = (label: string) => {
-    const item = finding.evidence.find(e => e.label === label)
-    assert.ok(item && typeof item.value === 'number', `evidence ${label}`)
-    return item as { value: number; source: string }
-  }
-  // RssAnon read independently, just after the window; the scenario grows 8 MiB/s meanwhile.
-  assert.ok(within(evidence('RssAnon').value, procKiB(target.pid, 'status', 'RssAnon'), 0.1))
-  const vars = (await (await fetch(`${target.url}/debug/vars`)).json()) as {
-    memstats: { Sys: number }
-  }
-  // Sys never shrinks, and the window's own profile requests add a few MiB to it.
-  const sys = evidence('Sys').value
-  assert.ok(
-    sys <= vars.memstats.Sys && sys > vars.memstats.Sys / 2,
-    `Sys ${sys}, then ${vars.memstats.Sys}`,
-  )
-  assert.ok(evidence('non-Go memory').value > 256 * 2 ** 20)
-  const rate = evidence('non-Go growth').value
-  assert.ok(rate > 5 * 2 ** 20 && rate < 11 * 2 ** 20, `growth ${rate} B/s, the scenario's 8 MiB/s`)
-  assert.ok(evidence('gained by them during the window').value > 16 * 2 ** 20)
-  assert.ok(
-    finding.evidence.some(
-      e =>
-        e.label.startsWith('anonymous mapping ') && e.source.endsWith(`/proc/${target.pid}/smaps`),
-    ),
-  )
-})
+onEveryGo(go => {
+  test(`${go}: diagnoses live C.malloc memory growing 8 MiB/s by PID, with the mappings that hold it`, async t => {
+    const target = await startScenario('non-go-memory', { go })
+    t.after(() => target.stop())
+    const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '4s'])
+    assert.equal(result.code, 0, result.err)
+    assert.equal(report.verdict, 'non-go-memory', JSON.stringify(report.findings, null, 2))
+    const finding = report.findings[0]
+    assert.ok(finding)
+    assert.equal(finding.severity, 'critical')
+    const evidence = (label: string) => {
+      const item = finding.evidence.find(e => e.label === label)
+      assert.ok(item && typeof item.value === 'number', `evidence ${label}`)
+      return item as { value: number; source: string }
+    }
+    // RssAnon read independently, just after the window; the scenario grows 8 MiB/s meanwhile.
+    assert.ok(within(evidence('RssAnon').value, procKiB(target.pid, 'status', 'RssAnon'), 0.1))
+    const vars = (await (await fetch(`${target.url}/debug/vars`)).json()) as {
+      memstats: { Sys: number }
+    }
+    // Sys never shrinks, and the window's own profile requests add a few MiB to it.
+    const sys = evidence('Sys').value
+    assert.ok(
+      sys <= vars.memstats.Sys && sys > vars.memstats.Sys / 2,
+      `Sys ${sys}, then ${vars.memstats.Sys}`,
+    )
+    assert.ok(evidence('non-Go memory').value > 256 * 2 ** 20)
+    const rate = evidence('non-Go growth').value
+    assert.ok(
+      rate > 5 * 2 ** 20 && rate < 11 * 2 ** 20,
+      `growth ${rate} B/s, the scenario's 8 MiB/s`,
+    )
+    assert.ok(evidence('gained by them during the window').value > 16 * 2 ** 20)
+    assert.ok(
+      finding.evidence.some(
+        e =>
+          e.label.startsWith('anonymous mapping ') &&
+          e.source.endsWith(`/proc/${target.pid}/smaps`),
+      ),
+    )
+  })
 
-test('by URL alone says non-Go memory could not be judged, and never guesses', async t => {
-  const target = await startScenario('non-go-memory')
-  t.after(() => target.stop())
-  const { result, report } = await runJson(['diagnose', target.url, '--duration', '2s'])
-  assert.equal(result.code, 0, result.err)
-  assert.ok(!report.findings.some(f => f.id === 'non-go-memory'))
-  assert.ok(report.unjudged.includes('non-go-memory'))
-})
+  test(`${go}: by URL alone says non-Go memory could not be judged, and never guesses`, async t => {
+    const target = await startScenario('non-go-memory', { go })
+    t.after(() => target.stop())
+    const { result, report } = await runJson(['diagnose', target.url, '--duration', '2s'])
+    assert.equal(result.code, 0, result.err)
+    assert.ok(!report.findings.some(f => f.id === 'non-go-memory'))
+    assert.ok(report.unjudged.includes('non-go-memory'))
+  })
 
-test('stays quiet when the C memory is freed', async t => {
-  const control = await startScenario('non-go-memory', { control: true })
-  t.after(() => control.stop())
-  const { result, report } = await runJson(['diagnose', String(control.pid), '--duration', '3s'])
-  assert.equal(result.code, 0, result.err)
-  assert.equal(report.verdict, 'healthy', JSON.stringify(report.findings, null, 2))
-  assert.ok(!report.unjudged.includes('non-go-memory'))
+  test(`${go}: stays quiet when the C memory is freed`, async t => {
+    const control = await startScenario('non-go-memory', { go, control: true })
+    t.after(() => control.stop())
+    const { result, report } = await runJson(['diagnose', String(control.pid), '--duration', '3s'])
+    assert.equal(result.code, 0, result.err)
+    assert.equal(report.verdict, 'healthy', JSON.stringify(report.findings, null, 2))
+    assert.ok(!report.unjudged.includes('non-go-memory'))
+  })
 })

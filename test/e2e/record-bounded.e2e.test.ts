@@ -10,7 +10,7 @@ const TICKS = 300
 const EDGE_KINDS: readonly CaptureKind[] = ['proc-smaps', 'pprof-heap', 'pprof-goroutine']
 
 test('with retainTicks, collect holds a bounded number of ticks however long it runs; every tick and both edges still reach onCaptures', async t => {
-  const target = await startScenario('heap-growth')
+  const target = await startScenario('heap-growth', { go: 'go1.26' })
   t.after(() => target.stop())
   const abort = new AbortController()
   const live = new LiveDiagnosis(50)
@@ -68,7 +68,7 @@ test('with retainTicks, collect holds a bounded number of ticks however long it 
 })
 
 test('without retainTicks, collect keeps every tick (diagnose)', async t => {
-  const target = await startScenario('healthy')
+  const target = await startScenario('healthy', { go: 'go1.26' })
   t.after(() => target.stop())
   const collection = await collect({
     pid: target.pid,

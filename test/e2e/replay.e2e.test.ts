@@ -8,7 +8,10 @@ import { runCli, runJson } from '../helpers/cli.ts'
 import { startScenario } from '../helpers/memsick.ts'
 
 test('a run saved with --save replays to the same diagnosis as the live run', async t => {
-  const target = await startScenario('madv-free-retention', { env: { GODEBUG: 'madvdontneed=0' } })
+  const target = await startScenario('madv-free-retention', {
+    go: 'go1.26',
+    env: { GODEBUG: 'madvdontneed=0' },
+  })
   t.after(() => target.stop())
   const dir = join(await mkdtemp(join(tmpdir(), 'gomemdoctor-replay-')), 'run')
   const live = await runJson(['diagnose', String(target.pid), '--duration', '2s', '--save', dir])

@@ -18,7 +18,7 @@ async function tempFile(name: string): Promise<string> {
 }
 
 test('report of a recording of a real Go process prints the diagnosis the live run printed', async t => {
-  const target = await startScenario('heap-growth')
+  const target = await startScenario('heap-growth', { go: 'go1.26' })
   t.after(() => target.stop())
   const db = await tempFile('heap.db')
   const live = await runJson([
@@ -45,7 +45,7 @@ test('report of a recording of a real Go process prints the diagnosis the live r
 })
 
 test('kill -9 of a recording gomemdoctor leaves every committed sample readable, and later sessions append', async t => {
-  const target = await startScenario('healthy')
+  const target = await startScenario('healthy', { go: 'go1.26' })
   t.after(() => target.stop())
   const db = await tempFile('killed.db')
   const child = spawn(

@@ -59,7 +59,7 @@ function get(url: string, host?: string): Promise<number> {
 }
 
 test('the dashboard shows live samples of a real Go process as they arrive', async t => {
-  const target = await startScenario('heap-growth')
+  const target = await startScenario('heap-growth', { go: 'go1.26' })
   t.after(() => target.stop())
   const { url, child } = await startWatch([String(target.pid), '--interval', '250ms'])
   t.after(() => stopWatch(child))
@@ -96,7 +96,7 @@ test('listening beyond loopback needs --allow-remote, and then every request nee
   assert.match(refused.err, /not a loopback address.*--allow-remote/)
   assert.equal(refused.err.trim().split('\n').length, 1)
 
-  const target = await startScenario('healthy')
+  const target = await startScenario('healthy', { go: 'go1.26' })
   t.after(() => target.stop())
   const token = 'tok-0123456789abcdef'
   const { url, child } = await startWatch([
@@ -117,7 +117,7 @@ test('listening beyond loopback needs --allow-remote, and then every request nee
 })
 
 test('the dashboard reconnects by itself when gomemdoctor watch comes back', async t => {
-  const target = await startScenario('healthy')
+  const target = await startScenario('healthy', { go: 'go1.26' })
   t.after(() => target.stop())
   const first = await startWatch([String(target.pid), '--interval', '250ms'])
   t.after(() => stopWatch(first.child))

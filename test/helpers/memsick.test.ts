@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { test } from 'node:test'
-import { buildMemsick, MEMSICK_BINARY, startScenario } from './memsick.ts'
+import { GO_RELEASES, goCommand } from '../../src/demo/go-toolchains.ts'
+import {
+  buildMemsick,
+  GO_BUILDS,
+  type GoBuildName,
+  memsickBinary,
+  startScenario,
+} from './memsick.ts'
 
 // These tests validate the scenarios themselves, so they read /proc and /debug/vars directly
 // rather than through gomemdoctor's parsers.
@@ -33,15 +41,34 @@ async function debugVars(url: string): Promise<{ memstats: MemStats; memsick: un
   return (await response.json()) as { memstats: MemStats; memsick: unknown }
 }
 
-test('builds one binary and returns the same path to concurrent callers', async () => {
-  const [a, b] = await Promise.all([buildMemsick(), buildMemsick()])
-  assert.equal(a, MEMSICK_BINARY)
-  assert.equal(b, MEMSICK_BINARY)
+test('builds one binary per Go build and returns the same path to concurrent callers', async () => {
+  const [a, b] = await Promise.all([buildMemsick('go1.26'), buildMemsick('go1.26')])
+  assert.equal(a, memsickBinary('go1.26'))
+  assert.equal(b, memsickBinary('go1.26'))
   assert.ok((await stat(a)).mode & 0o100, 'the binary is executable')
 })
 
+for (const [name, build] of Object.entries(GO_BUILDS) as [
+  GoBuildName,
+  (typeof GO_BUILDS)[GoBuildName],
+][]) {
+  test(`${name}: built by ${GO_RELEASES[build.release]} from a go ${build.goLine} module, as go version -m says`, async () => {
+    const binary = await buildMemsick(name)
+    // The toolchain's own `go version -m`, independent of gomemdoctor's build-info parser.
+    const go = goCommand(build.release)
+    const info = execFileSync(go.command, ['version', '-m', binary], {
+      encoding: 'utf8',
+      env: { ...process.env, ...go.env },
+    })
+    assert.match(info, new RegExp(`^${binary}: ${GO_RELEASES[build.release]}\\n`))
+    const defaults = /DefaultGODEBUG=(\S+)/.exec(info)?.[1] ?? ''
+    // A module behind its toolchain keeps the old defaults; Go 1.25 made names the default.
+    assert.equal(defaults.includes('decoratemappings=0'), build.goLine === '1.24', defaults)
+  })
+}
+
 test('starts healthy and reports READY with a reachable /debug/vars', async t => {
-  const s = await startScenario('healthy')
+  const s = await startScenario('healthy', { go: 'go1.26' })
   t.after(() => s.stop())
   assert.equal(s.pid, s.child.pid)
   assert.match(s.addr, /^127\.0\.0\.1:\d+$/)
@@ -55,7 +82,10 @@ test('starts healthy and reports READY with a reachable /debug/vars', async t =>
 })
 
 test('madv-free-retention under madvdontneed=0 holds about 1 GiB as LazyFree', async t => {
-  const s = await startScenario('madv-free-retention', { env: { GODEBUG: 'madvdontneed=0' } })
+  const s = await startScenario('madv-free-retention', {
+    go: 'go1.19',
+    env: { GODEBUG: 'madvdontneed=0' },
+  })
   t.after(() => s.stop())
   const lazyFree = await procField(s.pid, 'smaps_rollup', 'LazyFree')
   const rss = await procField(s.pid, 'status', 'VmRSS')
@@ -68,6 +98,7 @@ test('madv-free-retention under madvdontneed=0 holds about 1 GiB as LazyFree', a
 
 test('the control under madvdontneed=1 keeps RSS well below the spike', async t => {
   const s = await startScenario('madv-free-retention', {
+    go: 'go1.19',
     control: true,
     env: { GODEBUG: 'madvdontneed=1' },
   })
@@ -83,7 +114,7 @@ test('the control under madvdontneed=1 keeps RSS well below the spike', async t 
 
 test('scavenger-lag leaves the spike idle and unreleased, and its control does not', async t => {
   const idle = async (control: boolean) => {
-    const s = await startScenario('scavenger-lag', { control })
+    const s = await startScenario('scavenger-lag', { go: 'go1.26', control })
     t.after(() => s.stop())
     const { memstats } = await debugVars(s.url)
     await s.stop()
@@ -96,7 +127,7 @@ test('scavenger-lag leaves the spike idle and unreleased, and its control does n
 })
 
 test('goroutine-leak parks 10k goroutines in main.leakyWorker and keeps adding', async t => {
-  const s = await startScenario('goroutine-leak')
+  const s = await startScenario('goroutine-leak', { go: 'go1.26' })
   t.after(() => s.stop())
   const total = async () => {
     const text = await (await fetch(`${s.url}/debug/pprof/goroutine?debug=1`)).text()
@@ -111,7 +142,7 @@ test('goroutine-leak parks 10k goroutines in main.leakyWorker and keeps adding',
 })
 
 test('stop() ends the process with exit code 0, and a second stop() is a no-op', async () => {
-  const s = await startScenario('healthy', { args: ['--live-mib', '8'] })
+  const s = await startScenario('healthy', { go: 'go1.26', args: ['--live-mib', '8'] })
   await s.stop()
   assert.equal(s.child.exitCode, 0)
   assert.equal(existsSync(`/proc/${s.pid}`), false)
@@ -119,5 +150,8 @@ test('stop() ends the process with exit code 0, and a second stop() is a no-op',
 })
 
 test("rejects an unknown scenario with memsick's own message", async () => {
-  await assert.rejects(startScenario('no-such-cause'), /unknown scenario "no-such-cause"/)
+  await assert.rejects(
+    startScenario('no-such-cause', { go: 'go1.26' }),
+    /unknown scenario "no-such-cause"/,
+  )
 })

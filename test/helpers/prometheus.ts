@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { goCommand } from '../../src/demo/go-toolchains.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const PROMETHEUS = '/usr/bin/prometheus'
@@ -146,15 +147,24 @@ export async function waitForScrapes(
 const FIXTURE_DIR = join(ROOT, 'testprograms', 'fleetfixture')
 export const FLEET_FIXTURE = join(ROOT, 'build', 'fleetfixture')
 
-/** Builds testprograms/fleetfixture (client_golang from Debian, GOPATH mode) unless up to date. */
+/**
+ * Builds testprograms/fleetfixture unless up to date: Debian's client_golang in GOPATH mode,
+ * by Debian's Go 1.19, which that package is built for.
+ */
 export async function buildFleetFixture(): Promise<string> {
   const built = await stat(FLEET_FIXTURE).catch(() => undefined)
   const source = await stat(join(FIXTURE_DIR, 'main.go'))
   if (built && built.mtimeMs >= source.mtimeMs) return FLEET_FIXTURE
-  const env: NodeJS.ProcessEnv = { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode' }
+  const go = goCommand('1.19')
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...go.env,
+    GO111MODULE: 'off',
+    GOPATH: '/usr/share/gocode',
+  }
   if (!env.GOCACHE && !env.HOME) env.GOCACHE = join(ROOT, 'build', 'go-cache')
   const tmp = `${FLEET_FIXTURE}.${process.pid}.tmp`
-  execFileSync('go', ['build', '-o', tmp, './testprograms/fleetfixture'], {
+  execFileSync(go.command, ['build', '-o', tmp, './testprograms/fleetfixture'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -47,7 +47,10 @@ async function recordedRun() {
 async function liveRun() {
   const progress = progressLine(process.stderr)
   progress.update('demo: building and starting the scenario program (a 1 GiB spike, then freed)…')
-  const target = await startScenario(DEMO_SCENARIO, { env: { GODEBUG: 'madvdontneed=0' } })
+  const target = await startScenario(DEMO_SCENARIO, {
+    go: 'path',
+    env: { GODEBUG: 'madvdontneed=0' },
+  })
   try {
     const collection = await collect({
       pid: target.pid,

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { runCli } from '../../../test/helpers/cli.ts'
+import { goCommand } from '../../demo/go-toolchains.ts'
 
+/** The Go whose `go tool pprof` is the reference answer. */
+const GO = goCommand('1.26')
 const dir = 'testdata/formats/pprof'
 const t0 = join(dir, 'go1.19-heap-t0.pb.gz')
 const t1 = join(dir, 'go1.19-heap-t1.pb.gz')
@@ -47,10 +50,11 @@ test('profile diff writes a profile that go tool pprof opens with the same top',
   assert.equal(code, 0)
   const doc = JSON.parse(json) as { rows: { name: string; flat: number; cum: number }[] }
   const pprof = execFileSync(
-    'go',
+    GO.command,
     ['tool', 'pprof', '-top', '-nodefraction=0', '-unit=B', '-sample_index=inuse_space', out],
     {
       encoding: 'utf8',
+      env: { ...process.env, ...GO.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )

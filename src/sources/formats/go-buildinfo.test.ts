@@ -10,6 +10,7 @@ import {
   assertSniffsOnlyItsOwn,
   fixture,
 } from '../../../test/helpers/format-fixtures.ts'
+import { GO_RELEASES, type GoRelease, goCommand } from '../../demo/go-toolchains.ts'
 import {
   extractBuildInfoSection,
   type GoBuildInfo,
@@ -23,7 +24,6 @@ const FIXTURE_GO_VERSION_M: string = JSON.parse(
   readFileSync(new URL('../../../testdata/formats/capture-http.json', import.meta.url), 'utf8'),
 ).goVersionM[FIXTURE]
 const MAGIC = Buffer.from('\xff Go buildinf:', 'latin1')
-const HAVE_GO = spawnSync('go', ['version']).status === 0
 const HAVE_CC = spawnSync('gcc', ['--version']).status === 0
 
 /** What `go version -m` printed, as a GoBuildInfo: the reference answer. */
@@ -47,8 +47,14 @@ function fromGoVersionM(text: string): GoBuildInfo {
   return info
 }
 
+/** `go version -m` by the toolchain the tests read the build info of: the reference reader. */
+const REFERENCE = goCommand('1.26')
+
 function goVersionM(file: string): GoBuildInfo {
-  const result = spawnSync('go', ['version', '-m', file], { encoding: 'utf8' })
+  const result = spawnSync(REFERENCE.command, ['version', '-m', file], {
+    encoding: 'utf8',
+    env: { ...process.env, ...REFERENCE.env },
+  })
   // go version exits 0 even when it cannot read the file; it then prints only to stderr.
   assert.ok(result.status === 0 && result.stdout, `go version -m ${file}: ${result.stderr}`)
   return fromGoVersionM(result.stdout)
@@ -186,120 +192,133 @@ function section(version: string, modinfo: string): Buffer {
   ])
 }
 
-describe('real Go binaries built by the local toolchain', () => {
-  // Go is installed by the README's test command; without it this must fail, not pass silently.
-  test('go is on the PATH', () => assert.ok(HAVE_GO, 'go not on PATH: run scripts/setup.sh'))
-  const dir = mkdtempSync(join(tmpdir(), 'gomemdoctor-buildinfo-'))
-  const run = promisify(execFile)
-  let goVersion = ''
-  /** name → [env, extra go build flags]. Cross builds cover 32-bit and big-endian layouts. */
-  const variants: Record<string, [Record<string, string>, string[]]> = {
-    'amd64-cgo1': [{ CGO_ENABLED: '1' }, []],
-    'amd64-cgo0': [{ CGO_ENABLED: '0' }, []],
-    'amd64-stripped': [{ CGO_ENABLED: '0' }, ['-ldflags=-s -w']],
-    '386': [{ CGO_ENABLED: '0', GOARCH: '386' }, []],
-    s390x: [{ CGO_ENABLED: '0', GOARCH: 's390x' }, []],
-    mips: [{ CGO_ENABLED: '0', GOARCH: 'mips' }, []],
-  }
+/** name → [env, extra go build flags]. Cross builds cover 32-bit and big-endian layouts. */
+const VARIANTS: Record<string, [Record<string, string>, string[]]> = {
+  'amd64-cgo1': [{ CGO_ENABLED: '1' }, []],
+  'amd64-cgo0': [{ CGO_ENABLED: '0' }, []],
+  'amd64-stripped': [{ CGO_ENABLED: '0' }, ['-ldflags=-s -w']],
+  '386': [{ CGO_ENABLED: '0', GOARCH: '386' }, []],
+  s390x: [{ CGO_ENABLED: '0', GOARCH: 's390x' }, []],
+  mips: [{ CGO_ENABLED: '0', GOARCH: 'mips' }, []],
+}
 
-  before(async () => {
-    goVersion = (await run('go', ['version'])).stdout.split(' ')[2] ?? ''
-    writeFileSync(join(dir, 'go.mod'), 'module example.com/tiny\n\ngo 1.19\n')
-    writeFileSync(
-      join(dir, 'main.go'),
-      'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("tiny") }\n',
-    )
-    // With CGO_ENABLED=1 and a C compiler this file links through it (external linking: another
-    // section layout, section headers at the end). Without one, cgo1 still links internally.
-    if (HAVE_CC) {
+// Go 1.19 and 1.26 build every layout; Go 1.27's build info is read from its amd64 binaries
+// (cross-compiling its standard library three more times would cost CI a minute).
+for (const release of ['1.19', '1.26', '1.27'] as GoRelease[]) {
+  const names = Object.keys(VARIANTS).filter(name => release !== '1.27' || name.startsWith('amd64'))
+  describeBinariesOf(release, Object.fromEntries(names.map(n => [n, VARIANTS[n] ?? [{}, []]])))
+}
+
+function describeBinariesOf(
+  release: GoRelease,
+  variants: Record<string, [Record<string, string>, string[]]>,
+): void {
+  describe(`real Go binaries built by ${GO_RELEASES[release]}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gomemdoctor-buildinfo-'))
+    const run = promisify(execFile)
+    const go = goCommand(release)
+    const goVersion = go.version
+
+    before(async () => {
+      writeFileSync(join(dir, 'go.mod'), `module example.com/tiny\n\ngo ${release}\n`)
       writeFileSync(
-        join(dir, 'c.go'),
-        '//go:build cgo\n\npackage main\n\n// int answer(void) { return 42; }\nimport "C"\n\nvar answer = C.answer()\n',
+        join(dir, 'main.go'),
+        'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("tiny") }\n',
       )
-    }
-    for (const [name, [env, flags]] of Object.entries(variants)) {
-      await run('go', ['build', '-o', name, ...flags, '.'], {
-        cwd: dir,
-        env: { ...process.env, ...env },
-      })
-    }
-  })
-  after(() => rmSync(dir, { recursive: true, force: true }))
-
-  test('reads the version and settings go version -m reads, for 64/32-bit and both byte orders', () => {
-    for (const name of Object.keys(variants)) {
-      const file = join(dir, name)
-      const info = parseGoBuildInfo(readFileSync(file), file)
-      assert.deepEqual(info, goVersionM(file), name)
-      assert.equal(info?.goVersion, goVersion, name)
-    }
-    const [cgo1, cgo0, stripped, x86] = ['amd64-cgo1', 'amd64-cgo0', 'amd64-stripped', '386'].map(
-      name => parseGoBuildInfo(readFileSync(join(dir, name)), name)?.settings,
-    )
-    assert.equal(cgo1?.CGO_ENABLED, '1')
-    assert.equal(cgo0?.CGO_ENABLED, '0')
-    assert.equal(stripped?.['-ldflags'], '-s -w')
-    assert.equal(x86?.GOARCH, '386')
-  })
-
-  test('extracts the section bytes themselves, a few hundred bytes, for Go ≥ 1.18', () => {
-    for (const name of Object.keys(variants)) {
-      const elf = readFileSync(join(dir, name))
-      const section = extractBuildInfoSection(elf, name)
-      assert.ok(section && section.length < 1024, name)
-      const at = magicOffset(elf)
-      assert.deepEqual(Buffer.from(section), elf.subarray(at, at + section.length), name)
-      assert.deepEqual(parseGoBuildInfo(section, name), parseGoBuildInfo(elf, name))
-    }
-  })
-
-  test('finds the build info in the first writable segment when section headers are gone', () => {
-    for (const name of ['amd64-cgo1', 'amd64-cgo0', '386']) {
-      const elf = readFileSync(join(dir, name))
-      const headerless = Buffer.from(elf)
-      if (headerless[4] === 2) headerless.writeBigUInt64LE(0n, 0x28)
-      else headerless.writeUInt32LE(0, 0x20)
-      headerless.fill(0, headerless[4] === 2 ? 0x3c : 0x30, headerless[4] === 2 ? 0x40 : 0x34)
-      const file = join(dir, `${name}-headerless`)
-      writeFileSync(file, headerless, { mode: 0o755 })
-      assert.deepEqual(parseGoBuildInfo(headerless, file), goVersionM(file), name)
-    }
-  })
-
-  test('follows Go 1.13–1.17 pointers to runtime.buildVersion and runtime.modinfo', () => {
-    // Go 1.19 still links both string variables; pointing the header at them (flags 0) and
-    // wiping the inline copy makes the pre-1.18 layout that go version -m must also read.
-    const file = join(dir, 'amd64-cgo0')
-    const nm = spawnSync('go', ['tool', 'nm', file], { encoding: 'utf8' }).stdout
-    const addr = (symbol: string) =>
-      BigInt(`0x${new RegExp(`^\\s*([0-9a-f]+) D ${symbol}$`, 'm').exec(nm)?.[1]}`)
-    const elf = readFileSync(file)
-    const legacy = Buffer.from(elf)
-    const at = magicOffset(legacy)
-    const inline = extractBuildInfoSection(elf) ?? new Uint8Array(0)
-    legacy[at + 15] = 0
-    legacy.writeBigUInt64LE(addr('runtime.buildVersion'), at + 16)
-    legacy.writeBigUInt64LE(addr('runtime.modinfo'), at + 24)
-    legacy.fill(0, at + 32, at + inline.length)
-    const legacyFile = join(dir, 'amd64-pointer-format')
-    writeFileSync(legacyFile, legacy, { mode: 0o755 })
-
-    const expected = goVersionM(legacyFile)
-    assert.deepEqual(expected, goVersionM(file))
-    assert.deepEqual(parseGoBuildInfo(legacy, legacyFile), expected)
-    const blob = extractBuildInfoSection(legacy, legacyFile)
-    assert.deepEqual(blob && Buffer.from(blob), Buffer.from(inline))
-    assert.deepEqual(parseGoBuildInfo(blob ?? new Uint8Array(0), 'blob'), expected)
-    legacy.writeBigUInt64LE(0xdead0000n, at + 16)
-    assertInputError(() => parseGoBuildInfo(legacy, legacyFile), legacyFile)
-  })
-
-  test('rejects a truncated Go binary in one line', () => {
-    for (const name of ['amd64-cgo1', 'amd64-cgo0', 'mips']) {
-      const elf = readFileSync(join(dir, name))
-      for (const length of [elf.length - 1, Math.floor(elf.length / 2), 100]) {
-        assertInputError(() => parseGoBuildInfo(elf.subarray(0, length), name), name)
+      // With CGO_ENABLED=1 and a C compiler this file links through it (external linking: another
+      // section layout, section headers at the end). Without one, cgo1 still links internally.
+      if (HAVE_CC) {
+        writeFileSync(
+          join(dir, 'c.go'),
+          '//go:build cgo\n\npackage main\n\n// int answer(void) { return 42; }\nimport "C"\n\nvar answer = C.answer()\n',
+        )
       }
-    }
+      for (const [name, [env, flags]] of Object.entries(variants)) {
+        await run(go.command, ['build', '-o', name, ...flags, '.'], {
+          cwd: dir,
+          env: { ...process.env, ...go.env, ...env },
+        })
+      }
+    })
+    after(() => rmSync(dir, { recursive: true, force: true }))
+
+    test('reads the version and settings go version -m reads, for 64/32-bit and both byte orders', () => {
+      for (const name of Object.keys(variants)) {
+        const file = join(dir, name)
+        const info = parseGoBuildInfo(readFileSync(file), file)
+        assert.deepEqual(info, goVersionM(file), name)
+        assert.equal(info?.goVersion, goVersion, name)
+      }
+      const settings = (name: string) =>
+        name in variants ? parseGoBuildInfo(readFileSync(join(dir, name)), name)?.settings : {}
+      assert.equal(settings('amd64-cgo1')?.CGO_ENABLED, '1')
+      assert.equal(settings('amd64-cgo0')?.CGO_ENABLED, '0')
+      assert.equal(settings('amd64-stripped')?.['-ldflags'], '-s -w')
+      if ('386' in variants) assert.equal(settings('386')?.GOARCH, '386')
+    })
+
+    test('extracts the section bytes themselves, a few hundred bytes, for Go ≥ 1.18', () => {
+      for (const name of Object.keys(variants)) {
+        const elf = readFileSync(join(dir, name))
+        const section = extractBuildInfoSection(elf, name)
+        assert.ok(section && section.length < 1024, name)
+        const at = magicOffset(elf)
+        assert.deepEqual(Buffer.from(section), elf.subarray(at, at + section.length), name)
+        assert.deepEqual(parseGoBuildInfo(section, name), parseGoBuildInfo(elf, name))
+      }
+    })
+
+    test('finds the build info in the first writable segment when section headers are gone', () => {
+      for (const name of ['amd64-cgo1', 'amd64-cgo0', '386'].filter(n => n in variants)) {
+        const elf = readFileSync(join(dir, name))
+        const headerless = Buffer.from(elf)
+        if (headerless[4] === 2) headerless.writeBigUInt64LE(0n, 0x28)
+        else headerless.writeUInt32LE(0, 0x20)
+        headerless.fill(0, headerless[4] === 2 ? 0x3c : 0x30, headerless[4] === 2 ? 0x40 : 0x34)
+        const file = join(dir, `${name}-headerless`)
+        writeFileSync(file, headerless, { mode: 0o755 })
+        assert.deepEqual(parseGoBuildInfo(headerless, file), goVersionM(file), name)
+      }
+    })
+
+    test('follows Go 1.13–1.17 pointers to runtime.buildVersion and runtime.modinfo', () => {
+      // Go 1.19 still links both string variables; pointing the header at them (flags 0) and
+      // wiping the inline copy makes the pre-1.18 layout that go version -m must also read.
+      const file = join(dir, 'amd64-cgo0')
+      const nm = spawnSync(go.command, ['tool', 'nm', file], {
+        encoding: 'utf8',
+        env: { ...process.env, ...go.env },
+      }).stdout
+      const addr = (symbol: string) =>
+        BigInt(`0x${new RegExp(`^\\s*([0-9a-f]+) D ${symbol}$`, 'm').exec(nm)?.[1]}`)
+      const elf = readFileSync(file)
+      const legacy = Buffer.from(elf)
+      const at = magicOffset(legacy)
+      const inline = extractBuildInfoSection(elf) ?? new Uint8Array(0)
+      legacy[at + 15] = 0
+      legacy.writeBigUInt64LE(addr('runtime.buildVersion'), at + 16)
+      legacy.writeBigUInt64LE(addr('runtime.modinfo'), at + 24)
+      legacy.fill(0, at + 32, at + inline.length)
+      const legacyFile = join(dir, 'amd64-pointer-format')
+      writeFileSync(legacyFile, legacy, { mode: 0o755 })
+
+      const expected = goVersionM(legacyFile)
+      assert.deepEqual(expected, goVersionM(file))
+      assert.deepEqual(parseGoBuildInfo(legacy, legacyFile), expected)
+      const blob = extractBuildInfoSection(legacy, legacyFile)
+      assert.deepEqual(blob && Buffer.from(blob), Buffer.from(inline))
+      assert.deepEqual(parseGoBuildInfo(blob ?? new Uint8Array(0), 'blob'), expected)
+      legacy.writeBigUInt64LE(0xdead0000n, at + 16)
+      assertInputError(() => parseGoBuildInfo(legacy, legacyFile), legacyFile)
+    })
+
+    test('rejects a truncated Go binary in one line', () => {
+      for (const name of ['amd64-cgo1', 'amd64-cgo0', 'mips'].filter(n => n in variants)) {
+        const elf = readFileSync(join(dir, name))
+        for (const length of [elf.length - 1, Math.floor(elf.length / 2), 100]) {
+          assertInputError(() => parseGoBuildInfo(elf.subarray(0, length), name), name)
+        }
+      }
+    })
   })
-})
+}
