@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 )
 
 // Linux madvise advice values (include/uapi/asm-generic/mman-common.h); syscall has neither.
@@ -71,14 +72,19 @@ func runTHPBloat(s *session) error {
 }
 
 // collapseGoHeap applies MADV_HUGEPAGE and MADV_COLLAPSE to the runtime's heap mappings: the
-// read-write private mappings in the first arena hint's terabyte (0xc000000000 on 64-bit Linux,
-// go1.19 runtime/malloc.go mallocinit). It returns the bytes of the mappings whose collapse fully succeeded.
+// read-write private mappings that hold the pieces in thpHeld. They are found by the pieces' own
+// addresses, not by where the heap used to start (0xc000000000 up to Go 1.25; Go 1.26
+// randomises the heap base). Each 2 MiB huge page is collapsed on its own: one call for a whole
+// mapping stops at the first huge page that cannot be collapsed just now (EINVAL for a page
+// another thread holds, seen in about half the runs on Go 1.26), leaving the rest untouched. It
+// returns the bytes collapsed.
 func collapseGoHeap() (uint64, error) {
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
+	const hugePage = 2 << 20
 	var total uint64
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -89,21 +95,33 @@ func collapseGoHeap() (uint64, error) {
 		start, end, ok := strings.Cut(fields[0], "-")
 		lo, err1 := strconv.ParseUint(start, 16, 64)
 		hi, err2 := strconv.ParseUint(end, 16, 64)
-		if !ok || err1 != nil || err2 != nil || lo < 0xc000000000 || lo >= 0x1c000000000 {
+		if !ok || err1 != nil || err2 != nil || !holdsPiece(lo, hi) {
 			continue
 		}
 		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(lo), uintptr(hi-lo), madvHugepage); e != 0 {
 			return total, fmt.Errorf("madvise(MADV_HUGEPAGE): %w", e)
 		}
-		switch _, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(lo), uintptr(hi-lo), madvCollapse); e {
-		case 0:
-			total += hi - lo
-		case syscall.EINVAL:
-			// Some huge page of the range could not be collapsed (a mapping smaller than one,
-			// or Linux before 6.1); the caller checks AnonHugePages, which is what counts.
-		default:
-			return total, fmt.Errorf("madvise(MADV_COLLAPSE): %w", e)
+		for page := (lo + hugePage - 1) &^ (hugePage - 1); page+hugePage <= hi; page += hugePage {
+			switch _, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(page), hugePage, madvCollapse); e {
+			case 0:
+				total += hugePage
+			case syscall.EINVAL, syscall.EAGAIN, syscall.EBUSY:
+				// This huge page cannot be collapsed now (or Linux is older than 6.1); the
+				// caller checks AnonHugePages, which is what counts.
+			default:
+				return total, fmt.Errorf("madvise(MADV_COLLAPSE): %w", e)
+			}
 		}
 	}
 	return total, sc.Err()
+}
+
+// holdsPiece says whether [lo, hi) holds any of the pieces kept in thpHeld: the heap arena.
+func holdsPiece(lo, hi uint64) bool {
+	for _, p := range thpHeld {
+		if a := uint64(uintptr(unsafe.Pointer(&p[0]))); a >= lo && a < hi {
+			return true
+		}
+	}
+	return false
 }
