@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { GO119, loadCapture, withoutPart } from '../../test/helpers/capture.ts'
 import { type SnapshotSpec, snapshot } from '../../test/helpers/snapshots.ts'
-import { isGoArena, type Mapping } from '../model/mappings.ts'
 import type { TargetFacts } from '../model/target.ts'
 import { MiB } from '../model/units.ts'
 import { nonGoMemory } from './non-go-memory.ts'
@@ -74,26 +73,6 @@ test('answers unknown without smaps when huge pages could explain the gap', () =
     kind: 'unknown',
     missing: ['os.mappings'],
   })
-})
-
-test("finds Go's heap arenas by address before Go 1.25 and by name after", () => {
-  const m = (start: number, path = ''): Mapping => ({
-    start,
-    end: start + 64 * MiB,
-    perms: 'rw-p',
-    path,
-    rss: 0,
-    anonymous: 0,
-    lazyFree: 0,
-    anonHugePages: 0,
-    swap: 0,
-  })
-  assert.equal(isGoArena(m(0xc000000000)), true)
-  assert.equal(isGoArena(m(0x1c000000000)), true)
-  assert.equal(isGoArena(m(0x7fc0f8c4d000)), false)
-  assert.equal(isGoArena(m(0x55d0c0000000, '[heap]')), false)
-  assert.equal(isGoArena(m(0x7f0000000000, '[anon: Go: heap]')), true)
-  assert.equal(isGoArena(m(0xc000000000, '[anon: Go: immortal metadata]')), false)
 })
 
 test('points at GOMEMLIMIT on Go ≥ 1.19 and at named mappings before Go 1.25', () => {

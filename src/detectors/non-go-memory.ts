@@ -1,6 +1,7 @@
 import type { Edges } from '../model/edges.ts'
 import type { Evidence, Finding, Severity, Signal } from '../model/finding.ts'
-import { isGoArena, type Mapping, type MappingsSnapshot, residentIn } from '../model/mappings.ts'
+import { findGoHeapArenas } from '../model/go-heap-arenas.ts'
+import { type Mapping, type MappingsSnapshot, residentIn } from '../model/mappings.ts'
 import {
   arenaExpected,
   type GoRuntimeMemory,
@@ -32,10 +33,11 @@ import { confidence, type Detector, lastWith, type Outcome } from './detector.ts
  *
  * What can fool it: a runtime view that is not this process (a wrong --url), or one read far
  * from the /proc read; huge pages over released heap when smaps is missing (then the answer is
- * unknown, not a guess); Go's heap arenas found by address on Go < 1.25 (0xc000000000 upward,
- * runtime/malloc.go mallocinit hints), by name on Go ≥ 1.25 ([anon: Go: heap]).
+ * unknown, not a guess); Go's heap arenas taken for something else (model/go-heap-arenas.ts finds
+ * them by name on Go ≥ 1.25 where the kernel keeps names, otherwise by their shape, confirmed by
+ * HeapSys; never by address, which Go 1.26 randomises).
  *
- * Reference: go/src/runtime/mstats.go (go1.19) Sys, HeapReleased; runtime/malloc.go arena hints;
+ * Reference: go/src/runtime/mstats.go (go1.19) Sys, HeapReleased; runtime/malloc.go arenas;
  * Linux Documentation/filesystems/proc.rst (v6.1) RssAnon, smaps.
  */
 
@@ -101,17 +103,24 @@ function measure(snapshot: MemorySnapshot, arenaExcess: number): Measured | unde
 
 const holds = (m: Measured) => m.nonGo >= MIN_NON_GO && m.share >= MIN_SHARE_OF_RSS
 
+/** Anonymous mappings outside Go's heap arenas. */
+function outsideArenas(snapshot: MappingsSnapshot, runtime?: GoRuntimeMemory): Mapping[] {
+  const arenas = findGoHeapArenas(snapshot, runtime)
+  return snapshot.mappings.filter(m => isAnonymous(m) && !arenas.contains(m))
+}
+
 /** Mappings outside Go's arenas, with what each gained since the first smaps read. */
-function outsideMappings(edges: Edges<MappingsSnapshot>): (Mapping & { gained: number })[] {
-  const before = edges.first?.mappings.filter(m => isAnonymous(m) && !isGoArena(m)) ?? []
-  return edges.last.mappings
-    .filter(m => isAnonymous(m) && !isGoArena(m))
-    .map(m => {
-      const earlier = before
-        .filter(b => b.start < m.end && b.end > m.start)
-        .reduce((sum, b) => sum + b.rss, 0)
-      return { ...m, gained: edges.first ? Math.max(0, m.rss - earlier) : 0 }
-    })
+function outsideMappings(
+  edges: Edges<MappingsSnapshot>,
+  runtime?: GoRuntimeMemory,
+): (Mapping & { gained: number })[] {
+  const before = edges.first ? outsideArenas(edges.first, runtime) : []
+  return outsideArenas(edges.last, runtime).map(m => {
+    const earlier = before
+      .filter(b => b.start < m.end && b.end > m.start)
+      .reduce((sum, b) => sum + b.rss, 0)
+    return { ...m, gained: edges.first ? Math.max(0, m.rss - earlier) : 0 }
+  })
 }
 
 /**
@@ -122,8 +131,9 @@ function outsideMappings(edges: Edges<MappingsSnapshot>): (Mapping & { gained: n
 function mappingsEvidence(
   mappings: Edges<MappingsSnapshot>,
   arenaExcess: number,
+  runtime?: GoRuntimeMemory,
 ): { evidence: Evidence[]; named: string } {
-  const outside = outsideMappings(mappings)
+  const outside = outsideMappings(mappings, runtime)
   const source = mappings.last.source
   const evidence: Evidence[] = [
     {
@@ -208,7 +218,11 @@ export const nonGoMemory: Detector = {
     const lastRuntime = lastWith(series, 'runtime')?.runtime
     const arenaExcess =
       mappings && lastRuntime
-        ? Math.max(0, residentIn(mappings.last, isGoArena) - arenaExpected(lastRuntime))
+        ? Math.max(
+            0,
+            residentIn(mappings.last, findGoHeapArenas(mappings.last, lastRuntime).contains) -
+              arenaExpected(lastRuntime),
+          )
         : 0
     const measured = series.map(s => measure(s, arenaExcess)).filter(m => m !== undefined)
     const last = measured.at(-1)
@@ -275,7 +289,7 @@ export const nonGoMemory: Detector = {
         source: derived,
       })
     }
-    const located = mappings ? mappingsEvidence(mappings, arenaExcess) : undefined
+    const located = mappings ? mappingsEvidence(mappings, arenaExcess, lastRuntime) : undefined
     if (located) evidence.push(...located.evidence)
 
     const pct = Math.round(shown.share * 100)

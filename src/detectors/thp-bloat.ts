@@ -1,11 +1,7 @@
 import type { Edges } from '../model/edges.ts'
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
-import {
-  isGoArena,
-  type MappingsSnapshot,
-  residentIn,
-  type ThpSettings,
-} from '../model/mappings.ts'
+import { findGoHeapArenas } from '../model/go-heap-arenas.ts'
+import { type MappingsSnapshot, residentIn, type ThpSettings } from '../model/mappings.ts'
 import {
   arenaExpected,
   type GoRuntimeMemory,
@@ -39,7 +35,7 @@ import { confidence, type Detector, lastWith, type Outcome } from './detector.ts
  * scenario therefore does to a real Go 1.19 heap what Go 1.21.1-1.21.5 and khugepaged do: it marks
  * the heap MADV_HUGEPAGE after releasing 31 of every 32 pieces and collapses it (MADV_COLLAPSE,
  * Linux ≥ 6.1). Measured: HeapInuse 33 MiB, HeapReleased 994 MiB, yet VmRSS 1069 MiB with
- * AnonHugePages 1026 MiB, all in the arena at 0xc000000000. The kernel effect and the numbers are
+ * AnonHugePages 1026 MiB, all in Go's heap arena. The kernel effect and the numbers are
  * real; the runtime that would cause them in production is not the one running here.
  *
  * Reference: go/src/runtime/mem_linux.go sysUnusedOS (go1.19, MADV_NOHUGEPAGE); golang/go#63334,
@@ -70,9 +66,9 @@ interface Measured {
 function fromMappings(snapshot: MemorySnapshot, mappings: MappingsSnapshot): Measured | undefined {
   const { runtime, status } = snapshot
   if (!runtime || !status) return undefined
-  const arenas = mappings.mappings.filter(isGoArena)
-  const rss = residentIn(mappings, isGoArena)
-  const hugePages = arenas.reduce((sum, m) => sum + m.anonHugePages, 0)
+  const arenas = findGoHeapArenas(mappings, runtime)
+  const rss = residentIn(mappings, arenas.contains)
+  const hugePages = arenas.mappings.reduce((sum, m) => sum + m.anonHugePages, 0)
   const expected = arenaExpected(runtime)
   const bloat = Math.min(hugePages, Math.max(0, rss - expected))
   return {

@@ -34,17 +34,6 @@ export interface ThpSettings {
   maxPtesNone?: number
 }
 
-/**
- * Whether a mapping is Go's heap arena space: named by the runtime (Go ≥ 1.25), or in the arena
- * hints' range, i<<40 | 0x00c0<<32 for small i (go1.19 runtime/malloc.go, linux/amd64 and
- * arm64). Only the first 64 hint blocks count, far below where the kernel puts mmap regions.
- */
-export function isGoArena(m: Mapping): boolean {
-  if (m.path.startsWith('[anon: Go:')) return /heap/.test(m.path)
-  const block = Math.floor(m.start / 2 ** 40)
-  return block < 0x40 && m.start - block * 2 ** 40 >= 0xc0 * 2 ** 32
-}
-
 /** Resident bytes of mappings matching `pick`, LazyFree taken out. */
 export function residentIn(snapshot: MappingsSnapshot, pick: (m: Mapping) => boolean): number {
   return snapshot.mappings.filter(pick).reduce((sum, m) => sum + m.rss - m.lazyFree, 0)

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { GO119, loadCapture } from '../../test/helpers/capture.ts'
+import { findGoHeapArenas } from './go-heap-arenas.ts'
+import type { Mapping, MappingsSnapshot } from './mappings.ts'
+
+const MiB = 2 ** 20
+
+/** Captures of real processes whose heaps sit where each Go puts them. */
+const CAPTURED = [
+  // go1.19.8: the arena hint at 0xc000000000.
+  `${GO119}/madv-free-retention`,
+  `${GO119}/non-go-memory`,
+  `${GO119}/thp-bloat`,
+  // go1.26.8 randomises the heap base; from a go 1.24 module its mappings are unnamed, and this
+  // machine's kernel (no CONFIG_ANON_VMA_NAME) names none for any module.
+  'go1.26-linux6.18/madv-free-retention',
+  'go1.26-linux6.18/non-go-memory',
+  'go1.26-line1.24-linux6.18/madv-free-retention',
+  'go1.26-line1.24-linux6.18/thp-bloat',
+  'go1.27-linux6.18/madv-free-retention',
+]
+
+for (const name of CAPTURED) {
+  test(`${name}: the heap arenas found by their shape are what HeapSys + StackInuse counts`, async () => {
+    const input = await loadCapture(name)
+    const last = input.mappings?.last
+    assert.ok(last, 'the capture has smaps')
+    const runtime = input.series.filter(s => s.runtime).at(-1)?.runtime
+    assert.ok(runtime)
+    const arenas = findGoHeapArenas(last, runtime)
+    assert.equal(arenas.method, 'layout')
+    assert.ok(arenas.mappings.length > 0)
+    assert.equal(
+      arenas.confirmed,
+      true,
+      `${arenas.mappedBytes} mapped, ${arenas.runtimeBytes} counted`,
+    )
+    // Only read-write arena space, none of the reservation around it.
+    assert.ok(arenas.mappings.every(m => m.perms === 'rw-p' && m.path === ''))
+  })
+}
+
+test('go1.26: the heap is not where Go 1.19 put it, and is found all the same', async () => {
+  const input = await loadCapture('go1.26-line1.24-linux6.18/madv-free-retention')
+  const last = input.mappings?.last
+  assert.ok(last)
+  const arenas = findGoHeapArenas(last)
+  assert.ok(arenas.mappings.every(m => m.start < 0xc000000000 || m.start >= 0xc000000000 + 2 ** 40))
+  assert.ok(arenas.mappedBytes > 900 * MiB, `${arenas.mappedBytes}`)
+  assert.equal(arenas.confirmed, undefined, 'no runtime view, nothing to confirm')
+})
+
+function mapping(start: number, size: number, perms: string, path = ''): Mapping {
+  return {
+    start,
+    end: start + size,
+    perms,
+    path,
+    rss: 0,
+    anonymous: 0,
+    lazyFree: 0,
+    anonHugePages: 0,
+    swap: 0,
+  }
+}
+
+const snapshot = (mappings: Mapping[]): MappingsSnapshot => ({
+  source: '/proc/1/smaps',
+  atMs: 0,
+  mappings,
+})
+
+const ARENA = 64 * MiB
+const base = 0x7f4aa4000000
+
+test("a glibc thread arena (132 KiB read-write, the rest of its 64 MiB reserved) is not Go's", () => {
+  const glibc = [mapping(base, 0x21000, 'rw-p'), mapping(base + 0x21000, ARENA - 0x21000, '---p')]
+  assert.deepEqual(findGoHeapArenas(snapshot(glibc)).mappings, [])
+})
+
+test('Go 1.26 layout: reserved head, read-write chunks, reserved tail, inside 64 MiB arenas', () => {
+  const start = 0x1b932c000000
+  const heap = mapping(start + 28 * MiB, 1044 * MiB, 'rw-p')
+  const all = [
+    mapping(start, 28 * MiB, '---p'),
+    heap,
+    mapping(start + 1072 * MiB, 16 * MiB, '---p'),
+    mapping(start + 1088 * MiB, 8 * MiB, 'rw-p'), // adjacent, but breaks the 64 MiB end
+  ]
+  assert.deepEqual(findGoHeapArenas(snapshot(all.slice(0, 3))).mappings, [heap])
+  assert.deepEqual(findGoHeapArenas(snapshot(all)).mappings, [])
+})
+
+test("a glibc arena grown to exactly 64 MiB looks like Go's, and the runtime's count says no", () => {
+  const go = mapping(base - 2 * ARENA, 8 * MiB, 'rw-p')
+  const goTail = mapping(base - 2 * ARENA + 8 * MiB, ARENA - 8 * MiB, '---p')
+  const glibcFull = mapping(base, ARENA, 'rw-p')
+  const runtime = {
+    source: 'http://127.0.0.1:6060/debug/vars',
+    heapSys: 7.5 * MiB,
+    stackInuse: 0.5 * MiB,
+  } as Parameters<typeof findGoHeapArenas>[1]
+  const found = findGoHeapArenas(snapshot([go, goTail, glibcFull]), runtime)
+  assert.deepEqual(found.mappings, [go, glibcFull])
+  assert.equal(found.confirmed, false)
+  assert.equal(findGoHeapArenas(snapshot([go, goTail]), runtime).confirmed, true)
+})
+
+test('Go ≥ 1.25 names: [anon: Go: heap] is the heap, wherever it is and whatever its shape', () => {
+  const heap = mapping(base + 0x1000, 3 * MiB, 'rw-p', '[anon: Go: heap]')
+  const found = findGoHeapArenas(
+    snapshot([
+      heap,
+      mapping(base + 3 * MiB + 0x1000, 61 * MiB, '---p', '[anon: Go: heap reservation]'),
+      mapping(base + ARENA, 4 * MiB, 'rw-p', '[anon: Go: immortal metadata]'),
+    ]),
+  )
+  assert.equal(found.method, 'named')
+  assert.deepEqual(found.mappings, [heap])
+})
+
+test('Go 1.25.0–1.25.1 named only immortal metadata: the heap is found by its shape', () => {
+  const heap = mapping(base, 4 * MiB, 'rw-p')
+  const found = findGoHeapArenas(
+    snapshot([
+      heap,
+      mapping(base + 4 * MiB, ARENA - 4 * MiB, '---p'),
+      mapping(base + ARENA, 4 * MiB, 'rw-p', '[anon: Go: immortal metadata]'),
+    ]),
+  )
+  assert.equal(found.method, 'layout')
+  assert.deepEqual(found.mappings, [heap])
+})
