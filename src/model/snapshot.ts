@@ -99,6 +99,18 @@ export interface GoRuntimeMemory {
   lastGCMs?: number
   /** Only /metrics (go_goroutines) carries this; expvar memstats does not. */
   goroutines?: number
+  /**
+   * runtime/metrics /gc/heap/live:bytes (Go ≥ 1.21): the heap the last GC marked live, the
+   * exact post-GC floor. client_golang serves it as go_gc_heap_live_bytes.
+   */
+  heapLive?: number
+  /** /gc/gogc:percent (Go ≥ 1.21) as the runtime holds it; client_golang's go_gc_gogc_percent. */
+  gogcPercent?: number
+  /**
+   * /gc/gomemlimit:bytes (Go ≥ 1.21); client_golang's go_gc_gomemlimit_bytes. math.MaxInt64
+   * when no limit is set.
+   */
+  memoryLimit?: number
 }
 
 /**
