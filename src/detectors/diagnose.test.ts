@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { readdirSync } from 'node:fs'
 import { test } from 'node:test'
+import { loadCapture } from '../../test/helpers/capture.ts'
 import { snapshot } from '../../test/helpers/snapshots.ts'
 import type { Finding } from '../model/finding.ts'
 import type { Detector } from './detector.ts'
@@ -106,3 +108,19 @@ test('an unknown with a reason becomes a gap under the detector, saying why', ()
     },
   ])
 })
+
+// Every committed capture of a real process, on every Go it was captured on: a scenario's
+// capture gives its own finding and no other, a control's and the healthy process's none.
+const CAPTURES = new URL('../../testdata/captures/', import.meta.url)
+for (const build of readdirSync(CAPTURES)) {
+  for (const scenario of readdirSync(new URL(`${build}/`, CAPTURES))) {
+    test(`the ${build} capture of ${scenario} gives ${scenario.endsWith('-control') || scenario === 'healthy' ? 'no finding' : 'its own finding only'}`, async () => {
+      const d = diagnose({ ...(await loadCapture(`${build}/${scenario}`)), sources: [], notes: [] })
+      const expected = scenario.endsWith('-control') || scenario === 'healthy' ? [] : [scenario]
+      assert.deepEqual(
+        d.findings.map(f => f.id),
+        expected,
+      )
+    })
+  }
+}
