@@ -402,13 +402,14 @@ async function readOnce(
   const cgroupFile = await readCapture('proc-cgroup', `/proc/${pid}/cgroup`, 1 << 20)
   if (!cgroupFile.ok) return undefined
   set.once.push(cgroupFile.capture)
-  const location = await locateMemoryCgroup(parseProcCgroup(cgroupFile.capture))
-  if (!location) {
+  const location = await locateMemoryCgroup(parseProcCgroup(cgroupFile.capture), pid)
+  if ('reason' in location) {
     gaps.push({
       signal: 'cgroup.memory',
-      reason: `no memory cgroup files found for the paths in /proc/${pid}/cgroup`,
+      reason: location.reason,
       cost: 'container limits and OOM events are unknown',
     })
+    return undefined
   }
   return location
 }
