@@ -15,6 +15,7 @@ import { NoAddressSpaceError } from './formats/proc-status.ts'
 import { type CgroupLocation, locateMemoryCgroup, readCgroupFiles } from './transports/cgroup.ts'
 import { isVanished, readCapture } from './transports/files.ts'
 import { httpGet } from './transports/http.ts'
+import { stopNetnsRelay } from './transports/netns.ts'
 
 export interface CollectOptions {
   pid?: number
@@ -86,6 +87,15 @@ const THP_FILES = [
  * duration ends, the target exits, or the signal aborts. Reads are sequential and bounded.
  */
 export async function collect(options: CollectOptions): Promise<Collection> {
+  try {
+    return await collectTarget(options)
+  } finally {
+    // A relay into the target's network namespace (endpoints.ts) lives as long as the window.
+    await stopNetnsRelay(options.pid)
+  }
+}
+
+async function collectTarget(options: CollectOptions): Promise<Collection> {
   const gaps: Gap[] = []
   const notes: string[] = []
   const sources: string[] = []
@@ -105,7 +115,7 @@ export async function collect(options: CollectOptions): Promise<Collection> {
 
   let url = options.url?.replace(/\/+$/, '')
   if (url === undefined && pid !== undefined) {
-    url = await discoverUrl(pid, gaps, options.httpTimeoutMs)
+    url = await discoverUrl(pid, gaps, options.httpTimeoutMs, notes)
     if (url) notes.push(`found the target's HTTP server at ${url} from its listening sockets`)
   }
   for (const path of THP_FILES) {
