@@ -21,10 +21,10 @@ test('finds the host v1 memory hierarchy and the v2 mount beside it, and nothing
 
 test("a container's cgroup mount is rooted at its cgroup, named from the reader's namespace", () => {
   const fromHost = memoryMounts('container-seen-from-host.txt')
-  // The host's mount it inherited (now hidden under its own /sys/fs/cgroup), then its own.
-  assert.equal(fromHost.length, 2)
+  // Only its own: the host's mount it inherited is hidden under its fresh /sys/fs/cgroup.
+  assert.equal(fromHost.length, 1)
   assert.match(
-    fromHost[1]?.root ?? '',
+    fromHost[0]?.root ?? '',
     /^\/process_api\/[0-9a-f]+\/gomemdoctor-fixture-ns\/target$/,
   )
   const fromDebug = memoryMounts('container-seen-from-debug-container.txt')
@@ -45,9 +45,10 @@ test("a path outside the reader's namespace is below a mount only when the root 
   )
   assert.match(target, /^\d+:memory:\/\.\.\/target$/m)
   // The debug container's own mount, rooted at its own cgroup: the target is not below it.
-  const own = memoryMounts('debug-container-self.txt').at(-1)
-  assert.equal(own?.root, '/')
-  assert.equal(pathBelow('/../target', own?.root ?? ''), undefined)
+  const own = memoryMounts('debug-container-self.txt')
+  assert.equal(own.length, 1)
+  assert.equal(own[0]?.root, '/')
+  assert.equal(pathBelow('/../target', own[0]?.root ?? ''), undefined)
   // The target's own mount is: its root is the target's cgroup.
   assert.equal(pathBelow('/../target', '/../target'), '')
   assert.equal(pathBelow('/../target/sub', '/../target'), 'sub')
@@ -62,6 +63,19 @@ test('decodes octal escapes in mount points and roots', () => {
   assert.deepEqual(parseCgroupMounts(line, 'x'), [
     { version: 2, root: '/my group', mountPoint: '/mnt/cg v2' },
   ])
+})
+
+test('a mount hidden by a later one at the same place or above is out of sight', () => {
+  const text = [
+    '35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory',
+    '90 23 0:50 / /sys/fs/cgroup rw - tmpfs none rw',
+  ].join('\n')
+  assert.deepEqual(parseCgroupMounts(text, 'x'), [])
+  assert.equal(
+    parseCgroupMounts(`${text}\n91 90 0:32 / /sys/fs/cgroup/memory rw - cgroup m rw,memory`, 'x')
+      .length,
+    1,
+  )
 })
 
 test('skips v1 hierarchies without the memory controller', () => {

@@ -30,13 +30,14 @@ export interface CgroupMount {
 }
 
 /**
- * The v1 memory and v2 cgroup mounts listed in a mountinfo text; other mounts are skipped.
- * A v2 mount is listed whether or not the memory controller is enabled there: only its files
- * (memory.current) can tell. Throws InputError naming `origin` and the line when a line is not
- * mountinfo at all.
+ * The v1 memory and v2 cgroup mounts in a mountinfo text that are still in sight: a mount
+ * made later at the same place or above it (a container's fresh tmpfs on /sys/fs/cgroup)
+ * hides it, and later mounts come later in the file. A v2 mount is listed whether or not the
+ * memory controller is enabled there: only its files (memory.current) can tell. Throws
+ * InputError naming `origin` and the line when a line is not mountinfo at all.
  */
 export function parseCgroupMounts(text: string, origin: string): CgroupMount[] {
-  const mounts: CgroupMount[] = []
+  const all: { mountPoint: string; cgroup?: CgroupMount }[] = []
   const lines = text.split('\n')
   for (const [index, line] of lines.entries()) {
     if (line === '') continue
@@ -51,10 +52,23 @@ export function parseCgroupMounts(text: string, origin: string): CgroupMount[] {
     const superOptions = (fields[dash + 3] ?? '').split(',')
     const version =
       fsType === 'cgroup2' ? 2 : fsType === 'cgroup' && superOptions.includes('memory') ? 1 : 0
-    if (version === 0) continue
-    mounts.push({ version, root: unescapeOctal(root), mountPoint: unescapeOctal(mountPoint) })
+    const point = unescapeOctal(mountPoint)
+    all.push(
+      version === 0
+        ? { mountPoint: point }
+        : { mountPoint: point, cgroup: { version, root: unescapeOctal(root), mountPoint: point } },
+    )
   }
-  return mounts
+  return all.flatMap((mount, i) => {
+    if (!mount.cgroup) return []
+    const hidden = all.slice(i + 1).some(later => covers(later.mountPoint, mount.mountPoint))
+    return hidden ? [] : [mount.cgroup]
+  })
+}
+
+/** True when a mount at `above` hides what is mounted at `point`: the same place or a parent. */
+function covers(above: string, point: string): boolean {
+  return above === point || above === '/' || point.startsWith(`${above}/`)
 }
 
 /**
