@@ -14,7 +14,14 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { JsonReport } from '../../src/report/json.ts'
-import { buildPkgFixture, type RunningFixture, startPkgFixture } from '../helpers/pkgfixture.ts'
+import {
+  buildPkgFixture,
+  makeTestCgroups,
+  ownMemoryCgroup,
+  type RunningFixture,
+  startInNamespaces,
+  startPkgFixture,
+} from '../helpers/pkgfixture.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -148,6 +155,23 @@ test('diagnoses a real MADV_FREE Go process by PID, records it to SQLite and rep
   assert.ok(page.length > 50_000 && /<script>/.test(page), 'the page carries the client')
   // SQLite's addon was written to a private directory and removed again once loaded.
   assert.deepEqual(await readdir(scratch), [])
+})
+
+test('reaches a process in a network namespace of its own: the executable re-runs itself inside it', async t => {
+  const parent = ownMemoryCgroup()
+  assert.ok(parent, 'needs a cgroup v1 memory controller, as the namespace tests do')
+  const cgroups = await makeTestCgroups(parent, 256 * 2 ** 20)
+  const target = await startInNamespaces(cgroups.target, ['--hold-mib', '16'])
+  t.after(async () => {
+    await target.stop()
+    await cgroups.remove()
+  })
+  // An empty PATH: nsenter is found in the usual places; the relay is this same executable.
+  const result = await gomemdoctor('diagnose', String(target.pid), '--duration', '1s', '--json')
+  assert.equal(result.code, 0, result.err)
+  const report = json(result)
+  assert.ok(report.sources.includes(`http://${target.addr}/debug/vars`), report.sources.join(', '))
+  assert.ok(report.sources.includes(cgroups.target))
 })
 
 test('a recording to a read-only or a full disk ends in one line with exit 2', async t => {
