@@ -98,15 +98,16 @@ try {
   await copyFile(process.execPath, exe)
   await chmod(exe, 0o755)
   const stripped = spawnSync('strip', [exe], { stdio: 'ignore' }).status === 0
-  const { inject } = require('postject') as {
-    inject(
-      file: string,
-      name: string,
-      data: Buffer,
-      options: { sentinelFuse: string },
-    ): Promise<void>
-  }
-  await inject(exe, 'NODE_SEA_BLOB', await readFile(blob), { sentinelFuse: SEA_FUSE })
+  // postject's own CLI in a child: its ELF library warns about every note section of a
+  // stripped binary (harmless), which is shown only when the injection fails.
+  const postject = join(dirname(require.resolve('postject/package.json')), 'dist', 'cli.js')
+  const injected = spawnSync(
+    process.execPath,
+    [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE],
+    { encoding: 'utf8' },
+  )
+  if (injected.status !== 0)
+    throw new Error(`postject failed:\n${injected.stdout}${injected.stderr}`)
 
   await mkdir(dirname(output), { recursive: true })
   const tmp = `${output}.${process.pid}.tmp`
