@@ -2,7 +2,7 @@
 // Node 20 runs no TypeScript. `npm ci` bundles src/ into build/cli.mjs (scripts/build-cli.ts);
 // while any file under src/ is newer than that bundle (an edit since), tsx compiles src/ on the
 // fly instead, so what runs is always the source as it is.
-import { readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -18,6 +18,10 @@ function newestMtimeMs(dir) {
 }
 
 function bundleIsCurrent() {
+  // An installed package (npm pack's tarball, see "files") carries no tsconfig.json: its bundle
+  // is the one packed with its sources, and npm stamps every file with the time it unpacked it,
+  // so modification times say nothing there.
+  if (!existsSync(join(root, 'tsconfig.json'))) return existsSync(join(root, 'build', 'cli.mjs'))
   try {
     return statSync(join(root, 'build', 'cli.mjs')).mtimeMs >= newestMtimeMs(join(root, 'src'))
   } catch {

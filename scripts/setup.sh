@@ -16,6 +16,8 @@ missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 # The browser tests of the HTML report and the live dashboard drive Debian's Chromium.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# The namespace tests bring a network namespace's loopback up (unshare/nsenter are util-linux).
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 # The real client_golang, for tests that read a /metrics page it serves (built offline, GOPATH mode).
 [ -d /usr/share/gocode/src/github.com/prometheus/client_golang ] ||
   missing+=(golang-github-prometheus-client-golang-dev)

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { InputError, messageOf } from '../errors.ts'
-import { INSTALL_ROOT } from '../install-root.ts'
+import { embeddedAsset, IN_EXECUTABLE, INSTALL_ROOT } from '../install-root.ts'
 import type { Diagnosis } from '../model/diagnosis.ts'
 import type { Edges } from '../model/edges.ts'
 import type { Profile } from '../model/heap-profile.ts'
@@ -20,6 +20,9 @@ const HTML_DIR = join(ROOT, 'src', 'report', 'html')
 const ENTRY = join(HTML_DIR, 'client', 'main.ts')
 /** Built clients are kept here (gitignored), keyed by a hash of their sources. */
 const CACHE_DIRS = [join(ROOT, 'build', 'client'), join(tmpdir(), 'gomemdoctor-client')]
+
+/** The built client's name inside the single executable (scripts/package.ts packs it). */
+export const CLIENT_ASSET = 'report-client.json'
 
 let assets: Promise<ClientAssets> | undefined
 
@@ -37,6 +40,11 @@ export function clientAssets(): Promise<ClientAssets> {
 }
 
 async function loadAssets(): Promise<ClientAssets> {
+  // The executable carries the client built when it was packed, and neither sources nor esbuild.
+  const packed = embeddedAsset(CLIENT_ASSET)
+  if (packed) return JSON.parse(packed.toString('utf8')) as ClientAssets
+  if (IN_EXECUTABLE)
+    throw new InputError('this executable was packed without the HTML report client')
   const key = await sourceHash()
   for (const dir of CACHE_DIRS) {
     try {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { InputError, messageOf, TargetError, UsageError } from '../errors.ts'
 import { VERSION } from '../install-root.ts'
+import { NETNS_RELAY_COMMAND, runNetnsRelay } from '../sources/transports/netns.ts'
 import type { CliCommand, CommandResult } from './command.ts'
 import { demoCommand } from './commands/demo.ts'
 import { diagnoseCommand } from './commands/diagnose.ts'
@@ -29,6 +30,9 @@ const COMMANDS: readonly CliCommand[] = [
  * errors: known errors as one line, anything else as "internal error", stacks only with --debug.
  */
 export async function run(argv: readonly string[]): Promise<number> {
+  // Not a user's command: the half of the network-namespace relay that nsenter runs inside the
+  // target's namespace (sources/transports/netns.ts).
+  if (argv[0] === NETNS_RELAY_COMMAND) return runNetnsRelay(argv.slice(1))
   // `gomemdoctor … | head` closes the pipe early: that is the reader's choice, not an error.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {

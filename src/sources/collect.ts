@@ -15,6 +15,7 @@ import { NoAddressSpaceError } from './formats/proc-status.ts'
 import { type CgroupLocation, locateMemoryCgroup, readCgroupFiles } from './transports/cgroup.ts'
 import { isVanished, readCapture } from './transports/files.ts'
 import { httpGet } from './transports/http.ts'
+import { stopNetnsRelay } from './transports/netns.ts'
 
 export interface CollectOptions {
   pid?: number
@@ -86,6 +87,15 @@ const THP_FILES = [
  * duration ends, the target exits, or the signal aborts. Reads are sequential and bounded.
  */
 export async function collect(options: CollectOptions): Promise<Collection> {
+  try {
+    return await collectTarget(options)
+  } finally {
+    // A relay into the target's network namespace (endpoints.ts) lives as long as the window.
+    await stopNetnsRelay(options.pid)
+  }
+}
+
+async function collectTarget(options: CollectOptions): Promise<Collection> {
   const gaps: Gap[] = []
   const notes: string[] = []
   const sources: string[] = []
@@ -105,7 +115,7 @@ export async function collect(options: CollectOptions): Promise<Collection> {
 
   let url = options.url?.replace(/\/+$/, '')
   if (url === undefined && pid !== undefined) {
-    url = await discoverUrl(pid, gaps, options.httpTimeoutMs)
+    url = await discoverUrl(pid, gaps, options.httpTimeoutMs, notes)
     if (url) notes.push(`found the target's HTTP server at ${url} from its listening sockets`)
   }
   for (const path of THP_FILES) {
@@ -402,13 +412,14 @@ async function readOnce(
   const cgroupFile = await readCapture('proc-cgroup', `/proc/${pid}/cgroup`, 1 << 20)
   if (!cgroupFile.ok) return undefined
   set.once.push(cgroupFile.capture)
-  const location = await locateMemoryCgroup(parseProcCgroup(cgroupFile.capture))
-  if (!location) {
+  const location = await locateMemoryCgroup(parseProcCgroup(cgroupFile.capture), pid)
+  if ('reason' in location) {
     gaps.push({
       signal: 'cgroup.memory',
-      reason: `no memory cgroup files found for the paths in /proc/${pid}/cgroup`,
+      reason: location.reason,
       cost: 'container limits and OOM events are unknown',
     })
+    return undefined
   }
   return location
 }

@@ -12,6 +12,7 @@ import { parsePprofIndex } from './formats/pprof-index.ts'
 import { headOf, looksLikeHtml } from './formats/sniff.ts'
 import { readCapture } from './transports/files.ts'
 import { httpGet } from './transports/http.ts'
+import { inOtherNetns, relayIntoNetns } from './transports/netns.ts'
 
 /** The runtime-view endpoints, most preferred first. /metrics from client_golang ≥ 1.12 on
  * Go ≥ 1.17 reads runtime/metrics and does not stop the world; expvar and the heap profile's
@@ -55,11 +56,16 @@ export async function probePprof(url: string, timeoutMs?: number): Promise<strin
   }
 }
 
-/** Finds a Go HTTP server among the target's own listening TCP sockets. */
+/**
+ * Finds a Go HTTP server among the target's own listening TCP sockets. A target in another
+ * network namespace is reached inside it through a relay (transports/netns.ts), which the
+ * collection stops when it ends (stopNetnsRelay).
+ */
 export async function discoverUrl(
   pid: number,
   gaps: Gap[],
   timeoutMs?: number,
+  notes?: string[],
 ): Promise<string | undefined> {
   let inodes: Set<number>
   try {
@@ -91,7 +97,23 @@ export async function discoverUrl(
       candidates.push(`http://${host}:${socket.port}`)
     }
   }
-  for (const base of candidates.slice(0, MAX_PORTS_PROBED)) {
+  const probed = candidates.slice(0, MAX_PORTS_PROBED)
+  if (probed.length > 0 && (await inOtherNetns(pid))) {
+    const relay = await relayIntoNetns(pid, probed)
+    const listed = probed.map(base => base.replace('http://', '')).join(', ')
+    if ('reason' in relay) {
+      gaps.push({
+        signal: 'runtime.memstats',
+        reason: `the target listens on ${listed} in a network namespace of its own (/proc/${pid}/ns/net), which this process is not in, and entering it failed: ${relay.reason}; run gomemdoctor in the target's network namespace (kubectl debug --target, a sidecar), or as root with nsenter installed, or pass --url`,
+        cost: 'the Go heap cannot be told apart from stacks, runtime metadata and non-Go memory',
+      })
+      return undefined
+    }
+    notes?.push(
+      `the target is in a network namespace of its own: its HTTP server (${listed}) was reached inside it, through nsenter --net=/proc/${pid}/ns/net`,
+    )
+  }
+  for (const base of probed) {
     for (const endpoint of RUNTIME_ENDPOINTS) {
       try {
         const answer = await httpGet(endpoint.kind, base + endpoint.path, {

@@ -1,7 +1,9 @@
 import { closeSync, openSync, readSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { errorCode, InputError, messageOf } from '../errors.ts'
 import { APPLICATION_ID, MIGRATIONS } from './migrations.ts'
+import { sqliteAddon } from './native.ts'
 
 export type Db = Database.Database
 
@@ -34,7 +36,13 @@ export function openStore(path: string, options: OpenOptions): Db {
   }
   let db: Db | undefined
   try {
-    db = new Database(path, { fileMustExist: options.mode === 'read' })
+    // Inside the single executable the addon comes from there (store/native.ts); the types
+    // know only the path form of nativeBinding, better-sqlite3 also takes the loaded object.
+    const addon = sqliteAddon([dirname(resolve(path))]) as string | undefined
+    db = new Database(path, {
+      fileMustExist: options.mode === 'read',
+      ...(addon ? { nativeBinding: addon } : {}),
+    })
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
     const appId = db.pragma('application_id', { simple: true }) as number
     const version = db.pragma('user_version', { simple: true }) as number

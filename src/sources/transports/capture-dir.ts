@@ -87,11 +87,17 @@ export async function isCaptureDir(path: string): Promise<boolean> {
   }
 }
 
-export async function readCaptureDir(dir: string): Promise<SavedRun> {
+/** Reads one file of a capture directory; readFile by default, a packed copy in the executable. */
+export type CaptureFileReader = (path: string) => Promise<Buffer>
+
+export async function readCaptureDir(
+  dir: string,
+  read: CaptureFileReader = path => readFile(path),
+): Promise<SavedRun> {
   const manifestPath = join(dir, 'capture.json')
   let manifest: CaptureManifest
   try {
-    manifest = checkManifest(JSON.parse(await readFile(manifestPath, 'utf8')), manifestPath)
+    manifest = checkManifest(JSON.parse((await read(manifestPath)).toString('utf8')), manifestPath)
   } catch (error) {
     if (error instanceof InputError) throw error
     if (errorCode(error) === 'ENOENT')
@@ -101,7 +107,7 @@ export async function readCaptureDir(dir: string): Promise<SavedRun> {
   const load = async (sub: string, file: ManifestFile): Promise<RawCapture> => {
     const path = join(dir, sub, file.file)
     try {
-      return { kind: file.kind, origin: file.origin, atMs: file.atMs, bytes: await readFile(path) }
+      return { kind: file.kind, origin: file.origin, atMs: file.atMs, bytes: await read(path) }
     } catch (error) {
       throw new InputError(`${path}: ${messageOf(error)} (listed in ${manifestPath})`)
     }

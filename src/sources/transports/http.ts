@@ -16,6 +16,22 @@ export interface HttpAnswer {
 }
 
 /**
+ * Origins that live in another network namespace (`http://127.0.0.1:6060` on the target's own
+ * loopback), mapped to the local end of a relay into it (transports/netns.ts). Requests go to
+ * the relay; captures and errors keep the target's own address, since that is what was read.
+ */
+const ROUTES = new Map<string, string>()
+
+/** Sends requests for `origin` to `via` (an origin on our loopback) until unrouteOrigin. */
+export function routeOrigin(origin: string, via: string): void {
+  ROUTES.set(new URL(origin).origin, via)
+}
+
+export function unrouteOrigin(origin: string): void {
+  ROUTES.delete(new URL(origin).origin)
+}
+
+/**
  * The one bounded GET used against a target: a timeout, a size cap, no retries. Callers issue
  * requests one at a time. Throws TargetError when nothing answered (refused, timeout, DNS).
  */
@@ -27,7 +43,9 @@ export async function httpGet(
   const atMs = Date.now()
   let response: Response
   try {
-    response = await fetch(url, {
+    const parsed = new URL(url)
+    const via = ROUTES.get(parsed.origin)
+    response = await fetch(via ? `${via}${parsed.pathname}${parsed.search}` : url, {
       signal: AbortSignal.timeout(timeoutMs),
       headers: { accept: '*/*', 'user-agent': 'gomemdoctor' },
       redirect: 'follow',

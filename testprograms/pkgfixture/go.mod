@@ -1,0 +1,3 @@
+module gomemdoctor/testprograms/pkgfixture
+
+go 1.19
