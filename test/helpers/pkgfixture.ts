@@ -1,12 +1,14 @@
 // Builds and starts testprograms/pkgfixture, the small Go program of the packaging and
 // namespace tests, plainly or as PID 1 of its own PID, network, mount and cgroup namespaces.
-// Any Go from 1.19 on builds it, so whichever `go` is on PATH does.
+// Any Go from 1.19 on builds it; the tests name Go 1.26, the Go teams run today.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+
+import { goCommand } from '../../src/demo/go-toolchains.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const SOURCE = join(ROOT, 'testprograms', 'pkgfixture')
@@ -18,11 +20,12 @@ let built: string | undefined
 export function buildPkgFixture(): string {
   if (built) return built
   const out = join(ROOT, 'build', 'pkgfixture', `pkgfixture-${process.pid}`)
-  const env: NodeJS.ProcessEnv = { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' }
+  const go = goCommand('1.26')
+  const env: NodeJS.ProcessEnv = { ...process.env, ...go.env, CGO_ENABLED: '0' }
   // Go needs a cache directory; without HOME (some CI sandboxes) it has none.
   if (!env.GOCACHE && !env.XDG_CACHE_HOME && !env.HOME)
     env.GOCACHE = join(ROOT, 'build', 'go-cache')
-  const result = spawnSync('go', ['build', '-o', `${out}.tmp`, '.'], {
+  const result = spawnSync(go.command, ['build', '-o', `${out}.tmp`, '.'], {
     cwd: SOURCE,
     env,
     encoding: 'utf8',
