@@ -10,13 +10,12 @@
  * repository's node_modules, the same version built for the same Node.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import type { JsonReport } from '../../src/report/json.ts'
+import { type CliRun, parseJsonOut, runProcess } from '../helpers/cli.ts'
 import { type RunningFixture, startPkgFixture } from '../helpers/pkgfixture.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -26,46 +25,13 @@ let work: string
 let installed: string
 let target: RunningFixture
 
-interface Run {
-  code: number | null
-  out: string
-  err: string
-}
-
-function run(command: string, args: readonly string[], cwd: string, path: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], {
-      cwd,
-      env: { ...process.env, PATH: path },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', c => {
-      out += c
-    })
-    child.stderr.setEncoding('utf8').on('data', c => {
-      err += c
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.once('error', reject)
-    child.once('close', code => {
-      clearTimeout(timer)
-      resolve({ code, out, err })
-    })
-  })
+/** Runs `command` in `cwd` with `path` as PATH, for up to two minutes (npm install is slow). */
+function run(command: string, args: readonly string[], cwd: string, path: string): Promise<CliRun> {
+  return runProcess(command, args, { cwd, env: { ...process.env, PATH: path }, timeoutMs: 120_000 })
 }
 
 /** Node and npm on PATH, as any machine with Node has them; nothing of the repository. */
 const NODE_PATH = `${dirname(process.execPath)}:/usr/bin:/bin`
-
-function json(result: Run): JsonReport {
-  try {
-    return JSON.parse(result.out) as JsonReport
-  } catch {
-    throw new Error(`not one JSON document (exit ${result.code}):\n${result.out}\n${result.err}`)
-  }
-}
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'gomemdoctor-install-'))
@@ -120,13 +86,13 @@ test('npm install -g from the tarball puts a working gomemdoctor on PATH', async
   assert.equal(version.out.trim(), manifest.version)
   const demo = await run('gomemdoctor', ['demo', '--json'], elsewhere, path)
   assert.equal(demo.code, 0, demo.err)
-  assert.equal(json(demo).verdict, 'madv-free-retention')
+  assert.equal(parseJsonOut(demo).verdict, 'madv-free-retention')
   // SQLite and the HTML client (built from the packed sources) work from the installed tree.
   const args = ['record', String(target.pid), '--out', 'r.db', '--duration', '1s']
   const recorded = await run('gomemdoctor', args, elsewhere, path)
   assert.equal(recorded.code, 0, recorded.err)
   const report = await run('gomemdoctor', ['report', 'r.db', '--json'], elsewhere, path)
-  assert.equal(json(report).verdict, 'madv-free-retention')
+  assert.equal(parseJsonOut(report).verdict, 'madv-free-retention')
   const html = await run('gomemdoctor', ['report', 'r.db', '--html', 'r.html'], elsewhere, path)
   assert.equal(html.code, 0, html.err)
   assert.ok((await readFile(join(elsewhere, 'r.html'), 'utf8')).includes('<script>'))
@@ -135,5 +101,5 @@ test('npm install -g from the tarball puts a working gomemdoctor on PATH', async
 test('npx gomemdoctor runs from the repository', async () => {
   const demo = await run('npx', ['--no', '--', 'gomemdoctor', 'demo', '--json'], ROOT, NODE_PATH)
   assert.equal(demo.code, 0, demo.err)
-  assert.equal(json(demo).verdict, 'madv-free-retention')
+  assert.equal(parseJsonOut(demo).verdict, 'madv-free-retention')
 })

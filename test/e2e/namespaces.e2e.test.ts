@@ -7,15 +7,13 @@
  * Needs root, unshare and nsenter (util-linux), ip (iproute2) and a cgroup v1 memory controller.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import type { JsonReport } from '../../src/report/json.ts'
 import type { CaptureManifest } from '../../src/sources/transports/capture-dir.ts'
-import { within } from '../helpers/cli.ts'
+import { parseJsonOut, runProcess, within } from '../helpers/cli.ts'
 import {
   cgroupNumber,
   MOUNT_CONTAINER_CGROUPFS,
@@ -38,39 +36,7 @@ assert.equal(
 )
 assert.ok(parent, 'the namespace tests need a cgroup v1 memory controller for this process')
 
-interface Run {
-  code: number | null
-  out: string
-  err: string
-}
-
-function run(command: string, args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', c => {
-      out += c
-    })
-    child.stderr.setEncoding('utf8').on('data', c => {
-      err += c
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.once('error', reject)
-    child.once('close', code => {
-      clearTimeout(timer)
-      resolve({ code, out, err })
-    })
-  })
-}
-
-function parseReport(result: Run): JsonReport {
-  try {
-    return JSON.parse(result.out) as JsonReport
-  } catch {
-    throw new Error(`not one JSON document (exit ${result.code}):\n${result.out}\n${result.err}`)
-  }
-}
+const run = (command: string, args: readonly string[]) => runProcess(command, args)
 
 /** The cgroup captures of a saved run's last tick: origin and value of each file. */
 async function cgroupCaptures(dir: string): Promise<Map<string, { origin: string; text: string }>> {
@@ -112,7 +78,7 @@ test('diagnosed from the host by its host PID: its cgroup, and its HTTP server r
     '--save',
     save,
   ])
-  const report = parseReport(result)
+  const report = parseJsonOut(result)
   assert.equal(result.code, 0, result.err)
   assert.equal(report.target.pid, target.pid)
   assert.match(report.target.goVersion ?? '', /^go1\./)
@@ -145,7 +111,7 @@ test('diagnosed from inside its PID namespace as PID 1, as kubectl debug --targe
     String(target.pid),
     debug,
   ])
-  const report = parseReport(result)
+  const report = parseJsonOut(result)
   assert.equal(result.code, 0, result.err)
   assert.equal(report.target.pid, 1)
   assert.match(report.target.name ?? '', /^pkgfixture/)
@@ -178,7 +144,7 @@ test('without CAP_SYS_ADMIN the network namespace cannot be entered: one gap tha
     '1s',
     '--json',
   ])
-  const report = parseReport(result)
+  const report = parseJsonOut(result)
   assert.equal(result.code, 0, result.err)
   const gap = report.gaps.find(g => g.signal === 'runtime.memstats')
   assert.ok(gap, JSON.stringify(report.gaps))

@@ -7,13 +7,13 @@
  * cgroup, read-only and full disks, no rights on the target) with one line or a gap.
  */
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import type { JsonReport } from '../../src/report/json.ts'
+import { type CliRun, parseJsonOut, runProcess } from '../helpers/cli.ts'
 import {
   buildPkgFixture,
   makeTestCgroups,
@@ -62,49 +62,15 @@ after(async () => {
   await rm(work, { recursive: true, force: true })
 })
 
-interface Run {
-  code: number | null
-  out: string
-  err: string
-}
-
 /** Runs `command` in the lone folder with an empty PATH and nothing else in the environment. */
 function runAlone(command: string, args: readonly string[], env: Record<string, string> = {}) {
-  return new Promise<Run>((resolve, reject) => {
-    const child = spawn(command, [...args], {
-      cwd: alone,
-      env: { PATH: '', TMPDIR: scratch, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', c => {
-      out += c
-    })
-    child.stderr.setEncoding('utf8').on('data', c => {
-      err += c
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.once('error', reject)
-    child.once('close', code => {
-      clearTimeout(timer)
-      resolve({ code, out, err })
-    })
-  })
+  return runProcess(command, args, { cwd: alone, env: { PATH: '', TMPDIR: scratch, ...env } })
 }
 
 const gomemdoctor = (...args: string[]) => runAlone(exe, args)
 
-function json(result: Run): JsonReport {
-  try {
-    return JSON.parse(result.out) as JsonReport
-  } catch {
-    throw new Error(`not one JSON document (exit ${result.code}):\n${result.out}\n${result.err}`)
-  }
-}
-
 /** One line on stderr, no stack trace. */
-function assertOneLine(result: Run, pattern: RegExp): void {
+function assertOneLine(result: CliRun, pattern: RegExp): void {
   const lines = result.err.trim().split('\n')
   assert.equal(lines.length, 1, result.err)
   assert.match(lines[0] ?? '', pattern)
@@ -124,7 +90,7 @@ test('the executable is one file that needs no node beside it', async () => {
 test('demo runs from the capture packed inside it', async () => {
   const result = await gomemdoctor('demo', '--json')
   assert.equal(result.code, 0, result.err)
-  assert.equal(json(result).verdict, 'madv-free-retention')
+  assert.equal(parseJsonOut(result).verdict, 'madv-free-retention')
   const live = await gomemdoctor('demo', '--live')
   assert.equal(live.code, 2)
   assertOneLine(live, /demo --live builds the Go scenario program from the repository/)
@@ -133,7 +99,7 @@ test('demo runs from the capture packed inside it', async () => {
 test('diagnoses a real MADV_FREE Go process by PID, records it to SQLite and reports the same verdict', async () => {
   const diagnosed = await gomemdoctor('diagnose', String(madv.pid), '--duration', '2s', '--json')
   assert.equal(diagnosed.code, 0, diagnosed.err)
-  const live = json(diagnosed)
+  const live = parseJsonOut(diagnosed)
   assert.equal(live.verdict, 'madv-free-retention', JSON.stringify(live.findings[0]))
 
   const recorded = await gomemdoctor(
@@ -147,7 +113,7 @@ test('diagnoses a real MADV_FREE Go process by PID, records it to SQLite and rep
   assert.equal(recorded.code, 0, recorded.err)
   const report = await gomemdoctor('report', 'madv.db', '--json')
   assert.equal(report.code, 0, report.err)
-  assert.equal(json(report).verdict, 'madv-free-retention')
+  assert.equal(parseJsonOut(report).verdict, 'madv-free-retention')
   // The HTML report's client is packed too.
   const html = await gomemdoctor('report', 'madv.db', '--html', 'madv.html')
   assert.equal(html.code, 0, html.err)
@@ -169,7 +135,7 @@ test('reaches a process in a network namespace of its own: the executable re-run
   // An empty PATH: nsenter is found in the usual places; the relay is this same executable.
   const result = await gomemdoctor('diagnose', String(target.pid), '--duration', '1s', '--json')
   assert.equal(result.code, 0, result.err)
-  const report = json(result)
+  const report = parseJsonOut(result)
   assert.ok(report.sources.includes(`http://${target.addr}/debug/vars`), report.sources.join(', '))
   assert.ok(report.sources.includes(cgroups.target))
 })
@@ -236,7 +202,7 @@ test('on a machine without a memory cgroup, diagnose reports the rest and one ga
   ])
   t.after(() => rm(join(work, 'nocg.out'), { force: true }))
   assert.equal(result.code, 0, result.err)
-  const gap = json(result).gaps.find(g => g.signal === 'cgroup.memory')
+  const gap = parseJsonOut(result).gaps.find(g => g.signal === 'cgroup.memory')
   assert.ok(gap, result.out)
   assert.match(gap.reason, /no memory cgroup is mounted/)
 })
@@ -254,7 +220,7 @@ test("as nobody against root's process: gaps for what it may not read, never a c
     '--json',
   ])
   assert.equal(result.code, 0, result.err)
-  const report = json(result)
+  const report = parseJsonOut(result)
   const signals = report.gaps.map(g => g.signal)
   for (const signal of ['target.goVersion', 'target.godebug', 'os.lazyFree']) {
     assert.ok(signals.includes(signal), `gap for ${signal}: ${JSON.stringify(report.gaps)}`)

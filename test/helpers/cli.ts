@@ -12,10 +12,27 @@ export interface CliRun {
   err: string
 }
 
-/** Runs the real binary in a child process, as a user would, for at most a minute. */
-export function runCli(...argv: string[]): Promise<CliRun> {
+export interface RunOptions {
+  cwd?: string
+  /** The whole environment; the test process's own by default. */
+  env?: NodeJS.ProcessEnv
+  /** Killed after this long, and the run rejected; a minute by default. */
+  timeoutMs?: number
+}
+
+/** Runs a command to its end, collecting stdout and stderr as text. */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<CliRun> {
+  const timeoutMs = options.timeoutMs ?? 60_000
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, [...args], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     let err = ''
     child.stdout.setEncoding('utf8').on('data', chunk => {
@@ -26,8 +43,8 @@ export function runCli(...argv: string[]): Promise<CliRun> {
     })
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`gomemdoctor ${argv.join(' ')} took over a minute\n${err}`))
-    }, 60_000)
+      reject(new Error(`${command} ${args.join(' ')} took over ${timeoutMs / 1000} s\n${err}`))
+    }, timeoutMs)
     child.once('error', reject)
     child.once('close', code => {
       clearTimeout(timer)
@@ -36,18 +53,28 @@ export function runCli(...argv: string[]): Promise<CliRun> {
   })
 }
 
-/** Runs the CLI with --json and parses stdout, which must be exactly one JSON document. */
-export async function runJson(
-  args: readonly string[],
-): Promise<{ result: CliRun; report: JsonReport }> {
-  const result = await runCli(...args, '--json')
+/** Runs the real binary in a child process, as a user would, for at most a minute. */
+export function runCli(...argv: string[]): Promise<CliRun> {
+  return runProcess(process.execPath, [BIN, ...argv])
+}
+
+/** stdout as the one JSON document it must be. */
+export function parseJsonOut(result: CliRun): JsonReport {
   try {
-    return { result, report: JSON.parse(result.out) as JsonReport }
+    return JSON.parse(result.out) as JsonReport
   } catch {
     throw new Error(
       `stdout is not one JSON document (exit ${result.code}):\n${result.out}\n${result.err}`,
     )
   }
+}
+
+/** Runs the CLI with --json and parses stdout, which must be exactly one JSON document. */
+export async function runJson(
+  args: readonly string[],
+): Promise<{ result: CliRun; report: JsonReport }> {
+  const result = await runCli(...args, '--json')
+  return { result, report: parseJsonOut(result) }
 }
 
 /** A /proc field read with a plain regex: an independent check on gomemdoctor's parsers. */
