@@ -1,5 +1,12 @@
 import type { Mapping, MappingsSnapshot } from './mappings.ts'
 import type { GoRuntimeMemory } from './snapshot.ts'
+import {
+  goAtLeast,
+  godebugValue,
+  parseGoVersion,
+  parseKernelVersion,
+  type TargetFacts,
+} from './target.ts'
 
 /**
  * Where the Go heap is in a process's mappings, on every Go: by the runtime's own names where it
@@ -54,6 +61,54 @@ const HEAP_NAME = '[anon: Go: heap]'
 /** Whether the process's mappings carry the Go runtime's names (Go ≥ 1.25, kernel permitting). */
 export function hasGoMappingNames(snapshot: MappingsSnapshot): boolean {
   return snapshot.mappings.some(m => m.path.startsWith('[anon: Go: '))
+}
+
+/** Whether the Go heap itself is named: the names then tell every Go mapping from the rest. */
+export function hasGoHeapName(snapshot: MappingsSnapshot): boolean {
+  return snapshot.mappings.some(m => m.path === HEAP_NAME)
+}
+
+/**
+ * Why `snapshot` has no [anon: Go: heap], inferred from what was read, first cause first: the Go
+ * version (names since 1.25, golang/go#71546), decoratemappings=0 in GODEBUG or in the binary's
+ * DefaultGODEBUG (a main module whose go line is ≤ 1.24), Go 1.25.0–1.25.1 naming only immortal
+ * metadata (golang/go#75324), else the kernel: names need Linux ≥ 5.17 built with
+ * CONFIG_ANON_VMA_NAME (the runtime's prctl(PR_SET_VMA) then fails with EINVAL, and it stops
+ * trying). Any other [anon:…] name in the mappings shows the kernel keeps names after all.
+ */
+export function whyGoHeapUnnamed(target: TargetFacts, snapshot: MappingsSnapshot): string {
+  const version = parseGoVersion(target.goVersion)
+  if (version && !goAtLeast(version, 25)) {
+    return `${target.goVersion} does not name its mappings (Go ≥ 1.25 does)`
+  }
+  if (godebugValue(target, 'decoratemappings') === '0') {
+    // The environment wins over the binary's default; say which one set it.
+    return godebugValue(
+      { ...(target.godebug ? { godebug: target.godebug } : {}), sources: [] },
+      'decoratemappings',
+    ) === '0'
+      ? 'GODEBUG has decoratemappings=0, which turns the mapping names off'
+      : "the binary's DefaultGODEBUG has decoratemappings=0 (its main module's go line is 1.24 or older), which turns the mapping names off"
+  }
+  if (version && !goAtLeast(version, 25, 2)) {
+    return `${target.goVersion} names only its immortal metadata, not its heap (golang/go#75324, fixed in Go 1.25.2)`
+  }
+  const subject = version ? target.goVersion : 'Go (version unknown)'
+  const godebugUnread = target.godebugUnknown
+    ? '; GODEBUG could not be read, and decoratemappings=0 there would do the same'
+    : ''
+  if (snapshot.mappings.some(m => m.path.startsWith('[anon:') && m.path !== HEAP_NAME)) {
+    return `the kernel keeps names for anonymous memory, yet ${subject} named no heap${godebugUnread}`
+  }
+  const kernel = parseKernelVersion(target.kernel)
+  const cannot = `so ${subject} cannot name its mappings${godebugUnread}`
+  if (!kernel) {
+    return `the kernel keeps no names for anonymous memory (they need Linux ≥ 5.17 built with CONFIG_ANON_VMA_NAME), ${cannot}`
+  }
+  if (kernel[0] < 5 || (kernel[0] === 5 && kernel[1] < 17)) {
+    return `Linux ${target.kernel} keeps no names for anonymous memory (Linux 5.17 added them), ${cannot}`
+  }
+  return `Linux ${target.kernel} keeps no names for anonymous memory (built without CONFIG_ANON_VMA_NAME), ${cannot}`
 }
 
 /**

@@ -1,0 +1,120 @@
+import { findGoHeapArenas, hasGoHeapName, whyGoHeapUnnamed } from './go-heap-arenas.ts'
+import { type MappingsSnapshot, mappingKind, rssIn } from './mappings.ts'
+import { type GoRuntimeMemory, goResidentEstimate, type MemorySnapshot } from './snapshot.ts'
+import type { TargetFacts } from './target.ts'
+
+/**
+ * RSS split three ways: Go's memory, other anonymous memory (cgo, C libraries, raw mmap), and
+ * files. Exact where the runtime names its mappings, estimated otherwise, and `reason` says which
+ * and why.
+ */
+export interface RssSplit {
+  /** True only when every byte was measured: the runtime's own names say which mappings are Go's. */
+  exact: boolean
+  /**
+   * 'named': the Rss of the [anon: Go: …] mappings in /proc/PID/smaps (Go ≥ 1.25 where the kernel
+   * keeps names). 'arenas': the heap arenas' Rss measured in smaps (found by their shape,
+   * confirmed by HeapSys + StackInuse), Go's other memory estimated from MemStats. 'runtime': no
+   * usable smaps: Go's own count (Sys − HeapReleased, plus LazyFree) against RssAnon.
+   */
+  method: 'named' | 'arenas' | 'runtime'
+  goBytes: number
+  nonGoBytes: number
+  /** Mapped files, shared memory and the kernel's pages (vdso): RssFile + RssShmem. */
+  fileBytes: number
+  reason: string
+  /** The places the figures were read. */
+  source: string
+}
+
+export interface SplitInput {
+  /** The smaps read nearest the snapshot (the window's last, for the last sample). */
+  mappings?: MappingsSnapshot
+  target?: TargetFacts
+}
+
+/** An smaps read further than this from the snapshot describes another moment of the process. */
+const MAX_APART_MS = 10_000
+
+/**
+ * The runtime's memory outside its heap arenas, as MemStats counts it: span and cache structures,
+ * profiling buckets, GC metadata, other runtime structures, and stack memory not in heap spans.
+ * Mapped bytes, an upper bound on what is resident.
+ */
+export function runtimeMetadata(runtime: GoRuntimeMemory): number {
+  return (
+    runtime.stackSys -
+    runtime.stackInuse +
+    runtime.mSpanSys +
+    runtime.mCacheSys +
+    runtime.buckHashSys +
+    runtime.gcSys +
+    runtime.otherSys
+  )
+}
+
+export function splitRss(snapshot: MemorySnapshot, input: SplitInput = {}): RssSplit | undefined {
+  const { status, runtime } = snapshot
+  if (!status) return undefined
+  const target: TargetFacts = input.target ?? { sources: [] }
+  const smaps = input.mappings
+  const apart = smaps ? Math.abs(smaps.atMs - snapshot.atMs) : 0
+  const mappings = smaps && apart <= MAX_APART_MS ? smaps : undefined
+
+  if (mappings && hasGoHeapName(mappings)) {
+    return {
+      exact: true,
+      method: 'named',
+      goBytes: rssIn(mappings, m => mappingKind(m) === 'go'),
+      nonGoBytes: rssIn(mappings, m => mappingKind(m) === 'anonymous'),
+      fileBytes: rssIn(mappings, m => mappingKind(m) === 'file'),
+      reason:
+        "exact: the Go runtime names its mappings ([anon: Go: …]); non-Go is every other anonymous mapping's Rss",
+      source: mappings.source,
+    }
+  }
+  if (!runtime) return undefined
+
+  let why: string
+  if (!smaps) why = '/proc/PID/smaps was not read'
+  else if (!mappings) {
+    why = `/proc/PID/smaps was read ${Math.round(apart / 1000)} s away from this sample`
+  } else {
+    const unnamed = whyGoHeapUnnamed(target, mappings)
+    const arenas = findGoHeapArenas(mappings, runtime)
+    if (arenas.confirmed) {
+      const arenaRss = rssIn(mappings, arenas.contains)
+      const outside = rssIn(mappings, m => mappingKind(m) !== 'file' && !arenas.contains(m))
+      const goOutside = Math.min(runtimeMetadata(runtime), outside)
+      return {
+        exact: false,
+        method: 'arenas',
+        goBytes: arenaRss + goOutside,
+        nonGoBytes: outside - goOutside,
+        fileBytes: rssIn(mappings, m => mappingKind(m) === 'file'),
+        reason: `estimated: ${unnamed}; the Go heap arenas' Rss is measured (found by their shape, confirmed by HeapSys + StackInuse), Go's other memory is MemStats' count`,
+        source: `${mappings.source}, ${runtime.source}`,
+      }
+    }
+    why = `${unnamed}, and no mappings shaped like Go heap arenas add up to HeapSys + StackInuse`
+  }
+  if (status.rssAnon === undefined) return undefined
+  const lazyFree = snapshot.rollup?.lazyFree ?? 0
+  // LazyFree pages are released (out of Sys − HeapReleased) but resident: Go's all the same.
+  const goBytes = Math.min(goResidentEstimate(runtime) + lazyFree, status.rssAnon)
+  return {
+    exact: false,
+    method: 'runtime',
+    goBytes,
+    nonGoBytes: status.rssAnon - goBytes,
+    fileBytes: (status.rssFile ?? 0) + (status.rssShmem ?? 0),
+    reason: `estimated: ${why}; Go's share is the runtime's own count (Sys − HeapReleased${snapshot.rollup?.lazyFree === undefined ? '' : ', plus LazyFree'}), an upper bound, and non-Go the rest of RssAnon`,
+    source: [
+      status.source,
+      runtime.source,
+      snapshot.rollup?.lazyFree === undefined ? '' : snapshot.rollup.source,
+    ]
+      .filter(Boolean)
+      .join(', '),
+  }
+}
