@@ -75,6 +75,7 @@ export function hasGoHeapName(snapshot: MappingsSnapshot): boolean {
  * metadata (golang/go#75324), else the kernel: names need Linux ≥ 5.17 built with
  * CONFIG_ANON_VMA_NAME (the runtime's prctl(PR_SET_VMA) then fails with EINVAL, and it stops
  * trying). Any other [anon:…] name in the mappings shows the kernel keeps names after all.
+ * One short clause: reports put it on the line that gives the split.
  */
 export function whyGoHeapUnnamed(target: TargetFacts, snapshot: MappingsSnapshot): string {
   const version = parseGoVersion(target.goVersion)
@@ -83,32 +84,29 @@ export function whyGoHeapUnnamed(target: TargetFacts, snapshot: MappingsSnapshot
   }
   if (godebugValue(target, 'decoratemappings') === '0') {
     // The environment wins over the binary's default; say which one set it.
-    return godebugValue(
-      { ...(target.godebug ? { godebug: target.godebug } : {}), sources: [] },
-      'decoratemappings',
-    ) === '0'
-      ? 'GODEBUG has decoratemappings=0, which turns the mapping names off'
-      : "the binary's DefaultGODEBUG has decoratemappings=0 (its main module's go line is 1.24 or older), which turns the mapping names off"
+    const env = target.godebug ? { godebug: target.godebug } : {}
+    return godebugValue({ ...env, sources: [] }, 'decoratemappings') === '0'
+      ? 'GODEBUG has decoratemappings=0'
+      : "the binary's DefaultGODEBUG has decoratemappings=0 (its module's go line is ≤ 1.24)"
   }
   if (version && !goAtLeast(version, 25, 2)) {
-    return `${target.goVersion} names only its immortal metadata, not its heap (golang/go#75324, fixed in Go 1.25.2)`
+    return `${target.goVersion} names only its immortal metadata (golang/go#75324, fixed in 1.25.2)`
   }
-  const subject = version ? target.goVersion : 'Go (version unknown)'
-  const godebugUnread = target.godebugUnknown
-    ? '; GODEBUG could not be read, and decoratemappings=0 there would do the same'
+  const subject = version ? target.goVersion : 'Go'
+  const unread = target.godebugUnknown
+    ? ' (GODEBUG unread: decoratemappings=0 there would do the same)'
     : ''
   if (snapshot.mappings.some(m => m.path.startsWith('[anon:') && m.path !== HEAP_NAME)) {
-    return `the kernel keeps names for anonymous memory, yet ${subject} named no heap${godebugUnread}`
+    return `the kernel keeps mapping names, yet ${subject} named no heap${unread}`
   }
   const kernel = parseKernelVersion(target.kernel)
-  const cannot = `so ${subject} cannot name its mappings${godebugUnread}`
   if (!kernel) {
-    return `the kernel keeps no names for anonymous memory (they need Linux ≥ 5.17 built with CONFIG_ANON_VMA_NAME), ${cannot}`
+    return `the kernel keeps no names for anonymous memory (they need Linux ≥ 5.17 with CONFIG_ANON_VMA_NAME)${unread}`
   }
   if (kernel[0] < 5 || (kernel[0] === 5 && kernel[1] < 17)) {
-    return `Linux ${target.kernel} keeps no names for anonymous memory (Linux 5.17 added them), ${cannot}`
+    return `Linux ${target.kernel} keeps no names for anonymous memory (5.17 added them)${unread}`
   }
-  return `Linux ${target.kernel} keeps no names for anonymous memory (built without CONFIG_ANON_VMA_NAME), ${cannot}`
+  return `Linux ${target.kernel} keeps no names for anonymous memory (no CONFIG_ANON_VMA_NAME)${unread}`
 }
 
 /**

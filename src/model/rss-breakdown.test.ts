@@ -80,7 +80,7 @@ test('captured go1.26.8 with names: Go classes, non-Go and files from smaps, sum
     const smapsTotal = capture.mappings.mappings.reduce((a, m) => a + m.rss, 0)
     const drift = breakdown.slices.filter(s => s.key === 'unexplained')
     assert.equal(sum(drift), (capture.snapshot.status?.vmRss ?? 0) - smapsTotal)
-    assert.ok(drift.every(s => s.label === 'changed between the status and smaps reads'))
+    assert.ok(drift.every(s => s.label === 'changed between reads'))
     // Go's classes (MemStats) and the difference to what Go's named mappings hold are Go's bytes.
     const go = breakdown.slices.filter(
       s => !['non-go', 'file-backed', 'unexplained'].includes(s.key),

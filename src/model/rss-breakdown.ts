@@ -108,7 +108,7 @@ export function breakdownRss(
       // The smaps read and VmRSS are moments apart; what RSS did in between has its own slice.
       const drift = rss - slices.reduce((sum, slice) => sum + slice.bytes, 0)
       if (drift !== 0) {
-        add('unexplained', 'changed between the status and smaps reads', drift, status.source)
+        add('unexplained', 'changed between reads', drift, status.source)
       }
     } else {
       const fileBacked = fileBackedOf(snapshot)
@@ -137,7 +137,7 @@ export function breakdownRss(
     add('non-go', 'non-Go (cgo, C libraries, mmap)', split.nonGoBytes, split.source)
     const drift = rss - slices.reduce((sum, slice) => sum + slice.bytes, 0)
     if (drift !== 0) {
-      add('unexplained', 'changed between the status and smaps reads', drift, status.source)
+      add('unexplained', 'changed between reads', drift, status.source)
     }
     return {
       rssBytes: rss,

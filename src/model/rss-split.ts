@@ -5,8 +5,7 @@ import type { TargetFacts } from './target.ts'
 
 /**
  * RSS split three ways: Go's memory, other anonymous memory (cgo, C libraries, raw mmap), and
- * files. Exact where the runtime names its mappings, estimated otherwise, and `reason` says which
- * and why.
+ * files. Exact where the runtime names its mappings, estimated otherwise; `reason` says why.
  */
 export interface RssSplit {
   /** True only when every byte was measured: the runtime's own names say which mappings are Go's. */
@@ -22,6 +21,11 @@ export interface RssSplit {
   nonGoBytes: number
   /** Mapped files, shared memory and the kernel's pages (vdso): RssFile + RssShmem. */
   fileBytes: number
+  /**
+   * Why the split is exact, or why only estimated, in one clause: 'the Go runtime names its
+   * mappings ([anon: Go: …])', 'go1.19.8 does not name its mappings (Go ≥ 1.25 does)', 'Linux
+   * 6.18.44 keeps no names for anonymous memory (no CONFIG_ANON_VMA_NAME)', 'smaps was not read'.
+   */
   reason: string
   /** The places the figures were read. */
   source: string
@@ -68,17 +72,16 @@ export function splitRss(snapshot: MemorySnapshot, input: SplitInput = {}): RssS
       goBytes: rssIn(mappings, m => mappingKind(m) === 'go'),
       nonGoBytes: rssIn(mappings, m => mappingKind(m) === 'anonymous'),
       fileBytes: rssIn(mappings, m => mappingKind(m) === 'file'),
-      reason:
-        "exact: the Go runtime names its mappings ([anon: Go: …]); non-Go is every other anonymous mapping's Rss",
+      reason: 'Go names its mappings ([anon: Go: …])',
       source: mappings.source,
     }
   }
   if (!runtime) return undefined
 
   let why: string
-  if (!smaps) why = '/proc/PID/smaps was not read'
+  if (!smaps) why = 'smaps was not read'
   else if (!mappings) {
-    why = `/proc/PID/smaps was read ${Math.round(apart / 1000)} s away from this sample`
+    why = `smaps was read ${Math.round(apart / 1000)} s away from this sample`
   } else {
     const unnamed = whyGoHeapUnnamed(target, mappings)
     const arenas = findGoHeapArenas(mappings, runtime)
@@ -92,11 +95,11 @@ export function splitRss(snapshot: MemorySnapshot, input: SplitInput = {}): RssS
         goBytes: arenaRss + goOutside,
         nonGoBytes: outside - goOutside,
         fileBytes: rssIn(mappings, m => mappingKind(m) === 'file'),
-        reason: `estimated: ${unnamed}; the Go heap arenas' Rss is measured (found by their shape, confirmed by HeapSys + StackInuse), Go's other memory is MemStats' count`,
+        reason: unnamed,
         source: `${mappings.source}, ${runtime.source}`,
       }
     }
-    why = `${unnamed}, and no mappings shaped like Go heap arenas add up to HeapSys + StackInuse`
+    why = `${unnamed}, and no heap arenas found add up to HeapSys + StackInuse`
   }
   if (status.rssAnon === undefined) return undefined
   const lazyFree = snapshot.rollup?.lazyFree ?? 0
@@ -108,7 +111,7 @@ export function splitRss(snapshot: MemorySnapshot, input: SplitInput = {}): RssS
     goBytes,
     nonGoBytes: status.rssAnon - goBytes,
     fileBytes: (status.rssFile ?? 0) + (status.rssShmem ?? 0),
-    reason: `estimated: ${why}; Go's share is the runtime's own count (Sys − HeapReleased${snapshot.rollup?.lazyFree === undefined ? '' : ', plus LazyFree'}), an upper bound, and non-Go the rest of RssAnon`,
+    reason: why,
     source: [
       status.source,
       runtime.source,
@@ -117,4 +120,11 @@ export function splitRss(snapshot: MemorySnapshot, input: SplitInput = {}): RssS
       .filter(Boolean)
       .join(', '),
   }
+}
+
+/** How the split was had, in a few words for reports: 'exact', 'estimated (heap arenas measured)'. */
+export function splitHow(split: RssSplit): string {
+  if (split.method === 'named') return 'exact'
+  if (split.method === 'arenas') return 'estimated (heap arenas measured)'
+  return 'estimated (MemStats only)'
 }
