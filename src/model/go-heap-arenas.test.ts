@@ -107,6 +107,11 @@ test("a glibc arena grown to exactly 64 MiB looks like Go's, and the runtime's c
   assert.deepEqual(found.mappings, [go, glibcFull])
   assert.equal(found.confirmed, false)
   assert.equal(findGoHeapArenas(snapshot([go, goTail]), runtime).confirmed, true)
+  // No arena found is no confirmation, though 0 bytes is within 8 MiB of this small heap.
+  assert.equal(
+    findGoHeapArenas(snapshot([mapping(base, 0x21000, 'rw-p')]), runtime).confirmed,
+    false,
+  )
 })
 
 test('Go ≥ 1.25 names: [anon: Go: heap] is the heap, wherever it is and whatever its shape', () => {

@@ -128,7 +128,9 @@ export function findGoHeapArenas(
   if (runtime) {
     const runtimeBytes = runtime.heapSys + runtime.stackInuse
     result.runtimeBytes = runtimeBytes
+    // Nothing found confirms nothing, however small the heap the runtime counts.
     result.confirmed =
+      mappings.length > 0 &&
       Math.abs(mappedBytes - runtimeBytes) <= Math.max(AGREE_WITHIN, AGREE_SHARE * runtimeBytes)
   }
   return result

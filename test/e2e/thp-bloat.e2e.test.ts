@@ -53,3 +53,22 @@ onEveryGo(go => {
     assert.ok(!report.unjudged.includes('thp-bloat'))
   })
 })
+
+// Go 1.26 from a go 1.24 module: no mapping names on any kernel, a random heap base. The huge
+// pages sit in arenas found by their shape alone; taken for C's, they would be non-go-memory.
+const UNNAMED = 'go1.26-line1.24'
+
+test(`${UNNAMED}: huge pages refilling its unnamed released heap are thp-bloat, not non-Go memory`, async t => {
+  const target = await startScenario('thp-bloat', { go: UNNAMED })
+  t.after(() => target.stop())
+  const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '3s'])
+  assert.equal(result.code, 0, result.err)
+  assert.equal(report.verdict, 'thp-bloat', JSON.stringify(report.findings, null, 2))
+  assert.ok(!report.findings.some(f => f.id === 'non-go-memory'))
+  assert.ok(!report.unjudged.includes('non-go-memory'))
+  const split = report.rss?.split
+  assert.ok(split && split.method === 'arenas', JSON.stringify(split))
+  assert.ok(split.nonGoBytes < 64 * 2 ** 20, `non-Go ${split.nonGoBytes}`)
+  const uncounted = report.rss?.breakdown.find(s => s.key === 'go-uncounted')
+  assert.ok(uncounted && uncounted.bytes > 512 * 2 ** 20, 'resident in Go, beyond its count')
+})
