@@ -8,7 +8,7 @@ import { onEveryGo, startScenario } from '../helpers/memsick.ts'
 // MADV_COLLAPSE, Linux ≥ 6.1), as Go 1.21.1-1.21.5 with khugepaged would: Go 1.19 and this
 // machine's THP "madvise" mode do not bloat on their own (see src/detectors/thp-bloat.ts).
 
-onEveryGo(go => {
+onEveryGo((go, version) => {
   test(`${go}: diagnoses huge pages refilling a live released heap by PID, with the THP settings`, async t => {
     const target = await startScenario('thp-bloat', { go })
     t.after(() => target.stop())
@@ -32,6 +32,10 @@ onEveryGo(go => {
     assert.ok(finding.whatIf && finding.whatIf.rssBytes < 128 * 2 ** 20)
     // The same bytes are Go's address space, not C's.
     assert.ok(!report.findings.some(f => f.id === 'non-go-memory'))
+    // The remedy the running Go has: disablethp exists from Go 1.21.6 on.
+    const fixes = finding.fixes.join('\n')
+    if (go === 'go1.19') assert.doesNotMatch(fixes, /disablethp/)
+    else assert.match(fixes, new RegExp(`run with GODEBUG=disablethp=1 \\(${version} has it`))
   })
 
   test(`${go}: by URL alone says huge pages could not be judged`, async t => {
