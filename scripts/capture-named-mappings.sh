@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Captures a Go 1.26 process's /proc/self/smaps WITH the runtime's mapping names ([anon: Go: heap],
-# …), and the same program under GODEBUG=decoratemappings=0 on the same kernel (no names), into
-# testdata/formats/{proc-smaps,smaps-rollup,proc-status,expvar}/go1.26.8-vm-*, plus
+# …), the same program under GODEBUG=decoratemappings=0 on the same kernel (no names), and under
+# Go 1.25.1 (only immortal metadata named, golang/go#75324), into
+# testdata/formats/{proc-smaps,smaps-rollup,proc-status,expvar}/go1.2*-vm-*, plus
 # capture-named-mappings.json and its own section of README.md there.
 #
 # Why a virtual machine: the runtime names anonymous memory only where the kernel keeps such names
@@ -18,7 +19,8 @@
 # Nothing fetched or built is committed: only the captured text.
 #
 # Needs root (apt-get installs what is missing: qemu-system-x86, linux-source-6.12 and the
-# kernel's build tools) and a Go ≥ 1.21 on PATH (GOTOOLCHAIN=go1.26.8 selects Go 1.26.8).
+# kernel's build tools) and a Go ≥ 1.21 on PATH (GOTOOLCHAIN selects Go 1.26.8 and 1.25.1, fetched
+# through the module proxy).
 #
 # Usage: scripts/capture-named-mappings.sh
 set -euo pipefail
@@ -27,6 +29,7 @@ cd "$(dirname "$0")/.."
 OUT=testdata/formats
 CACHE=build/named-mappings-vm
 GO_VERSION=go1.26.8
+GO_125=go1.25.1
 KERNEL_SOURCE_PACKAGE=linux-source-6.12
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -101,24 +104,33 @@ fi
 kernel_release=$(cat "$CACHE/linux/include/config/kernel.release" 2>/dev/null || echo unknown)
 
 # /init: static, so the initramfs holds nothing but it and the directories it mounts on.
-mkdir -p "$WORK/root/proc" "$WORK/root/sys" "$WORK/root/dev"
-(cd testprograms/vminit && CGO_ENABLED=0 GOTOOLCHAIN=$GO_VERSION \
-  go build -trimpath -o "$WORK/root/init" .)
-built_with=$(GOTOOLCHAIN=$GO_VERSION go version "$WORK/root/init" | awk '{ print $2 }')
-[[ $built_with == "$GO_VERSION" ]] || { echo "built with $built_with, not $GO_VERSION" >&2; exit 1; }
-(cd "$WORK/root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$WORK/initramfs.cpio"
+# initramfs GO GOLINE: builds testprograms/vminit with that Go from a copy of its module whose go
+# line is GOLINE (which sets the binary's DefaultGODEBUG), and packs it; prints the cpio's path.
+initramfs() {
+  local go=$1 goline=$2 dir=$WORK/$1
+  mkdir -p "$dir/src" "$dir/root/proc" "$dir/root/sys" "$dir/root/dev"
+  cp testprograms/vminit/main.go "$dir/src/"
+  printf 'module vminit\n\ngo %s\n' "$goline" >"$dir/src/go.mod"
+  (cd "$dir/src" && CGO_ENABLED=0 GOTOOLCHAIN=$go go build -trimpath -o "$dir/root/init" .)
+  local built_with
+  built_with=$(GOTOOLCHAIN=$go go version "$dir/root/init" | awk '{ print $2 }')
+  [[ $built_with == "$go" ]] || { echo "built with $built_with, not $go" >&2; exit 1; }
+  (cd "$dir/root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$dir/initramfs.cpio"
+  echo "$dir/initramfs.cpio"
+}
 qemu_version=$(qemu-system-x86_64 --version | head -1 | awk '{ print $4 }')
 
-# boot NAME GODEBUG: one machine; the kernel passes GODEBUG=… on its command line to /init's
-# environment, so the runtime sees it at start-up, as decoratemappings requires.
+# boot NAME INITRAMFS GODEBUG: one machine; the kernel passes GODEBUG=… on its command line to
+# /init's environment, so the runtime sees it at start-up, as decoratemappings requires. NAME is
+# the captured files' name.
 boot() {
-  local name=$1 godebug=$2 log=$WORK/$1.console
+  local name=$1 cpio=$2 godebug=$3 log=$WORK/$1.console
   local append='console=ttyS0 quiet loglevel=0 panic=-1'
   [[ -n $godebug ]] && append+=" GODEBUG=$godebug"
   timeout 600 qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -nographic -no-reboot -monitor none \
-    -kernel "$bzimage" -initrd "$WORK/initramfs.cpio" -append "$append" </dev/null >"$log" 2>&1 || true
+    -kernel "$bzimage" -initrd "$cpio" -append "$append" </dev/null >"$log" 2>&1 || true
   tr -d '\r' <"$log" >"$log.txt"
-  grep -q '^VMINIT DONE$' "$log.txt" || {
+  grep -q 'VMINIT DONE$' "$log.txt" || {
     echo "$name: the machine did not finish; its console:" >&2
     tail -30 "$log.txt" >&2
     exit 1
@@ -133,19 +145,27 @@ boot() {
       ends($0, "VMINIT BEGIN " name) { on = 1 }
     ' "$log.txt"
   }
-  section smaps >"$OUT/proc-smaps/$GO_VERSION-vm-$name.txt"
-  section smaps_rollup >"$OUT/smaps-rollup/$GO_VERSION-vm-$name.txt"
-  section status >"$OUT/proc-status/$GO_VERSION-vm-$name.txt"
-  section vars.json >"$OUT/expvar/$GO_VERSION-vm-$name.json"
+  section smaps >"$OUT/proc-smaps/$name.txt"
+  section smaps_rollup >"$OUT/smaps-rollup/$name.txt"
+  section status >"$OUT/proc-status/$name.txt"
+  section vars.json >"$OUT/expvar/$name.json"
   section info.json >"$WORK/$name.info.json"
   [[ -s $WORK/$name.info.json ]] || { echo "$name: no info.json section on the console" >&2; exit 1; }
-  echo "$name: $(grep -c '\[anon: Go: ' "$OUT/proc-smaps/$GO_VERSION-vm-$name.txt" || true) named Go mappings" >&2
+  runs+=("$name")
+  echo "$name: $(grep -c '\[anon: Go: ' "$OUT/proc-smaps/$name.txt" || true) named Go mappings" >&2
 }
 
 mkdir -p "$OUT/proc-smaps" "$OUT/smaps-rollup" "$OUT/proc-status" "$OUT/expvar"
-boot named ''
-boot named-madvdontneed0 'madvdontneed=0'
-boot decoratemappings0 'decoratemappings=0'
+rm -f "$OUT"/{proc-smaps,smaps-rollup,proc-status}/go*-vm-*.txt "$OUT"/expvar/go*-vm-*.json
+runs=()
+current=$(initramfs "$GO_VERSION" 1.26)
+boot "$GO_VERSION-vm-named" "$current" ''
+boot "$GO_VERSION-vm-named-madvdontneed0" "$current" 'madvdontneed=0'
+boot "$GO_VERSION-vm-decoratemappings0" "$current" 'decoratemappings=0'
+# Go 1.25.1 parsed GODEBUG after mallocinit and named only its immortal metadata
+# (golang/go#75324, fixed in 1.25.2).
+early=$(initramfs "$GO_125" 1.25)
+boot "$GO_125-vm-named" "$early" ''
 
 date=$(date -u +%Y-%m-%d)
 {
@@ -155,9 +175,11 @@ date=$(date -u +%Y-%m-%d)
   echo "  \"kernelRelease\": \"$kernel_release\","
   echo "  \"qemu\": \"$qemu_version\","
   echo '  "runs": {'
-  echo "    \"named\": $(cat "$WORK/named.info.json"),"
-  echo "    \"named-madvdontneed0\": $(cat "$WORK/named-madvdontneed0.info.json"),"
-  echo "    \"decoratemappings0\": $(cat "$WORK/decoratemappings0.info.json")"
+  for i in "${!runs[@]}"; do
+    comma=,
+    ((i == ${#runs[@]} - 1)) && comma=
+    echo "    \"${runs[$i]}\": $(cat "$WORK/${runs[$i]}.info.json")$comma"
+  done
   echo '  }'
   echo '}'
 } >"$OUT/capture-named-mappings.json"
@@ -175,17 +197,19 @@ and Debian's kernel packages lack it, so the runtime's names never appear here).
 files by hand: re-run the script. \`capture-named-mappings.json\` holds each run's Go version,
 kernel, THP mode and GODEBUG as the program itself read them.
 
-The program is \`testprograms/vminit\`, /init of the machine: $GO_VERSION, static, from a \`go 1.26\`
-module (DefaultGODEBUG keeps \`decoratemappings=1\`). It keeps 32 MiB live, frees a 256 MiB spike
-of 256 KiB pieces and returns it (\`runtime.GC\` + \`debug.FreeOSMemory\`), parks 200 goroutines,
-and maps 16 MiB with \`syscall.Mmap\` itself (anonymous memory the runtime did not allocate). It
-then reads \`runtime.ReadMemStats\`, \`/proc/self/smaps\`, \`smaps_rollup\` and \`status\`, in that order.
+The program is \`testprograms/vminit\`, /init of the machine, static: $GO_VERSION from a
+\`go 1.26\` module (DefaultGODEBUG keeps \`decoratemappings=1\`), and $GO_125 from a \`go 1.25\`
+module. It keeps 32 MiB live, frees a 256 MiB spike of 256 KiB pieces and returns it
+(\`runtime.GC\` + \`debug.FreeOSMemory\`), parks 200 goroutines, and maps 16 MiB with
+\`syscall.Mmap\` itself (anonymous memory the runtime did not allocate). It then reads
+\`runtime.ReadMemStats\`, \`/proc/self/smaps\`, \`smaps_rollup\` and \`status\`, in that order.
 
-| files (\`<kind>/$GO_VERSION-vm-<run>.txt\`, expvar \`.json\`) | run |
+| files (\`<kind>/<name>.txt\`, expvar \`.json\`) | run |
 |---|---|
-| \`named\` | GODEBUG unset: every Go mapping named (\`[anon: Go: heap]\`, \`heap reservation\`, \`immortal metadata\`, …) |
-| \`named-madvdontneed0\` | \`GODEBUG=madvdontneed=0\`: the same, the spike released with MADV_FREE (LazyFree in \`[anon: Go: heap]\`) |
-| \`decoratemappings0\` | \`GODEBUG=decoratemappings=0\`: the same program on the same kernel, no names |
+| \`$GO_VERSION-vm-named\` | GODEBUG unset: every Go mapping named (\`[anon: Go: heap]\`, \`heap reservation\`, \`immortal metadata\`, …) |
+| \`$GO_VERSION-vm-named-madvdontneed0\` | \`GODEBUG=madvdontneed=0\`: the same, the spike released with MADV_FREE (LazyFree in \`[anon: Go: heap]\`) |
+| \`$GO_VERSION-vm-decoratemappings0\` | \`GODEBUG=decoratemappings=0\`: the same program on the same kernel, no names |
+| \`$GO_125-vm-named\` | GODEBUG unset, $GO_125: only \`[anon: Go: immortal metadata]\` is named (golang/go#75324) |
 
 In each, \`proc-smaps/\` is \`/proc/self/smaps\`, \`smaps-rollup/\` is \`/proc/self/smaps_rollup\`,
 \`proc-status/\` is \`/proc/self/status\`, and \`expvar/\` is \`{"cmdline", "memstats"}\` as

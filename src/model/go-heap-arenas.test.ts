@@ -127,7 +127,7 @@ test('Go ≥ 1.25 names: [anon: Go: heap] is the heap, wherever it is and whatev
   assert.deepEqual(found.mappings, [heap])
 })
 
-test('Go 1.25.0–1.25.1 named only immortal metadata: the heap is found by its shape', () => {
+test('names without a heap among them (Go 1.25.0–1.25.1 may name only metadata): found by shape', () => {
   const heap = mapping(base, 4 * MiB, 'rw-p')
   const found = findGoHeapArenas(
     snapshot([
@@ -142,7 +142,7 @@ test('Go 1.25.0–1.25.1 named only immortal metadata: the heap is found by its 
 
 // Captured in a VM whose kernel keeps anonymous mapping names (scripts/capture-named-mappings.sh).
 test('captured go1.26.8 with names: the heap is [anon: Go: heap], and HeapSys + StackInuse is its size', () => {
-  for (const run of ['named', 'named-madvdontneed0'] as const) {
+  for (const run of ['go1.26.8-vm-named', 'go1.26.8-vm-named-madvdontneed0'] as const) {
     const { mappings, snapshot } = namedMappingsCapture(run)
     const arenas = findGoHeapArenas(mappings, snapshot.runtime)
     assert.equal(arenas.method, 'named', run)
@@ -156,21 +156,42 @@ test('captured go1.26.8 with names: the heap is [anon: Go: heap], and HeapSys + 
 })
 
 test('captured go1.26.8 under GODEBUG=decoratemappings=0 on the same kernel: found by shape instead', () => {
-  const { mappings, snapshot } = namedMappingsCapture('decoratemappings0')
+  const { mappings, snapshot } = namedMappingsCapture('go1.26.8-vm-decoratemappings0')
   assert.ok(!mappings.mappings.some(m => m.path.startsWith('[anon:')), 'no names at all')
   const arenas = findGoHeapArenas(mappings, snapshot.runtime)
   assert.equal(arenas.method, 'layout')
   assert.equal(arenas.confirmed, true, `${arenas.mappedBytes} vs ${arenas.runtimeBytes}`)
-  // The named run of the same program mapped the same heap: the shape found all of it.
-  const named = namedMappingsCapture('named')
-  assert.equal(arenas.mappedBytes, findGoHeapArenas(named.mappings).mappedBytes)
+  // Found whole: the read-write arena space is exactly what the runtime counts, as the named
+  // heap of the same program is.
+  assert.equal(arenas.mappedBytes, arenas.runtimeBytes)
+  const named = namedMappingsCapture('go1.26.8-vm-named')
+  const namedArenas = findGoHeapArenas(named.mappings, named.snapshot.runtime)
+  assert.equal(namedArenas.mappedBytes, namedArenas.runtimeBytes)
+})
+
+test('captured go1.25.1 (golang/go#75324): the heap named but for its start-up chunk, found beside it', () => {
+  const { mappings, snapshot } = namedMappingsCapture('go1.25.1-vm-named')
+  const arenas = findGoHeapArenas(mappings, snapshot.runtime)
+  assert.equal(arenas.method, 'named')
+  const unnamed = arenas.mappings.filter(m => m.path === '')
+  // Go 1.25 does not randomise the base: the start-up chunk is at 0xc000000000, 4 MiB.
+  assert.deepEqual(
+    unnamed.map(m => [m.start, m.end - m.start]),
+    [[0xc000000000, 4 * MiB]],
+  )
+  assert.ok(arenas.mappings.some(m => m.path === '[anon: Go: heap]'))
+  assert.equal(arenas.confirmed, true, `${arenas.mappedBytes} vs ${arenas.runtimeBytes}`)
+  // Without the unnamed chunk the named mappings alone fall 4 MiB short of the runtime's count.
+  const namedOnly = mappings.mappings.filter(m => m.path === '[anon: Go: heap]')
+  const namedBytes = namedOnly.reduce((a, m) => a + m.end - m.start, 0)
+  assert.equal(arenas.mappedBytes - namedBytes, 4 * MiB)
 })
 
 const facts = (extra: Partial<TargetFacts>): TargetFacts => ({ sources: [], ...extra })
 const noNames = snapshot([mapping(base, 4 * MiB, 'rw-p')])
 
 test('why the heap has no name, from what was read: Go version, GODEBUG, DefaultGODEBUG, kernel', async () => {
-  const decorated = namedMappingsCapture('decoratemappings0')
+  const decorated = namedMappingsCapture('go1.26.8-vm-decoratemappings0')
   assert.match(
     whyGoHeapUnnamed(decorated.target, decorated.mappings),
     /^GODEBUG has decoratemappings=0$/,
@@ -195,7 +216,7 @@ test('why the heap has no name: the cases no capture here shows', () => {
   const why = (extra: Partial<TargetFacts>, s = noNames) => whyGoHeapUnnamed(facts(extra), s)
   assert.match(
     why({ goVersion: 'go1.25.1', kernel: '6.8.0' }),
-    /^go1\.25\.1 names only its immortal metadata \(golang\/go#75324, fixed in 1\.25\.2\)$/,
+    /^go1\.25\.1 names only what it maps after start-up, here not its heap \(golang\/go#75324, fixed in 1\.25\.2\)$/,
   )
   assert.match(
     why({ goVersion: 'go1.26.2', kernel: '5.15.0-91-generic' }),

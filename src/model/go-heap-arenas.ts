@@ -60,6 +60,7 @@ const AGREE_WITHIN = 8 * MiB
 const AGREE_SHARE = 0.05
 
 const HEAP_NAME = '[anon: Go: heap]'
+const RESERVATION_NAME = '[anon: Go: heap reservation]'
 
 /** Whether the process's mappings carry the Go runtime's names (Go ≥ 1.25, kernel permitting). */
 export function hasGoMappingNames(snapshot: MappingsSnapshot): boolean {
@@ -74,8 +75,8 @@ export function hasGoHeapName(snapshot: MappingsSnapshot): boolean {
 /**
  * Why `snapshot` has no [anon: Go: heap], inferred from what was read, first cause first: the Go
  * version (names since 1.25, golang/go#71546), decoratemappings=0 in GODEBUG or in the binary's
- * DefaultGODEBUG (a main module whose go line is ≤ 1.24), Go 1.25.0–1.25.1 naming only immortal
- * metadata (golang/go#75324), else the kernel: names need Linux ≥ 5.17 built with
+ * DefaultGODEBUG (a main module whose go line is ≤ 1.24), Go 1.25.0–1.25.1 naming only what it
+ * maps after start-up (golang/go#75324), else the kernel: names need Linux ≥ 5.17 built with
  * CONFIG_ANON_VMA_NAME (the runtime's prctl(PR_SET_VMA) then fails with EINVAL, and it stops
  * trying). Any other [anon:…] name in the mappings shows the kernel keeps names after all.
  * One short clause: reports put it on the line that gives the split.
@@ -93,7 +94,7 @@ export function whyGoHeapUnnamed(target: TargetFacts, snapshot: MappingsSnapshot
       : "the binary's DefaultGODEBUG has decoratemappings=0 (its module's go line is ≤ 1.24)"
   }
   if (version && !goAtLeast(version, 25, 2)) {
-    return `${target.goVersion} names only its immortal metadata (golang/go#75324, fixed in 1.25.2)`
+    return `${target.goVersion} names only what it maps after start-up, here not its heap (golang/go#75324, fixed in 1.25.2)`
   }
   const subject = version ? target.goVersion : 'Go'
   const unread = target.godebugUnknown
@@ -120,11 +121,22 @@ export function findGoHeapArenas(
   snapshot: MappingsSnapshot,
   runtime?: GoRuntimeMemory,
 ): GoHeapArenas {
-  // Go 1.25.0 and 1.25.1 named only their immortal metadata (golang/go#75324): names without a
-  // heap among them say nothing about where the heap is.
+  // Go 1.25.0 and 1.25.1 name only what they map after start-up (golang/go#75324): names
+  // without a heap among them say nothing about where the heap is, and with one, the arena part
+  // mapped during start-up is unnamed beside it (captured on go1.25.1: 4 MiB at 0xc000000000,
+  // then [anon: Go: heap]). So named heap mappings bring the unnamed read-write parts of the
+  // arena runs they sit in.
   const named = snapshot.mappings.filter(m => m.path === HEAP_NAME)
   const method = named.length > 0 ? 'named' : 'layout'
-  const mappings = method === 'named' ? named : arenaShaped(snapshot.mappings)
+  let mappings: Mapping[]
+  if (method === 'named') {
+    const runs = arenaShaped(snapshot.mappings, true).filter(run =>
+      run.some(m => named.includes(m)),
+    )
+    mappings = [...new Set([...named, ...runs.flat()])].sort((a, b) => a.start - b.start)
+  } else {
+    mappings = arenaShaped(snapshot.mappings, false).flat()
+  }
   const set = new Set(mappings)
   const mappedBytes = mappings.reduce((sum, m) => sum + m.end - m.start, 0)
   const result: GoHeapArenas = { method, mappings, mappedBytes, contains: m => set.has(m) }
@@ -139,12 +151,17 @@ export function findGoHeapArenas(
   return result
 }
 
-/** The rw-p parts of every run of anonymous mappings shaped like heap arenas. */
-function arenaShaped(all: readonly Mapping[]): Mapping[] {
+/**
+ * The rw-p parts of every run of anonymous mappings shaped like heap arenas, run by run; with
+ * `named`, the runtime's heap and heap reservation names count as anonymous too.
+ */
+function arenaShaped(all: readonly Mapping[], named: boolean): Mapping[][] {
+  const candidate = (m: Mapping) =>
+    m.path === '' || (named && (m.path === HEAP_NAME || m.path === RESERVATION_NAME))
   const sorted = all
-    .filter(m => m.path === '' && (m.perms === 'rw-p' || m.perms === '---p'))
+    .filter(m => candidate(m) && (m.perms === 'rw-p' || m.perms === '---p'))
     .sort((a, b) => a.start - b.start)
-  const found: Mapping[] = []
+  const found: Mapping[][] = []
   let run: Mapping[] = []
   const close = () => {
     const first = run[0]
@@ -158,7 +175,7 @@ function arenaShaped(all: readonly Mapping[]): Mapping[] {
       readWrite.length > 0 &&
       extents(readWrite).every(([lo, hi]) => lo % PALLOC_CHUNK === 0 && hi % PALLOC_CHUNK === 0)
     ) {
-      found.push(...readWrite)
+      found.push(readWrite)
     }
     run = []
   }

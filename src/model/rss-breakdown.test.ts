@@ -67,7 +67,7 @@ const bytesOf = (breakdown: { slices: { key: string; bytes: number }[] }, key: s
   breakdown.slices.filter(s => s.key === key).reduce((a, s) => a + s.bytes, 0)
 
 test('captured go1.26.8 with names: Go classes, non-Go and files from smaps, summing to VmRSS', () => {
-  for (const run of ['named', 'named-madvdontneed0'] as const) {
+  for (const run of ['go1.26.8-vm-named', 'go1.26.8-vm-named-madvdontneed0'] as const) {
     const capture = namedMappingsCapture(run)
     const breakdown = breakdownRss(capture.snapshot, capture)
     assert.ok(breakdown?.split?.exact, run)
@@ -119,7 +119,7 @@ test("huge pages refilling Go's released heap are Go's, not 'not explained'", as
 })
 
 test('named mappings without the runtime view: Go as one slice, non-Go and files measured', () => {
-  const capture = namedMappingsCapture('named-madvdontneed0')
+  const capture = namedMappingsCapture('go1.26.8-vm-named-madvdontneed0')
   const { runtime: _runtime, ...snapshot } = capture.snapshot
   const breakdown = breakdownRss(snapshot, capture)
   assert.ok(breakdown?.split?.exact)

@@ -1,7 +1,7 @@
 import { findGoHeapArenas, hasGoHeapName, whyGoHeapUnnamed } from './go-heap-arenas.ts'
-import { type MappingsSnapshot, mappingKind, rssIn } from './mappings.ts'
+import { type Mapping, type MappingsSnapshot, mappingKind, rssIn } from './mappings.ts'
 import { type GoRuntimeMemory, goResidentEstimate, type MemorySnapshot } from './snapshot.ts'
-import type { TargetFacts } from './target.ts'
+import { goAtLeast, parseGoVersion, type TargetFacts } from './target.ts'
 
 /**
  * RSS split three ways: Go's memory, other anonymous memory (cgo, C libraries, raw mmap), and
@@ -12,7 +12,7 @@ export interface RssSplit {
   exact: boolean
   /**
    * 'named': the Rss of the [anon: Go: …] mappings in /proc/PID/smaps (Go ≥ 1.25 where the kernel
-   * keeps names). 'arenas': the heap arenas' Rss measured in smaps (found by their shape,
+   * keeps names; exact from 1.25.2, before which start-up's mappings are unnamed). 'arenas': the heap arenas' Rss measured in smaps (found by their shape,
    * confirmed by HeapSys + StackInuse), Go's other memory estimated from MemStats. 'runtime': no
    * usable smaps: Go's own count (Sys − HeapReleased, plus LazyFree) against RssAnon.
    */
@@ -57,6 +57,22 @@ export function runtimeMetadata(runtime: GoRuntimeMemory): number {
   )
 }
 
+/**
+ * Go 1.25.0 and 1.25.1 read GODEBUG after mallocinit (golang/go#75324, fixed in 1.25.2), so what
+ * the runtime maps while it starts carries no name. Captured (go1.25.1, Linux 6.12 with
+ * CONFIG_ANON_VMA_NAME): the heap (but for the arena chunk mapped at start-up, which
+ * findGoHeapArenas finds beside it), its reservation, gc bits and immortal metadata are named;
+ * the page summaries, the page alloc, scavenge and heap indexes, the allspans array and profiler
+ * hash buckets are not, and count as non-Go: a few hundred KiB.
+ */
+function namesOnlyLateMappings(target: TargetFacts): string | undefined {
+  const version = parseGoVersion(target.goVersion)
+  if (version?.major !== 1 || version.minor !== 25 || goAtLeast(version, 25, 2)) {
+    return undefined
+  }
+  return `${target.goVersion} names only what it maps after start-up (golang/go#75324, fixed in 1.25.2): its early metadata counts as non-Go`
+}
+
 export function splitRss(snapshot: MemorySnapshot, input: SplitInput = {}): RssSplit | undefined {
   const { status, runtime } = snapshot
   if (!status) return undefined
@@ -66,13 +82,17 @@ export function splitRss(snapshot: MemorySnapshot, input: SplitInput = {}): RssS
   const mappings = smaps && apart <= MAX_APART_MS ? smaps : undefined
 
   if (mappings && hasGoHeapName(mappings)) {
+    // Go's names, and the heap arena parts Go 1.25.0–1.25.1 mapped before naming anything.
+    const heap = findGoHeapArenas(mappings, runtime)
+    const isGo = (m: Mapping) => mappingKind(m) === 'go' || heap.contains(m)
+    const partly = namesOnlyLateMappings(target)
     return {
-      exact: true,
+      exact: partly === undefined,
       method: 'named',
-      goBytes: rssIn(mappings, m => mappingKind(m) === 'go'),
-      nonGoBytes: rssIn(mappings, m => mappingKind(m) === 'anonymous'),
+      goBytes: rssIn(mappings, isGo),
+      nonGoBytes: rssIn(mappings, m => mappingKind(m) === 'anonymous' && !isGo(m)),
       fileBytes: rssIn(mappings, m => mappingKind(m) === 'file'),
-      reason: 'Go names its mappings ([anon: Go: …])',
+      reason: partly ?? 'Go names its mappings ([anon: Go: …])',
       source: mappings.source,
     }
   }
@@ -124,7 +144,7 @@ export function splitRss(snapshot: MemorySnapshot, input: SplitInput = {}): RssS
 
 /** How the split was had, in a few words for reports: 'exact', 'estimated (heap arenas measured)'. */
 export function splitHow(split: RssSplit): string {
-  if (split.method === 'named') return 'exact'
+  if (split.method === 'named') return split.exact ? 'exact' : 'estimated (most mappings named)'
   if (split.method === 'arenas') return 'estimated (heap arenas measured)'
   return 'estimated (MemStats only)'
 }

@@ -5,6 +5,7 @@ import { namedMappingsCapture } from '../../test/helpers/named-mappings.ts'
 import { diagnoseRun } from '../cli/commands/diagnose.ts'
 import type { Diagnosis } from '../model/diagnosis.ts'
 import { breakdownRss } from '../model/rss-breakdown.ts'
+import { formatBytes } from '../model/units.ts'
 import { renderTerminal } from './terminal.ts'
 
 const quiet = (unjudged: Diagnosis['unjudged']): Diagnosis => ({
@@ -43,12 +44,14 @@ test('under RSS, the Go/non-Go split and whether it is exact, with the reason', 
     `${estimated[1]} ${estimated[2]?.trim()}`,
     /^ {2}Go \S+ MiB · non-Go 295 MiB · files \S+ MiB, estimated \(heap arenas measured\): Linux 6\.18\S* keeps no names for anonymous memory \(no CONFIG_ANON_VMA_NAME\)$/,
   )
-  const capture = namedMappingsCapture('named')
+  const capture = namedMappingsCapture('go1.26.8-vm-named')
   const rss = breakdownRss(capture.snapshot, capture)
   assert.ok(rss)
   const exact = rssBlock({ ...quiet([]), rss })
+  const { split } = rss
+  assert.ok(split)
   assert.equal(
     exact[1],
-    '  Go 34.3 MiB · non-Go 16.1 MiB · files 1.89 MiB, exact: Go names its mappings ([anon: Go: …])',
+    `  Go ${formatBytes(split.goBytes)} · non-Go ${formatBytes(split.nonGoBytes)} · files ${formatBytes(split.fileBytes)}, exact: Go names its mappings ([anon: Go: …])`,
   )
 })

@@ -11,8 +11,12 @@ import { parseRollup, parseStatus } from '../../src/sources/formats/index.ts'
 import { parseSmaps } from '../../src/sources/formats/smaps.ts'
 import { fixture } from './format-fixtures.ts'
 
-/** The runs the script makes: GODEBUG unset, madvdontneed=0, decoratemappings=0. */
-export type NamedMappingsRun = 'named' | 'named-madvdontneed0' | 'decoratemappings0'
+/** The runs the script makes, by their files' name: Go version, then how it ran. */
+export type NamedMappingsRun =
+  | 'go1.26.8-vm-named'
+  | 'go1.26.8-vm-named-madvdontneed0'
+  | 'go1.26.8-vm-decoratemappings0'
+  | 'go1.25.1-vm-named'
 
 export interface NamedMappingsCapture {
   snapshot: MemorySnapshot
@@ -36,7 +40,7 @@ export function namedMappingsCapture(run: NamedMappingsRun): NamedMappingsCaptur
     run
   ]
   assert.ok(info, `no ${run} run in capture-named-mappings.json`)
-  const name = `${info.goVersion}-vm-${run}`
+  const name = run
   const memstats = parseExpvar(fixture('expvar', `${name}.json`)).memstats
   assert.ok(memstats, `${name}.json has memstats`)
   const snapshot: MemorySnapshot = {

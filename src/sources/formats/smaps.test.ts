@@ -88,3 +88,18 @@ test('the same program under GODEBUG=decoratemappings=0, same kernel: not one na
   assert.ok(mappings.length > 20)
   assert.ok(!mappings.some(m => m.path.startsWith('[anon:')))
 })
+
+test('go1.25.1 names only what it maps after start-up (golang/go#75324)', () => {
+  const { mappings } = parseSmaps(fixture('proc-smaps', 'go1.25.1-vm-named.txt'))
+  const names = new Set(mappings.filter(m => m.path.startsWith('[anon: Go: ')).map(m => m.path))
+  assert.deepEqual([...names].sort(), [
+    '[anon: Go: gc bits]',
+    '[anon: Go: heap reservation]',
+    '[anon: Go: heap]',
+    '[anon: Go: immortal metadata]',
+  ])
+  // The arena chunk mapped while the runtime started is unnamed, right below the named heap.
+  const first = mappings.find(m => m.start === 0xc000000000)
+  assert.ok(first && first.path === '' && first.perms === 'rw-p')
+  assert.equal(mappings.find(m => m.start === first.end)?.path, '[anon: Go: heap]')
+})
