@@ -57,7 +57,13 @@ export function diagnose(
   }
   const ranked = rankFindings(findings)
   const last = input.series.at(-1)
-  const rss = last ? breakdownRss(last) : undefined
+  // The window's last smaps read follows its last sample: together they measure the split.
+  const rss = last
+    ? breakdownRss(last, {
+        ...(input.mappings ? { mappings: input.mappings.last } : {}),
+        target: input.target,
+      })
+    : undefined
   const diagnosis: Diagnosis = {
     target: input.target,
     window: {

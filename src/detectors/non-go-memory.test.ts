@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { GO119, loadCapture, withoutPart } from '../../test/helpers/capture.ts'
+import { namedMappingsCapture } from '../../test/helpers/named-mappings.ts'
 import { type SnapshotSpec, snapshot } from '../../test/helpers/snapshots.ts'
 import type { TargetFacts } from '../model/target.ts'
 import { MiB } from '../model/units.ts'
 import { nonGoMemory } from './non-go-memory.ts'
+import { thpBloat } from './thp-bloat.ts'
 
 // Threshold edges on synthetic numbers (MiB); the real captures are at the end. With the
 // helper's default runtime, Go's resident estimate is 65 MiB and RssFile 10 MiB, so the non-Go
@@ -130,4 +132,23 @@ test('answers unknown on real captures reduced to a URL-only or PID-only view', 
     kind: 'unknown',
     missing: ['runtime.memstats'],
   })
+})
+
+test('captured with and without Go mapping names (VM): 16 MiB of mmap is below the threshold, and the 256 MiB MADV_FREE spike is not non-Go', () => {
+  for (const run of [
+    'go1.26.8-vm-named',
+    'go1.26.8-vm-named-madvdontneed0',
+    'go1.26.8-vm-decoratemappings0',
+    'go1.25.1-vm-named',
+  ] as const) {
+    const { snapshot, mappings, target } = namedMappingsCapture(run)
+    const input = {
+      target,
+      series: [snapshot],
+      gaps: [],
+      mappings: { source: mappings.source, last: mappings },
+    }
+    assert.deepEqual(nonGoMemory.detect(input), { kind: 'clear' }, run)
+    assert.deepEqual(thpBloat.detect(input), { kind: 'clear' }, run)
+  }
 })

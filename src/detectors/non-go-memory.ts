@@ -1,7 +1,7 @@
 import type { Edges } from '../model/edges.ts'
 import type { Evidence, Finding, Severity, Signal } from '../model/finding.ts'
 import { findGoHeapArenas } from '../model/go-heap-arenas.ts'
-import { type Mapping, type MappingsSnapshot, residentIn } from '../model/mappings.ts'
+import { type Mapping, type MappingsSnapshot, mappingKind, residentIn } from '../model/mappings.ts'
 import {
   arenaExpected,
   type GoRuntimeMemory,
@@ -57,13 +57,6 @@ const MADV_FREE_COVERS = 0.8
 /** How many mappings the evidence names, for what they hold and for what they gained. */
 const MAPPINGS_NAMED = 2
 
-/** Anonymous memory: no file, or glibc's brk heap, or a named anonymous region not Go's. */
-function isAnonymous(m: Mapping): boolean {
-  return (
-    m.path === '' || m.path === '[heap]' || (m.path.startsWith('[anon:') && !/Go:/.test(m.path))
-  )
-}
-
 interface Measured {
   snapshot: MemorySnapshot
   runtime: GoRuntimeMemory
@@ -106,7 +99,7 @@ const holds = (m: Measured) => m.nonGo >= MIN_NON_GO && m.share >= MIN_SHARE_OF_
 /** Anonymous mappings outside Go's heap arenas. */
 function outsideArenas(snapshot: MappingsSnapshot, runtime?: GoRuntimeMemory): Mapping[] {
   const arenas = findGoHeapArenas(snapshot, runtime)
-  return snapshot.mappings.filter(m => isAnonymous(m) && !arenas.contains(m))
+  return snapshot.mappings.filter(m => mappingKind(m) === 'anonymous' && !arenas.contains(m))
 }
 
 /** Mappings outside Go's arenas, with what each gained since the first smaps read. */

@@ -76,16 +76,38 @@ test('is unsure without smaps, and more unsure when THP is off', () => {
 })
 
 test('gives the fix for the Go version: upgrade within 1.21, disablethp from 1.21.6', () => {
-  const fixes = (version: string, thp = madvise) => {
-    const outcome = detect([at(1000, 900)], go(version), thp)
+  const fixes = (version: string | undefined, thp = madvise, godebug?: string) => {
+    const target = { ...go(version), ...(godebug ? { godebug } : {}) }
+    if (version === undefined) delete target.goVersion
+    const outcome = detect([at(1000, 900)], target, thp)
     assert.ok(outcome.kind === 'finding')
     return outcome.finding.fixes.join('\n')
   }
-  assert.match(fixes('go1.21.3'), /upgrade to Go ≥ 1\.21\.6/)
-  assert.doesNotMatch(fixes('go1.21.3'), /run with GODEBUG=disablethp=1/)
-  assert.match(fixes('go1.21.6'), /GODEBUG=disablethp=1/)
-  assert.match(fixes('go1.22.0'), /GODEBUG=disablethp=1/)
-  assert.doesNotMatch(fixes('go1.22.0'), /upgrade/)
+  // 1.21.0–1.21.3 forced huge pages themselves; 1.21.4–1.21.5 left them to the kernel, without
+  // disablethp yet.
+  assert.match(
+    fixes('go1.21.3'),
+    /upgrade to Go ≥ 1\.21\.6 .*1\.21\.0–1\.21\.3 put huge pages on the heap itself/,
+  )
+  assert.match(
+    fixes('go1.21.5'),
+    /upgrade to Go ≥ 1\.21\.6 \(running go1\.21\.5\): it adds GODEBUG=disablethp=1/,
+  )
+  for (const early of ['go1.21.3', 'go1.21.5', 'go1.20.14', 'go1.19.8']) {
+    assert.doesNotMatch(fixes(early), /run with GODEBUG=disablethp=1/, early)
+  }
+  for (const late of ['go1.21.6', 'go1.22.0', 'go1.26.8', 'go1.27.3']) {
+    assert.match(
+      fixes(late),
+      /run with GODEBUG=disablethp=1 .*in the environment, as \/\/go:debug and go\.mod cannot set it/,
+      late,
+    )
+    assert.doesNotMatch(fixes(late), /upgrade/, late)
+  }
+  // Already set, yet bloated: the runtime is not the one putting huge pages there.
+  assert.match(fixes('go1.26.8', madvise, 'disablethp=1'), /^GODEBUG already has disablethp=1/)
+  assert.doesNotMatch(fixes('go1.26.8', madvise, 'disablethp=1'), /run with GODEBUG/)
+  assert.match(fixes(undefined), /if the binary is Go ≥ 1\.21\.6, run it with GODEBUG=disablethp=1/)
   assert.match(fixes('go1.19.8'), /MADV_NOHUGEPAGE/)
   assert.match(fixes('go1.19.8'), /max_ptes_none to 0 \(now 511\)/)
   assert.doesNotMatch(fixes('go1.19.8'), /enabled to madvise/)

@@ -8,7 +8,13 @@ import {
   goResidentEstimate,
   type MemorySnapshot,
 } from '../model/snapshot.ts'
-import { goAtLeast, goVersionSourceOf, parseGoVersion, type TargetFacts } from '../model/target.ts'
+import {
+  goAtLeast,
+  godebugValue,
+  goVersionSourceOf,
+  parseGoVersion,
+  type TargetFacts,
+} from '../model/target.ts'
 import { formatBytes, MiB } from '../model/units.ts'
 import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
 
@@ -20,9 +26,12 @@ import { confidence, type Detector, lastWith, type Outcome } from './detector.ts
  * 2 MiB region around them is eligible for huge pages (THP "always", or "madvise" plus
  * MADV_HUGEPAGE), khugepaged collapses it back into one huge page as long as no more than
  * khugepaged/max_ptes_none (default 511 of 512) of its pages are missing, and fills the released
- * ones with zeroes. Go 1.21.0 marked dense heap chunks MADV_HUGEPAGE and collapsed them itself;
- * 1.21.1-1.21.3 removed most of that; Go up to 1.20 marked the huge pages around a release
- * MADV_NOHUGEPAGE, which prevents it. The heap can also be simply backed by huge pages that it
+ * ones with zeroes. Go up to 1.20 marked the huge pages around a release MADV_NOHUGEPAGE, which
+ * prevents it; Go 1.21.0 dropped that workaround and put huge pages on dense heap chunks itself
+ * (MADV_HUGEPAGE, then MADV_COLLAPSE: golang/go#61718, #63334) until 1.21.4, which stopped
+ * touching huge page settings: from then on khugepaged refills what the runtime releases
+ * (golang/go#64332), and only GODEBUG=disablethp=1 (Go 1.21.6, 1.22 and later, still in 1.27) or
+ * the kernel's settings keep it off. The heap can also be simply backed by huge pages that it
  * uses; that is not bloat: on Go 1.19 a steady 1 GiB heap collapsed into huge pages shows
  * AnonHugePages 1028 MiB with RSS 1072 MiB ≈ Sys − HeapReleased 1074 MiB (the thp-bloat control).
  *
@@ -31,15 +40,24 @@ import { confidence, type Detector, lastWith, type Outcome } from './detector.ts
  * RSS. Without smaps, the process-wide gap RssAnon − LazyFree − (Sys − HeapReleased) covered by
  * AnonHugePages stands in, at low confidence (C memory in huge pages looks the same).
  *
- * This machine runs THP "madvise" with Go 1.19, which cannot bloat on its own. The thp-bloat
- * scenario therefore does to a real Go 1.19 heap what Go 1.21.1-1.21.5 and khugepaged do: it marks
- * the heap MADV_HUGEPAGE after releasing 31 of every 32 pieces and collapses it (MADV_COLLAPSE,
- * Linux ≥ 6.1). Measured: HeapInuse 33 MiB, HeapReleased 994 MiB, yet VmRSS 1069 MiB with
- * AnonHugePages 1026 MiB, all in Go's heap arena. The kernel effect and the numbers are
- * real; the runtime that would cause them in production is not the one running here.
+ * Go's heap arenas are found by model/go-heap-arenas.ts: by the runtime's names on Go ≥ 1.25
+ * where the kernel keeps them, otherwise by their shape, confirmed by HeapSys + StackInuse; never
+ * by address, which Go 1.26 randomises. Taken for C memory, the same huge pages would be
+ * non-go-memory.
  *
- * Reference: go/src/runtime/mem_linux.go sysUnusedOS (go1.19, MADV_NOHUGEPAGE); golang/go#63334,
- * #64332 (1.21.x); doc/godebug.md disablethp (Go 1.21.6, 1.22); Linux
+ * This machine runs THP "madvise", where no Go built here (1.19, 1.26, 1.27) bloats on its own.
+ * The thp-bloat scenario therefore does to a real Go heap what Go 1.21.0-1.21.3 did, and what
+ * khugepaged does to any Go ≥ 1.21.4 under THP "always": it marks the heap MADV_HUGEPAGE after
+ * releasing 31 of every 32 pieces and collapses it (MADV_COLLAPSE, Linux ≥ 6.1). Measured on
+ * go1.19.8: HeapInuse 33 MiB, HeapReleased 994 MiB, yet VmRSS 1069 MiB with AnonHugePages
+ * 1026 MiB, all in Go's heap arena; on go1.26.8 (random heap base, unnamed here): HeapInuse
+ * 36 MiB, HeapReleased 992 MiB, VmRSS 1041 MiB, 1028 MiB of huge pages in its arenas. The kernel
+ * effect and the numbers are real; the runtime that would cause them in production is not the
+ * one running here.
+ *
+ * Reference: go/src/runtime/mem_linux.go sysUnusedOS (go1.19, MADV_NOHUGEPAGE) and sysMapOS
+ * (go1.26, disablethp); runtime/extern.go disablethp (go1.26); golang/go#61718, #63334, #64332
+ * (1.21.x); the Go GC guide, "Linux transparent huge pages" (disablethp: Go 1.21.6, 1.22); Linux
  * Documentation/admin-guide/mm/transhuge.rst (v6.1) max_ptes_none.
  */
 
@@ -122,22 +140,43 @@ function measureWindow(
 
 const holds = (m: Measured) => m.bloat >= MIN_BLOAT && m.share >= MIN_SHARE_OF_RSS
 
+/**
+ * The remedy the target's Go has. Go ≤ 1.20 worked around THP itself (MADV_NOHUGEPAGE around
+ * what it released); 1.21.0 dropped that and forced huge pages on dense heap chunks itself
+ * (MADV_HUGEPAGE, MADV_COLLAPSE: golang/go#61718, #63334), undone by 1.21.4, after which the
+ * runtime leaves huge pages to the kernel (#64332). GODEBUG=disablethp=1 (MADV_NOHUGEPAGE on
+ * every heap mapping, runtime/mem_linux.go sysMapOS) came in 1.21.6 and 1.22; it is a runtime
+ * setting, read from the environment at start-up only (not //go:debug or go.mod), and Go says it
+ * will be removed in a future release, so the kernel's settings are the lasting fix.
+ */
 function fixesFor(target: TargetFacts, thp: ThpSettings | undefined): string[] {
   const version = parseGoVersion(target.goVersion)
+  const running = target.goVersion ?? 'this Go'
   const fixes: string[] = []
-  if (version && version.minor === 21 && version.major === 1 && !goAtLeast(version, 21, 6)) {
+  const hasDisableThp =
+    version !== undefined &&
+    (goAtLeast(version, 22) || (version.minor === 21 && goAtLeast(version, 21, 6)))
+  if (godebugValue(target, 'disablethp') === '1' && (hasDisableThp || !version)) {
     fixes.push(
-      `upgrade to Go ≥ 1.21.6 (running ${target.goVersion}): 1.21.0 collapsed heap memory into huge pages itself, and GODEBUG=disablethp=1 exists only from 1.21.6`,
+      `GODEBUG already has disablethp=1, so ${running} keeps huge pages off its heap mappings: something re-enables them (a C library calling madvise(MADV_HUGEPAGE) or MADV_COLLAPSE on Go's memory)`,
     )
-  }
-  if (version && (goAtLeast(version, 22) || (version.minor === 21 && goAtLeast(version, 21, 6)))) {
+  } else if (hasDisableThp) {
     fixes.push(
-      'run with GODEBUG=disablethp=1: the runtime then keeps transparent huge pages off its heap',
+      `run with GODEBUG=disablethp=1 (${running} has it since Go 1.21.6): the runtime then marks its heap MADV_NOHUGEPAGE; set it in the environment, as //go:debug and go.mod cannot set it, and it is meant to be removed in a future Go`,
     )
-  }
-  if (version && !goAtLeast(version, 21)) {
+  } else if (version && version.major === 1 && version.minor === 21) {
     fixes.push(
-      `${target.goVersion} marks huge pages it releases MADV_NOHUGEPAGE: look for code that re-enables them on the heap (a C library calling madvise(MADV_HUGEPAGE) or MADV_COLLAPSE, prctl(PR_SET_THP_DISABLE) undone)`,
+      goAtLeast(version, 21, 4)
+        ? `upgrade to Go ≥ 1.21.6 (running ${running}): it adds GODEBUG=disablethp=1, which keeps huge pages off the heap`
+        : `upgrade to Go ≥ 1.21.6 (running ${running}): Go 1.21.0–1.21.3 put huge pages on the heap itself (MADV_HUGEPAGE, MADV_COLLAPSE; golang/go#61718, #63334), 1.21.4 stopped, and 1.21.6 adds GODEBUG=disablethp=1`,
+    )
+  } else if (version && !goAtLeast(version, 21)) {
+    fixes.push(
+      `${running} marks huge pages it releases MADV_NOHUGEPAGE: look for code that re-enables them on the heap (a C library calling madvise(MADV_HUGEPAGE) or MADV_COLLAPSE, prctl(PR_SET_THP_DISABLE) undone)`,
+    )
+  } else if (!version) {
+    fixes.push(
+      'if the binary is Go ≥ 1.21.6, run it with GODEBUG=disablethp=1 (the Go version could not be read)',
     )
   }
   const ptes = thp?.maxPtesNone

@@ -1,5 +1,12 @@
 import type { Mapping, MappingsSnapshot } from './mappings.ts'
 import type { GoRuntimeMemory } from './snapshot.ts'
+import {
+  goAtLeast,
+  godebugValue,
+  parseGoVersion,
+  parseKernelVersion,
+  type TargetFacts,
+} from './target.ts'
 
 /**
  * Where the Go heap is in a process's mappings, on every Go: by the runtime's own names where it
@@ -24,7 +31,10 @@ import type { GoRuntimeMemory } from './snapshot.ts'
  *
  * Go ≥ 1.25 names its mappings ([anon: Go: heap], [anon: Go: heap reservation], …) when the kernel
  * keeps names for anonymous memory (Linux ≥ 5.17 with CONFIG_ANON_VMA_NAME) and the binary's
- * GODEBUG has decoratemappings=1 (the default for modules with go ≥ 1.25).
+ * GODEBUG has decoratemappings=1 (the default for modules with go ≥ 1.25). Captured in a VM with
+ * such a kernel (scripts/capture-named-mappings.sh), go1.26.8's [anon: Go: heap] is 292 MiB,
+ * exactly HeapSys + StackInuse, and the same program under decoratemappings=0 is found by its
+ * shape at the same 292 MiB.
  */
 export interface GoHeapArenas {
   /** 'named': the runtime's names; 'layout': the arena shape above. */
@@ -50,10 +60,57 @@ const AGREE_WITHIN = 8 * MiB
 const AGREE_SHARE = 0.05
 
 const HEAP_NAME = '[anon: Go: heap]'
+const RESERVATION_NAME = '[anon: Go: heap reservation]'
 
 /** Whether the process's mappings carry the Go runtime's names (Go ≥ 1.25, kernel permitting). */
 export function hasGoMappingNames(snapshot: MappingsSnapshot): boolean {
   return snapshot.mappings.some(m => m.path.startsWith('[anon: Go: '))
+}
+
+/** Whether the Go heap itself is named: the names then tell every Go mapping from the rest. */
+export function hasGoHeapName(snapshot: MappingsSnapshot): boolean {
+  return snapshot.mappings.some(m => m.path === HEAP_NAME)
+}
+
+/**
+ * Why `snapshot` has no [anon: Go: heap], inferred from what was read, first cause first: the Go
+ * version (names since 1.25, golang/go#71546), decoratemappings=0 in GODEBUG or in the binary's
+ * DefaultGODEBUG (a main module whose go line is ≤ 1.24), Go 1.25.0–1.25.1 naming only what it
+ * maps after start-up (golang/go#75324), else the kernel: names need Linux ≥ 5.17 built with
+ * CONFIG_ANON_VMA_NAME (the runtime's prctl(PR_SET_VMA) then fails with EINVAL, and it stops
+ * trying). Any other [anon:…] name in the mappings shows the kernel keeps names after all.
+ * One short clause: reports put it on the line that gives the split.
+ */
+export function whyGoHeapUnnamed(target: TargetFacts, snapshot: MappingsSnapshot): string {
+  const version = parseGoVersion(target.goVersion)
+  if (version && !goAtLeast(version, 25)) {
+    return `${target.goVersion} does not name its mappings (Go ≥ 1.25 does)`
+  }
+  if (godebugValue(target, 'decoratemappings') === '0') {
+    // The environment wins over the binary's default; say which one set it.
+    const env = target.godebug ? { godebug: target.godebug } : {}
+    return godebugValue({ ...env, sources: [] }, 'decoratemappings') === '0'
+      ? 'GODEBUG has decoratemappings=0'
+      : "the binary's DefaultGODEBUG has decoratemappings=0 (its module's go line is ≤ 1.24)"
+  }
+  if (version && !goAtLeast(version, 25, 2)) {
+    return `${target.goVersion} names only what it maps after start-up, here not its heap (golang/go#75324, fixed in 1.25.2)`
+  }
+  const subject = version ? target.goVersion : 'Go'
+  const unread = target.godebugUnknown
+    ? ' (GODEBUG unread: decoratemappings=0 there would do the same)'
+    : ''
+  if (snapshot.mappings.some(m => m.path.startsWith('[anon:') && m.path !== HEAP_NAME)) {
+    return `the kernel keeps mapping names, yet ${subject} named no heap${unread}`
+  }
+  const kernel = parseKernelVersion(target.kernel)
+  if (!kernel) {
+    return `the kernel keeps no names for anonymous memory (they need Linux ≥ 5.17 with CONFIG_ANON_VMA_NAME)${unread}`
+  }
+  if (kernel[0] < 5 || (kernel[0] === 5 && kernel[1] < 17)) {
+    return `Linux ${target.kernel} keeps no names for anonymous memory (5.17 added them)${unread}`
+  }
+  return `Linux ${target.kernel} keeps no names for anonymous memory (no CONFIG_ANON_VMA_NAME)${unread}`
 }
 
 /**
@@ -64,29 +121,47 @@ export function findGoHeapArenas(
   snapshot: MappingsSnapshot,
   runtime?: GoRuntimeMemory,
 ): GoHeapArenas {
-  // Go 1.25.0 and 1.25.1 named only their immortal metadata (golang/go#75324): names without a
-  // heap among them say nothing about where the heap is.
+  // Go 1.25.0 and 1.25.1 name only what they map after start-up (golang/go#75324): names
+  // without a heap among them say nothing about where the heap is, and with one, the arena part
+  // mapped during start-up is unnamed beside it (captured on go1.25.1: 4 MiB at 0xc000000000,
+  // then [anon: Go: heap]). So named heap mappings bring the unnamed read-write parts of the
+  // arena runs they sit in.
   const named = snapshot.mappings.filter(m => m.path === HEAP_NAME)
   const method = named.length > 0 ? 'named' : 'layout'
-  const mappings = method === 'named' ? named : arenaShaped(snapshot.mappings)
+  let mappings: Mapping[]
+  if (method === 'named') {
+    const runs = arenaShaped(snapshot.mappings, true).filter(run =>
+      run.some(m => named.includes(m)),
+    )
+    mappings = [...new Set([...named, ...runs.flat()])].sort((a, b) => a.start - b.start)
+  } else {
+    mappings = arenaShaped(snapshot.mappings, false).flat()
+  }
   const set = new Set(mappings)
   const mappedBytes = mappings.reduce((sum, m) => sum + m.end - m.start, 0)
   const result: GoHeapArenas = { method, mappings, mappedBytes, contains: m => set.has(m) }
   if (runtime) {
     const runtimeBytes = runtime.heapSys + runtime.stackInuse
     result.runtimeBytes = runtimeBytes
+    // Nothing found confirms nothing, however small the heap the runtime counts.
     result.confirmed =
+      mappings.length > 0 &&
       Math.abs(mappedBytes - runtimeBytes) <= Math.max(AGREE_WITHIN, AGREE_SHARE * runtimeBytes)
   }
   return result
 }
 
-/** The rw-p parts of every run of anonymous mappings shaped like heap arenas. */
-function arenaShaped(all: readonly Mapping[]): Mapping[] {
+/**
+ * The rw-p parts of every run of anonymous mappings shaped like heap arenas, run by run; with
+ * `named`, the runtime's heap and heap reservation names count as anonymous too.
+ */
+function arenaShaped(all: readonly Mapping[], named: boolean): Mapping[][] {
+  const candidate = (m: Mapping) =>
+    m.path === '' || (named && (m.path === HEAP_NAME || m.path === RESERVATION_NAME))
   const sorted = all
-    .filter(m => m.path === '' && (m.perms === 'rw-p' || m.perms === '---p'))
+    .filter(m => candidate(m) && (m.perms === 'rw-p' || m.perms === '---p'))
     .sort((a, b) => a.start - b.start)
-  const found: Mapping[] = []
+  const found: Mapping[][] = []
   let run: Mapping[] = []
   const close = () => {
     const first = run[0]
@@ -100,7 +175,7 @@ function arenaShaped(all: readonly Mapping[]): Mapping[] {
       readWrite.length > 0 &&
       extents(readWrite).every(([lo, hi]) => lo % PALLOC_CHUNK === 0 && hi % PALLOC_CHUNK === 0)
     ) {
-      found.push(...readWrite)
+      found.push(readWrite)
     }
     run = []
   }

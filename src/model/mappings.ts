@@ -38,3 +38,25 @@ export interface ThpSettings {
 export function residentIn(snapshot: MappingsSnapshot, pick: (m: Mapping) => boolean): number {
   return snapshot.mappings.filter(pick).reduce((sum, m) => sum + m.rss - m.lazyFree, 0)
 }
+
+/**
+ * What a mapping holds, by its path. 'go': memory the Go runtime named ([anon: Go: heap], …;
+ * Go ≥ 1.25 where the kernel keeps names). 'file': a mapped file, shared memory ('/dev/zero
+ * (deleted)', '/memfd:…', '[anon_shmem:…]'), or the kernel's own pages ([vdso], [vvar]…), the
+ * kernel's RssFile + RssShmem. 'anonymous': everything else: unnamed anonymous memory (''), glibc's
+ * brk heap ([heap]), the main thread's stack ([stack]), names others gave ([anon:glibc: …]).
+ */
+export type MappingKind = 'go' | 'file' | 'anonymous'
+
+const KERNEL_PAGES = /^\[(vdso|vvar|vvar_vclock|vsyscall|anon_shmem:.*)\]$/
+
+export function mappingKind(m: Mapping): MappingKind {
+  if (m.path.startsWith('[anon: Go: ')) return 'go'
+  if (m.path.startsWith('/') || KERNEL_PAGES.test(m.path)) return 'file'
+  return 'anonymous'
+}
+
+/** Rss of the mappings matching `pick`, LazyFree included (those pages are resident too). */
+export function rssIn(snapshot: MappingsSnapshot, pick: (m: Mapping) => boolean): number {
+  return snapshot.mappings.filter(pick).reduce((sum, m) => sum + m.rss, 0)
+}

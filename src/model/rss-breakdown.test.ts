@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { GO119, loadCapture } from '../../test/helpers/capture.ts'
+import { namedMappingsCapture } from '../../test/helpers/named-mappings.ts'
 import { snapshot } from '../../test/helpers/snapshots.ts'
 import { breakdownRss } from './rss-breakdown.ts'
 import { MiB } from './units.ts'
@@ -59,4 +61,73 @@ test('says which slices cannot be separated without the runtime view', () => {
       ['anonymous', 170],
     ],
   )
+})
+
+const bytesOf = (breakdown: { slices: { key: string; bytes: number }[] }, key: string) =>
+  breakdown.slices.filter(s => s.key === key).reduce((a, s) => a + s.bytes, 0)
+
+test('captured go1.26.8 with names: Go classes, non-Go and files from smaps, summing to VmRSS', () => {
+  for (const run of ['go1.26.8-vm-named', 'go1.26.8-vm-named-madvdontneed0'] as const) {
+    const capture = namedMappingsCapture(run)
+    const breakdown = breakdownRss(capture.snapshot, capture)
+    assert.ok(breakdown?.split?.exact, run)
+    assert.equal(sum(breakdown.slices), capture.snapshot.status?.vmRss, run)
+    const { split } = breakdown
+    assert.equal(bytesOf(breakdown, 'non-go'), split.nonGoBytes)
+    assert.equal(bytesOf(breakdown, 'file-backed'), split.fileBytes)
+    // VmRSS was read after smaps: what changed in between (the reads' own buffers) is all that
+    // is left, not the estimate's "not explained".
+    const smapsTotal = capture.mappings.mappings.reduce((a, m) => a + m.rss, 0)
+    const drift = breakdown.slices.filter(s => s.key === 'unexplained')
+    assert.equal(sum(drift), (capture.snapshot.status?.vmRss ?? 0) - smapsTotal)
+    assert.ok(drift.every(s => s.label === 'changed between reads'))
+    // Go's classes (MemStats) and the difference to what Go's named mappings hold are Go's bytes.
+    const go = breakdown.slices.filter(
+      s => !['non-go', 'file-backed', 'unexplained'].includes(s.key),
+    )
+    assert.equal(sum(go), split.goBytes, run)
+  }
+})
+
+test("this machine's captures (no names): the heap arenas measured, the rest estimated", async () => {
+  for (const name of [`${GO119}/non-go-memory`, 'go1.26-line1.24-linux6.18/non-go-memory']) {
+    const input = await loadCapture(name)
+    const last = input.series.at(-1)
+    assert.ok(last && input.mappings)
+    const breakdown = breakdownRss(last, { mappings: input.mappings.last, target: input.target })
+    assert.ok(breakdown?.split)
+    assert.equal(breakdown.split.method, 'arenas')
+    assert.equal(sum(breakdown.slices), last.status?.vmRss, name)
+    assert.ok(bytesOf(breakdown, 'non-go') > 200 * MiB, name)
+    // Without smaps, the same sample gives the runtime estimate and its 'not explained' slice.
+    const estimate = breakdownRss(last)
+    assert.equal(estimate?.split?.method, 'runtime')
+    assert.ok(estimate && bytesOf(estimate, 'non-go') === 0 && bytesOf(estimate, 'unexplained') > 0)
+    assert.equal(sum(estimate.slices), last.status?.vmRss)
+  }
+})
+
+test("huge pages refilling Go's released heap are Go's, not 'not explained'", async () => {
+  const input = await loadCapture('go1.26-linux6.18/thp-bloat')
+  const last = input.series.at(-1)
+  assert.ok(last && input.mappings)
+  const breakdown = breakdownRss(last, { mappings: input.mappings.last, target: input.target })
+  assert.ok(breakdown)
+  assert.ok(bytesOf(breakdown, 'go-uncounted') > 512 * MiB, 'in the arenas, beyond what Go keeps')
+  assert.ok(bytesOf(breakdown, 'non-go') < 32 * MiB)
+  assert.equal(sum(breakdown.slices), last.status?.vmRss)
+})
+
+test('named mappings without the runtime view: Go as one slice, non-Go and files measured', () => {
+  const capture = namedMappingsCapture('go1.26.8-vm-named-madvdontneed0')
+  const { runtime: _runtime, ...snapshot } = capture.snapshot
+  const breakdown = breakdownRss(snapshot, capture)
+  assert.ok(breakdown?.split?.exact)
+  assert.equal(sum(breakdown.slices), snapshot.status?.vmRss)
+  assert.ok(bytesOf(breakdown, 'released-resident') > 200 * MiB)
+  assert.equal(
+    bytesOf(breakdown, 'released-resident') + bytesOf(breakdown, 'go-uncounted'),
+    breakdown.split.goBytes,
+  )
+  assert.match(breakdown.unseparated ?? '', /--url/)
 })

@@ -1,5 +1,7 @@
 import type { Diagnosis } from '../model/diagnosis.ts'
 import type { Finding, FindingId, Gap } from '../model/finding.ts'
+import type { RssBreakdown } from '../model/rss-breakdown.ts'
+import type { RssSplit } from '../model/rss-split.ts'
 
 /** Bumped when a field changes meaning or disappears; adding fields does not bump it. */
 export const SCHEMA_VERSION = 1
@@ -21,6 +23,8 @@ export interface JsonReport {
   rss: {
     bytes: number
     breakdown: { key: string; label: string; bytes: number }[]
+    /** Go, non-Go and file-backed bytes; `exact` and `reason` say how they were had. */
+    split?: RssSplit
     unseparated?: string
   } | null
   /** The model's findings as they are: every field is already JSON (bytes raw, sources named). */
@@ -54,13 +58,7 @@ export function toJsonReport(diagnosis: Diagnosis): JsonReport {
       end: new Date(diagnosis.window.endMs).toISOString(),
       samples: diagnosis.window.samples,
     },
-    rss: diagnosis.rss
-      ? {
-          bytes: diagnosis.rss.rssBytes,
-          breakdown: diagnosis.rss.slices.map(({ key, label, bytes }) => ({ key, label, bytes })),
-          ...(diagnosis.rss.unseparated ? { unseparated: diagnosis.rss.unseparated } : {}),
-        }
-      : null,
+    rss: diagnosis.rss ? jsonRss(diagnosis.rss) : null,
     findings: diagnosis.findings.map(finding => ({
       id: finding.id,
       severity: finding.severity,
@@ -78,6 +76,15 @@ export function toJsonReport(diagnosis: Diagnosis): JsonReport {
     verdict: diagnosis.verdict,
     sources: diagnosis.sources,
     notes: diagnosis.notes,
+  }
+}
+
+function jsonRss(rss: RssBreakdown): NonNullable<JsonReport['rss']> {
+  return {
+    bytes: rss.rssBytes,
+    breakdown: rss.slices.map(({ key, label, bytes }) => ({ key, label, bytes })),
+    ...(rss.split ? { split: { ...rss.split } } : {}),
+    ...(rss.unseparated ? { unseparated: rss.unseparated } : {}),
   }
 }
 

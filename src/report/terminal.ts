@@ -1,6 +1,8 @@
 import pc from 'picocolors'
 import type { Diagnosis } from '../model/diagnosis.ts'
 import { type Evidence, FINDING_IDS, type Severity } from '../model/finding.ts'
+import type { RssBreakdown } from '../model/rss-breakdown.ts'
+import { splitHow } from '../model/rss-split.ts'
 import { formatBytes, formatDuration } from '../model/units.ts'
 import { formatEvidenceValue } from './evidence-value.ts'
 
@@ -25,22 +27,7 @@ export function renderTerminal(diagnosis: Diagnosis, options: TerminalOptions): 
   for (const note of diagnosis.notes) lines.push(c.yellow(`note: ${note}`))
   lines.push('')
 
-  const rss = diagnosis.rss
-  if (rss) {
-    lines.push(c.bold(`RSS ${formatBytes(rss.rssBytes)}`))
-    for (const slice of rss.slices) {
-      const share = rss.rssBytes > 0 ? slice.bytes / rss.rssBytes : 0
-      const cells = Math.max(0, share * BAR_WIDTH)
-      const bar = '█'.repeat(Math.floor(cells)) + (cells % 1 >= 0.5 ? '▌' : '')
-      const pct = share >= 0.1 ? `  ${Math.round(share * 100)}%` : ''
-      lines.push(
-        `  ${slice.label.padEnd(LABEL_WIDTH)} ${formatBytes(slice.bytes).padStart(10)}  ${c.cyan(bar)}${pct}`,
-      )
-    }
-    if (rss.unseparated) lines.push(...wrap(c.dim(rss.unseparated), options.width, '  '))
-  } else {
-    lines.push('RSS unknown: the process memory could not be read from /proc')
-  }
+  lines.push(...rssLines(diagnosis.rss, c, options.width))
   lines.push('')
 
   if (diagnosis.findings.length === 0) {
@@ -89,6 +76,39 @@ export function renderTerminal(diagnosis: Diagnosis, options: TerminalOptions): 
   }
   lines.push(`verdict: ${verdictText(diagnosis)}`)
   return `${lines.join('\n')}\n`
+}
+
+/**
+ * RSS, the Go/non-Go split under it (exact or estimated, and why), then one bar per slice.
+ *   RSS 52.4 MiB
+ *     Go 34.3 MiB · non-Go 16.1 MiB · files 1.89 MiB, exact: Go names its mappings ([anon: Go: …])
+ */
+function rssLines(rss: RssBreakdown | undefined, c: Colors, width: number): string[] {
+  if (!rss) return ['RSS unknown: the process memory could not be read from /proc']
+  const lines = [c.bold(`RSS ${formatBytes(rss.rssBytes)}`)]
+  const { split } = rss
+  if (split) {
+    const how = splitHow(split)
+    lines.push(
+      ...wrap(
+        `Go ${formatBytes(split.goBytes)} · non-Go ${formatBytes(split.nonGoBytes)} · files ${formatBytes(split.fileBytes)}, ${split.exact ? c.green(how) : c.yellow(how)}: ${split.reason}`,
+        width,
+        '  ',
+        '    ',
+      ),
+    )
+  }
+  for (const slice of rss.slices) {
+    const share = rss.rssBytes > 0 ? slice.bytes / rss.rssBytes : 0
+    const cells = Math.max(0, share * BAR_WIDTH)
+    const bar = '█'.repeat(Math.floor(cells)) + (cells % 1 >= 0.5 ? '▌' : '')
+    const pct = share >= 0.1 ? `  ${Math.round(share * 100)}%` : ''
+    lines.push(
+      `  ${slice.label.padEnd(LABEL_WIDTH)} ${formatBytes(slice.bytes).padStart(10)}  ${c.cyan(bar)}${pct}`,
+    )
+  }
+  if (rss.unseparated) lines.push(...wrap(c.dim(rss.unseparated), width, '  '))
+  return lines
 }
 
 function headerLine(diagnosis: Diagnosis): string {

@@ -50,6 +50,11 @@ test('diagnose --html writes one self-contained page that draws its charts and s
   assert.ok((await finding.locator('table.evidence tbody tr').count()) >= 2)
   assert.ok((await finding.locator('.fixes li').count()) >= 1)
   assert.equal(await page.locator('#verdict h1').textContent(), 'madv-free-retention')
+  // The breakdown card says how much is Go's, and that it is estimated here, and why.
+  assert.match(
+    (await page.locator('#rss .rss-split').textContent()) ?? '',
+    /^Go \S+ GiB · non-Go \S+ \S+ · files \S+ MiB, estimated \(heap arenas measured\): go1\.19\.8 does not name its mappings \(Go ≥ 1\.25 does\)$/,
+  )
   // uPlot draws each chart on a canvas; every chart with data must have ink on it.
   for (const chart of ['#chart-rss', '#chart-heap', '#chart-goroutines', '#chart-gc']) {
     assert.equal(await page.locator(`${chart} .uplot`).count(), 1, chart)

@@ -63,3 +63,35 @@ onEveryGo(go => {
     assert.ok(!report.unjudged.includes('non-go-memory'))
   })
 })
+
+// Go 1.26 from a go 1.24 module (DefaultGODEBUG decoratemappings=0): no mapping names on any
+// kernel, a random heap base. Only the arenas' shape tells Go's heap from C's memory.
+const UNNAMED = 'go1.26-line1.24'
+
+test(`${UNNAMED}: C.malloc memory is non-Go memory, and the heap arenas are not among its mappings`, async t => {
+  const target = await startScenario('non-go-memory', { go: UNNAMED })
+  t.after(() => target.stop())
+  const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '4s'])
+  assert.equal(result.code, 0, result.err)
+  assert.equal(report.verdict, 'non-go-memory', JSON.stringify(report.findings, null, 2))
+  const split = report.rss?.split
+  assert.ok(split && split.method === 'arenas', JSON.stringify(split))
+  assert.ok(split.nonGoBytes > 256 * 2 ** 20, `non-Go ${split.nonGoBytes}`)
+  assert.ok(split.goBytes < 64 * 2 ** 20, `Go ${split.goBytes}`)
+})
+
+test(`${UNNAMED}: a 1 GiB spike returned with MADV_FREE is madv-free-retention, not non-Go memory`, async t => {
+  const target = await startScenario('madv-free-retention', {
+    go: UNNAMED,
+    env: { GODEBUG: 'madvdontneed=0' },
+  })
+  t.after(() => target.stop())
+  const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '3s'])
+  assert.equal(result.code, 0, result.err)
+  assert.equal(report.verdict, 'madv-free-retention', JSON.stringify(report.findings, null, 2))
+  assert.ok(!report.findings.some(f => f.id === 'non-go-memory'))
+  assert.ok(!report.unjudged.includes('non-go-memory'))
+  // The released spike sits in Go's arenas: Go's, though MemStats counts it as returned.
+  const split = report.rss?.split
+  assert.ok(split && split.goBytes > 768 * 2 ** 20 && split.nonGoBytes < 64 * 2 ** 20)
+})

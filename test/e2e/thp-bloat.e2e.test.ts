@@ -8,7 +8,7 @@ import { onEveryGo, startScenario } from '../helpers/memsick.ts'
 // MADV_COLLAPSE, Linux ≥ 6.1), as Go 1.21.1-1.21.5 with khugepaged would: Go 1.19 and this
 // machine's THP "madvise" mode do not bloat on their own (see src/detectors/thp-bloat.ts).
 
-onEveryGo(go => {
+onEveryGo((go, version) => {
   test(`${go}: diagnoses huge pages refilling a live released heap by PID, with the THP settings`, async t => {
     const target = await startScenario('thp-bloat', { go })
     t.after(() => target.stop())
@@ -32,6 +32,10 @@ onEveryGo(go => {
     assert.ok(finding.whatIf && finding.whatIf.rssBytes < 128 * 2 ** 20)
     // The same bytes are Go's address space, not C's.
     assert.ok(!report.findings.some(f => f.id === 'non-go-memory'))
+    // The remedy the running Go has: disablethp exists from Go 1.21.6 on.
+    const fixes = finding.fixes.join('\n')
+    if (go === 'go1.19') assert.doesNotMatch(fixes, /disablethp/)
+    else assert.match(fixes, new RegExp(`run with GODEBUG=disablethp=1 \\(${version} has it`))
   })
 
   test(`${go}: by URL alone says huge pages could not be judged`, async t => {
@@ -52,4 +56,23 @@ onEveryGo(go => {
     assert.equal(report.verdict, 'healthy', JSON.stringify(report.findings, null, 2))
     assert.ok(!report.unjudged.includes('thp-bloat'))
   })
+})
+
+// Go 1.26 from a go 1.24 module: no mapping names on any kernel, a random heap base. The huge
+// pages sit in arenas found by their shape alone; taken for C's, they would be non-go-memory.
+const UNNAMED = 'go1.26-line1.24'
+
+test(`${UNNAMED}: huge pages refilling its unnamed released heap are thp-bloat, not non-Go memory`, async t => {
+  const target = await startScenario('thp-bloat', { go: UNNAMED })
+  t.after(() => target.stop())
+  const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '3s'])
+  assert.equal(result.code, 0, result.err)
+  assert.equal(report.verdict, 'thp-bloat', JSON.stringify(report.findings, null, 2))
+  assert.ok(!report.findings.some(f => f.id === 'non-go-memory'))
+  assert.ok(!report.unjudged.includes('non-go-memory'))
+  const split = report.rss?.split
+  assert.ok(split && split.method === 'arenas', JSON.stringify(split))
+  assert.ok(split.nonGoBytes < 64 * 2 ** 20, `non-Go ${split.nonGoBytes}`)
+  const uncounted = report.rss?.breakdown.find(s => s.key === 'go-uncounted')
+  assert.ok(uncounted && uncounted.bytes > 512 * 2 ** 20, 'resident in Go, beyond its count')
 })

@@ -39,3 +39,17 @@ test('a long window is thinned to at most MAX_POINTS, keeping every step and pea
     'in time order',
   )
 })
+
+test('the breakdown card carries the Go/non-Go split, exact or estimated, and why', async () => {
+  const view = toReportView(diagnoseRun(await loadRun('go1.26-line1.24-linux6.18/non-go-memory')), {
+    mode: 'report',
+    generatedAtMs: 0,
+  })
+  const split = view.rss?.split
+  assert.ok(split)
+  assert.equal(split.exact, false)
+  assert.equal(split.how, 'estimated (heap arenas measured)')
+  assert.match(split.reason, /DefaultGODEBUG has decoratemappings=0/)
+  assert.match(split.text, /^Go \S+ \S+ · non-Go \S+ MiB · files \S+ MiB$/)
+  assert.match(split.source, /smaps.*debug\/vars/)
+})

@@ -13,6 +13,7 @@ import type { Edges } from '../../model/edges.ts'
 import type { Gap, Severity } from '../../model/finding.ts'
 import type { Profile } from '../../model/heap-profile.ts'
 import { breakdownRss, type RssSliceKey } from '../../model/rss-breakdown.ts'
+import { splitHow } from '../../model/rss-split.ts'
 import type { MemorySnapshot } from '../../model/snapshot.ts'
 import { formatBytes, formatDuration } from '../../model/units.ts'
 import { formatEvidenceValue } from '../evidence-value.ts'
@@ -74,6 +75,8 @@ export interface RssView {
     share: number
     source: string
   }[]
+  /** 'Go 34.3 MiB · non-Go 16.1 MiB · files 1.89 MiB', exact or estimated, and why. */
+  split: { text: string; exact: boolean; how: string; reason: string; source: string } | null
   unseparated: string | null
 }
 
@@ -265,6 +268,15 @@ export function rssView(diagnosis: Diagnosis): RssView | null {
       share: rss.rssBytes > 0 ? s.bytes / rss.rssBytes : 0,
       source: s.source,
     })),
+    split: rss.split
+      ? {
+          text: `Go ${formatBytes(rss.split.goBytes)} · non-Go ${formatBytes(rss.split.nonGoBytes)} · files ${formatBytes(rss.split.fileBytes)}`,
+          exact: rss.split.exact,
+          how: splitHow(rss.split),
+          reason: rss.split.reason,
+          source: rss.split.source,
+        }
+      : null,
     unseparated: rss.unseparated ?? null,
   }
 }

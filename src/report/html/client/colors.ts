@@ -8,6 +8,8 @@ const SLICE_COLORS: Record<string, string> = {
   'idle-heap': '#a5c8fd',
   'goroutine-stacks': '#7c3aed',
   'runtime-metadata': '#b9a5f5',
+  'go-uncounted': '#c4b5fd',
+  'non-go': '#475569',
   unexplained: '#9ca3af',
   anonymous: '#64748b',
   'file-backed': '#14b8a6',

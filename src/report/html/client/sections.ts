@@ -82,6 +82,15 @@ export function rssCard(rss: RssView | null, id: string | null = 'rss'): HTMLEle
     attrs,
     el('p', { class: 'eyebrow' }, 'resident memory at the end of the window'),
     el('p', { class: 'rss-total' }, rss.text),
+    rss.split
+      ? el(
+          'p',
+          { class: 'rss-split', title: rss.split.source },
+          `${rss.split.text}, `,
+          el('strong', { class: rss.split.exact ? 'exact' : 'estimated' }, rss.split.how),
+          `: ${rss.split.reason}`,
+        )
+      : null,
     bar,
     el('table', { class: 'slices' }, el('tbody', {}, ...rows)),
     rss.unseparated ? el('p', { class: 'muted small' }, rss.unseparated) : null,

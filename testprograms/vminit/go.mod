@@ -1,0 +1,3 @@
+module vminit
+
+go 1.26
