@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Captures a Go 1.26 process's /proc/self/smaps WITH the runtime's mapping names ([anon: Go: heap],
 # …), the same program under GODEBUG=decoratemappings=0 on the same kernel (no names), and under
-# Go 1.25.1 (only immortal metadata named, golang/go#75324), into
+# Go 1.25.1 (names what it maps after GODEBUG is parsed, not what it mapped before: golang/go#75324), into
 # testdata/formats/{proc-smaps,smaps-rollup,proc-status,expvar}/go1.2*-vm-*, plus
 # capture-named-mappings.json and its own section of README.md there.
 #
@@ -162,8 +162,8 @@ current=$(initramfs "$GO_VERSION" 1.26)
 boot "$GO_VERSION-vm-named" "$current" ''
 boot "$GO_VERSION-vm-named-madvdontneed0" "$current" 'madvdontneed=0'
 boot "$GO_VERSION-vm-decoratemappings0" "$current" 'decoratemappings=0'
-# Go 1.25.1 parsed GODEBUG after mallocinit and named only its immortal metadata
-# (golang/go#75324, fixed in 1.25.2).
+# Go 1.25.1 parsed GODEBUG after mallocinit, so what it mapped before (the first heap chunk,
+# early metadata) stays unnamed (golang/go#75324, fixed in 1.25.2).
 early=$(initramfs "$GO_125" 1.25)
 boot "$GO_125-vm-named" "$early" ''
 
@@ -209,7 +209,7 @@ module. It keeps 32 MiB live, frees a 256 MiB spike of 256 KiB pieces and return
 | \`$GO_VERSION-vm-named\` | GODEBUG unset: every Go mapping named (\`[anon: Go: heap]\`, \`heap reservation\`, \`immortal metadata\`, …) |
 | \`$GO_VERSION-vm-named-madvdontneed0\` | \`GODEBUG=madvdontneed=0\`: the same, the spike released with MADV_FREE (LazyFree in \`[anon: Go: heap]\`) |
 | \`$GO_VERSION-vm-decoratemappings0\` | \`GODEBUG=decoratemappings=0\`: the same program on the same kernel, no names |
-| \`$GO_125-vm-named\` | GODEBUG unset, $GO_125: only \`[anon: Go: immortal metadata]\` is named (golang/go#75324) |
+| \`$GO_125-vm-named\` | GODEBUG unset, $GO_125: what was mapped before GODEBUG was parsed (the first 4 MiB heap chunk, early metadata) is unnamed, the rest named (golang/go#75324) |
 
 In each, \`proc-smaps/\` is \`/proc/self/smaps\`, \`smaps-rollup/\` is \`/proc/self/smaps_rollup\`,
 \`proc-status/\` is \`/proc/self/status\`, and \`expvar/\` is \`{"cmdline", "memstats"}\` as
