@@ -63,9 +63,8 @@ const seeds = readdirSync(dir)
   // The 270 KB SIGQUIT dump is cut to its first 40 KB to keep the run short.
   .map(s => s.slice(0, 40_000))
 
-test('survives 4000 mutated real dumps with InputError or a result, quickly', () => {
+test('survives 4000 mutated real dumps with InputError or a result', () => {
   const rnd = seededRandom(1905)
-  const started = Date.now()
   for (let i = 0; i < 4000; i++) {
     let input = mutate(seeds[i % seeds.length] as string, rnd)
     if (rnd() < 0.3) input = mutate(input, rnd)
@@ -81,5 +80,4 @@ test('survives 4000 mutated real dumps with InputError or a result, quickly', ()
       assert.match(error.message, new RegExp(`^case-${i}\\.txt: `))
     }
   }
-  assert.ok(Date.now() - started < 30_000)
 })

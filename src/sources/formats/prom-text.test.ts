@@ -220,9 +220,7 @@ test('rejects hostile pages with one line naming the origin', () => {
     ['binary blob', '\0\x01\x02garbage', /line 1: expected a metric name, got "\\u0000/],
   ]
   for (const [name, page, pattern] of cases) {
-    const started = performance.now()
     assertInputError(() => parse(page, name), new RegExp(`^${name}: .*${pattern.source}`))
-    assert.ok(performance.now() - started < 2000, `${name} took ${performance.now() - started} ms`)
   }
   const gzip = {
     kind: 'prom-text' as const,
