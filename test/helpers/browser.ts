@@ -30,6 +30,9 @@ export async function launchBrowser(): Promise<Browser> {
       '--no-first-run',
     ],
   })
+  // A busy 2-core CI machine can take many seconds to lay out a big page: waits are generous, so
+  // only a page that never renders fails (issue 10 saw Playwright's 30 s default run out).
+  context.setDefaultTimeout(90_000)
   return {
     context,
     async close() {
@@ -93,6 +96,6 @@ export async function openFilePage(
     void dialog.dismiss()
   })
   await page.goto(`file://${file}`)
-  await page.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 })
+  await page.waitForSelector('body[data-rendered="true"]')
   return { page, problems }
 }
