@@ -134,3 +134,28 @@ export function goVersionSourceOf(facts: TargetFacts): string {
     facts.goVersionSource ?? (facts.pid === undefined ? 'the binary' : `/proc/${facts.pid}/exe`)
   )
 }
+
+/**
+ * The GOEXPERIMENTs the binary was built with: the GOEXPERIMENT build setting, else the version's
+ * `X:` suffix (go1.26.8-X:goroutineleakprofile in build info, `go1.26.8 X:…` in runtime.Version()).
+ */
+export function goExperiments(facts: TargetFacts): string[] {
+  const setting = facts.buildSettings?.GOEXPERIMENT
+  const fromVersion = /X:(\S+)/.exec(facts.goVersion ?? '')?.[1]
+  return (setting ?? fromVersion ?? '').split(',').filter(name => name !== '')
+}
+
+/**
+ * Whether the target's Go serves /debug/pprof/goroutineleak: always from Go 1.27; Go 1.26 only
+ * when built with GOEXPERIMENT=goroutineleakprofile ('experiment' when it was not); never before.
+ * Reference: go1.26 and go1.27 release notes (runtime/pprof).
+ */
+export function leakProfileSupport(
+  facts: TargetFacts,
+): 'served' | 'needs-experiment' | 'none' | 'unknown' {
+  const version = parseGoVersion(facts.goVersion)
+  if (!version) return 'unknown'
+  if (goAtLeast(version, 27)) return 'served'
+  if (!goAtLeast(version, 26)) return 'none'
+  return goExperiments(facts).includes('goroutineleakprofile') ? 'served' : 'needs-experiment'
+}

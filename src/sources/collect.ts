@@ -51,6 +51,11 @@ export interface CollectOptions {
    * cycle, at the cost of a full GC in the target. Off, nothing here makes the target collect.
    */
   forceGc?: boolean
+  /**
+   * Fetch the goroutine leak profile (/debug/pprof/goroutineleak) at the window's start and end.
+   * Writing it makes the target run a full GC cycle with leak detection, so only when asked.
+   */
+  leakProfile?: boolean
 }
 
 export interface TickProgress {
@@ -296,7 +301,16 @@ async function edgeCaptures(
       })
     }
   }
-  if (pprofBase === undefined) return captures
+  if (pprofBase === undefined) {
+    if (options.leakProfile) {
+      addGapOnce(gaps, {
+        signal: 'profile.goroutineLeak',
+        reason: '--leak-profile: the target serves no net/http/pprof (/debug/pprof/)',
+        cost: LEAK_PROFILE_COST,
+      })
+    }
+    return captures
+  }
   // The capture's origin is this URL, so a saved run or recording shows that gc=1 was asked for.
   const heapUrl = `${pprofBase}/heap${options.forceGc ? '?gc=1' : ''}`
   // A full GC of a multi-GiB heap can outlast the per-request timeout (5 s by default), and a
@@ -307,6 +321,11 @@ async function edgeCaptures(
   const heap = await optionalGet('pprof-heap', heapUrl, heapOptions, 64 << 20)
   if (heap) captures.push(heap)
   if (options.forceGc) notes.push(forcedGcNote(heapUrl, at, heap !== undefined))
+  // Before the count gate: the runtime collects leaked stacks without stopping the world.
+  if (options.leakProfile) {
+    const leaks = await goroutineLeakProfile(pprofBase, options, { gaps, notes }, at)
+    if (leaks) captures.push(leaks)
+  }
   const count = goroutineCount(tick)
   if (count !== undefined && count > GOROUTINE_DUMP_MAX) {
     addGapOnce(gaps, {
@@ -321,6 +340,52 @@ async function edgeCaptures(
   const dump = await optionalGet('pprof-goroutine', `${pprofBase}/goroutine`, options, 64 << 20)
   if (dump) captures.push(dump)
   return captures
+}
+
+/** What leaving the leak profile out costs the diagnosis. */
+const LEAK_PROFILE_COST =
+  'goroutine leaks are judged from the count and the growing stack group, not proved by the runtime'
+
+/**
+ * The goroutine leak profile (proto), or a gap saying what the target answered instead: 404 from
+ * a Go that does not serve it (before 1.26, or 1.26 without GOEXPERIMENT=goroutineleakprofile).
+ * The target runs a GC cycle to answer, so the request gets a forced GC's time limit.
+ */
+async function goroutineLeakProfile(
+  pprofBase: string,
+  options: CollectOptions,
+  { gaps, notes }: { gaps: Gap[]; notes: string[] },
+  at: 'start' | 'end',
+): Promise<RawCapture | undefined> {
+  const url = `${pprofBase}/goroutineleak`
+  const timeoutMs = Math.max(options.httpTimeoutMs ?? 5000, FORCED_GC_TIMEOUT_MS)
+  let answer: Awaited<ReturnType<typeof httpGet>>
+  try {
+    answer = await httpGet('pprof-goroutineleak', url, { timeoutMs, maxBytes: 64 << 20 })
+  } catch (error) {
+    addGapOnce(gaps, {
+      signal: 'profile.goroutineLeak',
+      reason: `${messageOf(error)} (at the window's ${at})`,
+      cost: LEAK_PROFILE_COST,
+    })
+    return undefined
+  }
+  if (answer.status === 200 && !answer.truncated) {
+    notes.push(
+      `--leak-profile: the target ran a GC cycle with goroutine leak detection at the window's ${at} to write ${url}`,
+    )
+    return answer.capture
+  }
+  const what = describeAnswer(answer.status, answer.capture, answer.truncated)
+  addGapOnce(gaps, {
+    signal: 'profile.goroutineLeak',
+    reason:
+      answer.status === 404
+        ? `${url} answered HTTP 404: this Go serves no goroutine leak profile (Go ≥ 1.27 does, and Go 1.26 built with GOEXPERIMENT=goroutineleakprofile)`
+        : `${url} answered ${what}, not the goroutine leak profile`,
+    cost: LEAK_PROFILE_COST,
+  })
+  return undefined
 }
 
 /** What --force-gc did to the target at one edge, for the report's notes. */
