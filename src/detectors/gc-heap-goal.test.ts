@@ -207,6 +207,13 @@ test('the GOGC the runtime reports wins over the environment, both ways', () => 
   assert.ok(agreed.kind === 'finding')
   assert.doesNotMatch(agreed.finding.summary, /in code/)
   assert.ok(!agreed.finding.evidence.some(e => e.label === 'GOGC in the environment'))
+  // An environment never read (a URL-only target) is not called unset.
+  const urlOnly = detect(withGauges(sawtooth(64, 704), { gogcPercent: 1000 }), {
+    godebugUnknown: true,
+  })
+  assert.ok(urlOnly.kind === 'finding')
+  assert.doesNotMatch(urlOnly.finding.summary, /in code|environment/)
+  assert.ok(!urlOnly.finding.evidence.some(e => e.label === 'GOGC in the environment'))
   // -1 is off.
   const off = detect(withGauges(sawtooth(64, 704), { gogcPercent: -1 }))
   assert.ok(off.kind === 'finding')

@@ -66,7 +66,9 @@ function fixesFor(target: TargetFacts, off: boolean, derived: boolean, limit?: n
   }
   const where = derived
     ? 'GOGC is set in code: look for debug.SetGCPercent'
-    : `GOGC${target.gogc ? `=${target.gogc}` : ''} is set in the environment`
+    : target.godebugUnknown
+      ? 'GOGC is set in the environment or in code with debug.SetGCPercent'
+      : `GOGC${target.gogc ? `=${target.gogc}` : ''} is set in the environment`
   fixes.push(
     off
       ? `turn the collector back on, or keep GOGC=off only with GOMEMLIMIT${hasMemLimit ? '' : ' (Go ≥ 1.19)'} (${where})`
@@ -100,8 +102,10 @@ export const gcHeapGoal: Detector = {
     const fromEnv = gogcFromEnviron(target)
     const gogcRead = runtime.gogcPercent
     const gogc = gogcRead === undefined ? fromEnv : gogcRead < 0 ? 'off' : gogcRead
-    // Read from the runtime and not what the environment says: the program set it in code.
-    const setInCode = gogcRead !== undefined && gogc !== (fromEnv ?? 100)
+    // Read from the runtime and not what the environment says: the program set it in code. An
+    // environment that was not read (a URL-only target) says nothing either way.
+    const setInCode =
+      gogcRead !== undefined && !target.godebugUnknown && gogc !== (fromEnv ?? 100)
     const rest = nonHeap(last, runtime)
     const rss = rssOrGoResident(last, runtime)
     const gauge = (name: string) => `${source} (${name})`

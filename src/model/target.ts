@@ -159,3 +159,16 @@ export function leakProfileSupport(
   if (!goAtLeast(version, 26)) return 'none'
   return goExperiments(facts).includes('goroutineleakprofile') ? 'served' : 'needs-experiment'
 }
+
+/**
+ * True when the target runs the Green Tea garbage collector: the default from Go 1.26 (off with
+ * GOEXPERIMENT=nogreenteagc), an experiment in Go 1.25 (GOEXPERIMENT=greenteagc). An unknown
+ * version counts as Green Tea: what most Go built today runs. Reference: go1.25, go1.26 notes.
+ */
+export function greenTeaGC(facts: TargetFacts): boolean {
+  const version = parseGoVersion(facts.goVersion)
+  if (!version) return true
+  const experiments = goExperiments(facts)
+  if (goAtLeast(version, 26)) return !experiments.includes('nogreenteagc')
+  return goAtLeast(version, 25) && experiments.includes('greenteagc')
+}
