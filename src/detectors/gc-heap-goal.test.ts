@@ -103,6 +103,34 @@ test('is critical when the expected peak is within 90% of the cgroup limit', () 
   assert.ok(roomy.kind === 'finding' && roomy.finding.severity === 'warning')
 })
 
+test("in a container, says what GOMAXPROCS the GC's CPU is sized by, for the target's Go and go.mod line", () => {
+  const inContainer = sawtooth(64, 704).map(s => ({
+    ...s,
+    cgroup: { source: '/sys/fs/cgroup/memory/x', version: 1 as const, usage: 0, limit: 4096 * MiB },
+  }))
+  const procs = (facts: Partial<TargetFacts>, series = inContainer) => {
+    const outcome = detect(series, facts)
+    assert.ok(outcome.kind === 'finding')
+    return outcome.finding.fixes.filter(f => f.includes('GOMAXPROCS'))
+  }
+  // Before Go 1.25, the host's CPU count whatever the quota.
+  assert.match(
+    procs({ goVersion: 'go1.19.8' })[0] ?? '',
+    /host's CPU count, not the container's CPU quota/,
+  )
+  assert.match(procs({ goVersion: 'go1.24.9' })[0] ?? '', /use Go ≥ 1\.25, which reads it/)
+  // Go 1.25+ reads the quota, unless a go ≤ 1.24 module turned that off by DefaultGODEBUG.
+  assert.deepEqual(procs({ goVersion: 'go1.26.8' }), [])
+  assert.match(
+    procs({ goVersion: 'go1.26.8', defaultGodebug: 'containermaxprocs=0,decoratemappings=0' })[0] ??
+      '',
+    /containermaxprocs=0, the default of a go\.mod go line ≤ 1\.24\): set godebug containermaxprocs=1 in go\.mod/,
+  )
+  // GOMAXPROCS set by hand, or no container: nothing to say.
+  assert.deepEqual(procs({ goVersion: 'go1.19.8', gomaxprocs: '2' }), [])
+  assert.deepEqual(procs({ goVersion: 'go1.19.8' }, sawtooth(64, 704)), [])
+})
+
 test('recommends Go ≥ 1.19 for GOMEMLIMIT on older versions', () => {
   const outcome = detect(sawtooth(64, 704), { goVersion: 'go1.17.13' })
   assert.ok(outcome.kind === 'finding')

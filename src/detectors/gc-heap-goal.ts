@@ -6,7 +6,14 @@ import {
   rssOrGoResident,
   runtimeMemoryLimit,
 } from '../model/snapshot.ts'
-import { environSource, hasMemoryLimit, parseGoVersion, type TargetFacts } from '../model/target.ts'
+import {
+  environSource,
+  goAtLeast,
+  godebugValue,
+  hasMemoryLimit,
+  parseGoVersion,
+  type TargetFacts,
+} from '../model/target.ts'
 import { formatBytes, MiB, parseBytes } from '../model/units.ts'
 import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
 
@@ -74,7 +81,27 @@ function fixesFor(target: TargetFacts, off: boolean, derived: boolean, limit?: n
       ? `turn the collector back on, or keep GOGC=off only with GOMEMLIMIT${hasMemLimit ? '' : ' (Go ≥ 1.19)'} (${where})`
       : `or lower GOGC toward 100: each step down costs GC CPU and saves peak memory (${where})`,
   )
+  // In a container, the GC CPU that either fix spends comes out of GOMAXPROCS.
+  const procs = limit === undefined ? undefined : gomaxprocsFix(target)
+  if (procs) fixes.push(procs)
   return fixes
+}
+
+/**
+ * What GOMAXPROCS the GC's 25% CPU share is sized by in a container: from Go 1.25 the CPU quota
+ * (containermaxprocs, off for go ≤ 1.24 modules by DefaultGODEBUG); before, the host's CPU count.
+ * Undefined when GOMAXPROCS is set by hand or the version is unknown.
+ */
+export function gomaxprocsFix(target: TargetFacts): string | undefined {
+  const version = parseGoVersion(target.goVersion)
+  if (!version || target.gomaxprocs !== undefined) return undefined
+  if (!goAtLeast(version, 25)) {
+    return `${target.goVersion} sets GOMAXPROCS to the host's CPU count, not the container's CPU quota: set GOMAXPROCS to the quota (or use Go ≥ 1.25, which reads it) so the extra GC work is not throttled`
+  }
+  if (godebugValue(target, 'containermaxprocs') === '0') {
+    return `GOMAXPROCS ignores the container's CPU quota here (containermaxprocs=0, the default of a go.mod go line ≤ 1.24): set godebug containermaxprocs=1 in go.mod, or GOMAXPROCS, so the GC's share is sized to the quota`
+  }
+  return undefined
 }
 
 export const gcHeapGoal: Detector = {
@@ -104,8 +131,7 @@ export const gcHeapGoal: Detector = {
     const gogc = gogcRead === undefined ? fromEnv : gogcRead < 0 ? 'off' : gogcRead
     // Read from the runtime and not what the environment says: the program set it in code. An
     // environment that was not read (a URL-only target) says nothing either way.
-    const setInCode =
-      gogcRead !== undefined && !target.godebugUnknown && gogc !== (fromEnv ?? 100)
+    const setInCode = gogcRead !== undefined && !target.godebugUnknown && gogc !== (fromEnv ?? 100)
     const rest = nonHeap(last, runtime)
     const rss = rssOrGoResident(last, runtime)
     const gauge = (name: string) => `${source} (${name})`

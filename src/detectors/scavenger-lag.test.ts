@@ -64,6 +64,23 @@ test('recommends GOMEMLIMIT only where the Go version has it', () => {
   assert.match(fixes('go1.19.8'), /set GOMEMLIMIT/)
   assert.match(fixes('go1.17.13'), /rebuild with Go ≥ 1\.19/)
   assert.match(fixes('go1.12.17'), /returns idle memory only after 5 minutes/)
+  assert.match(fixes('go1.26.8'), /set GOMEMLIMIT \(or debug\.SetMemoryLimit\)/)
+})
+
+test('names the huge-page-aware scavenger only where it exists (Go ≥ 1.21)', () => {
+  const s = snapshot({
+    rss: 1200,
+    runtime: { heapInuse: 100, heapIdle: 1000, heapReleased: 0, nextGC: 200 },
+  })
+  const dense = (goVersion: string) => {
+    const outcome = scavengerLag.detect({ target: { ...target, goVersion }, series: [s], gaps: [] })
+    assert.ok(outcome.kind === 'finding')
+    return outcome.finding.fixes.filter(f => f.includes('densely used 4 MiB chunks'))
+  }
+  assert.deepEqual(dense('go1.19.8'), [])
+  assert.deepEqual(dense('go1.20.14'), [])
+  assert.match(dense('go1.21.0')[0] ?? '', /^go1\.21\.0: the background scavenger leaves/)
+  assert.match(dense('go1.27.3')[0] ?? '', /GOMEMLIMIT and debug\.FreeOSMemory do not wait/)
 })
 
 test('flags idle heap held after repeated spikes (real go1.19 capture)', async () => {

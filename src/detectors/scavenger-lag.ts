@@ -73,8 +73,15 @@ function fixesFor(target: TargetFacts): string[] {
   }
   if (hasMemoryLimit(version)) {
     fixes.push(
-      'set GOMEMLIMIT a little under the memory you can give the process: the scavenger then returns memory to stay under 95% of it',
+      'set GOMEMLIMIT (or debug.SetMemoryLimit) a little under the memory you can give the process: the scavenger then returns memory to stay under 95% of it; no Go version derives it from the container limit by itself',
     )
+    // Go 1.21 made the background scavenger skip dense 4 MiB chunks (huge-page aware); the
+    // memory limit and FreeOSMemory ignore that, so they return what the background one keeps.
+    if (!version || goAtLeast(version, 21)) {
+      fixes.push(
+        `${version ? target.goVersion : 'Go ≥ 1.21'}: the background scavenger leaves densely used 4 MiB chunks alone for a GC cycle (it keeps huge pages whole); GOMEMLIMIT and debug.FreeOSMemory do not wait for that`,
+      )
+    }
   } else {
     fixes.push(
       `rebuild with Go ≥ 1.19 for GOMEMLIMIT (running ${target.goVersion}), which makes the scavenger return memory to stay under a limit`,
