@@ -108,7 +108,7 @@ test("in a container, says what GOMAXPROCS the GC's CPU is sized by, for the tar
     ...s,
     cgroup: { source: '/sys/fs/cgroup/memory/x', version: 1 as const, usage: 0, limit: 4096 * MiB },
   }))
-  const procs = (facts: Partial<TargetFacts>, series = inContainer) => {
+  const procs = (facts: Partial<TargetFacts>, series: MemorySnapshot[] = inContainer) => {
     const outcome = detect(series, facts)
     assert.ok(outcome.kind === 'finding')
     return outcome.finding.fixes.filter(f => f.includes('GOMAXPROCS'))
