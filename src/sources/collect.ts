@@ -9,7 +9,9 @@ import {
   optionalGet,
   probePprof,
 } from './endpoints.ts'
+import { goBinaryMark } from './formats/go-buildinfo.ts'
 import { extractBuildInfo, filterGoEnviron, parseProcCgroup, parseStatus } from './formats/index.ts'
+import { parseGoroutineLeak } from './formats/pprof-goroutineleak.ts'
 import { parsePprofIndex } from './formats/pprof-index.ts'
 import { NoAddressSpaceError } from './formats/proc-status.ts'
 import { type CgroupLocation, locateMemoryCgroup, readCgroupFiles } from './transports/cgroup.ts'
@@ -371,6 +373,18 @@ async function goroutineLeakProfile(
     return undefined
   }
   if (answer.status === 200 && !answer.truncated) {
+    // Something answers 200 there (a login wall, another handler): only a real profile means the
+    // target ran the detection, and only it is worth keeping.
+    try {
+      parseGoroutineLeak(answer.capture)
+    } catch (error) {
+      addGapOnce(gaps, {
+        signal: 'profile.goroutineLeak',
+        reason: `${messageOf(error)}: not the goroutine leak profile`,
+        cost: LEAK_PROFILE_COST,
+      })
+      return undefined
+    }
     notes.push(
       `--leak-profile: the target ran a GC cycle with goroutine leak detection at the window's ${at} to write ${url}`,
     )
@@ -441,12 +455,20 @@ async function readOnce(
   } else {
     // Only the build-info section is kept: a few hundred bytes instead of the whole binary.
     const section = extractBuildInfo(exe.capture)
-    if (!section) {
+    const mark = section ? undefined : goBinaryMark(exe.capture.bytes, exe.capture.origin)
+    if (section) set.once.push(section)
+    else if (mark) {
+      // A Go binary whose build info was stripped (or that predates Go 1.13): still diagnosable.
+      gaps.push({
+        signal: 'target.goVersion',
+        reason: `/proc/${pid}/exe is a Go binary (${mark}) without Go build information: its .go.buildinfo section was removed, or it was built before Go 1.13`,
+        cost: 'the Go version and its DefaultGODEBUG are unknown, so fixes cannot be tailored to them',
+      })
+    } else {
       throw new InputError(
         `process ${pid} (${name}) is not a Go program: /proc/${pid}/exe has no Go build information (or was built before Go 1.13)`,
       )
     }
-    set.once.push(section)
   }
 
   const environ = await readCapture('proc-environ', `/proc/${pid}/environ`, 4 << 20)
