@@ -194,7 +194,31 @@ function leakProfileTests(go: GoBuildName) {
 }
 
 onEveryGo((go, version) => {
-  if (go === 'go1.27') return leakProfileTests(go)
+  if (go === 'go1.27') {
+    test(`${go}: record --leak-profile keeps the raw leak profiles, so the report from the recording says the same`, async t => {
+      const target = await startScenario('goroutine-leak', { go })
+      t.after(() => target.stop())
+      const db = join(await mkdtemp(join(tmpdir(), 'gomemdoctor-leak-')), 'run.db')
+      t.after(() => rm(dirname(db), { recursive: true, force: true }))
+      const live = await runJson([
+        'record',
+        String(target.pid),
+        '--out',
+        db,
+        '--duration',
+        '5s',
+        '--leak-profile',
+      ])
+      assert.equal(live.result.code, 0, live.result.err)
+      const replay = await runJson(['report', db])
+      const leakOf = (report: JsonReport) => report.findings.find(f => f.id === 'goroutine-leak')
+      const recorded = leakOf(replay.report)
+      assert.ok(recorded?.evidence.some(e => e.label.includes('runtime leak detection')))
+      assert.deepEqual(recorded, leakOf(live.report))
+      assert.deepEqual(leakNotes(replay.report), leakNotes(live.report))
+    })
+    return leakProfileTests(go)
+  }
   // Go 1.26 with the experiment is the other build that serves it; it runs beside go1.26.
   if (go === 'go1.26') leakProfileTests('go1.26-leakprofile')
   test(`${go}: --leak-profile on ${version}, which serves no leak profile: a gap with its cost, the leak found as before`, async t => {
