@@ -1,14 +1,15 @@
 import type { Evidence, Finding, Signal } from '../model/finding.ts'
 import { DEBUG1_CHANNEL, type GrowingGroup, growingGroup } from '../model/goroutine-growth.ts'
-import { type LeakedGoroutines, leakedGoroutines } from '../model/leaked-goroutines.ts'
-import { type GoRuntimeMemory, goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
 import {
-  goAtLeast,
-  godebugValue,
-  leakProfileSupport,
-  parseGoVersion,
-  type TargetFacts,
-} from '../model/target.ts'
+  type LeakedGoroutines,
+  leakEvidence,
+  leakedGoroutines,
+  leakProfileFix,
+  leakSentence,
+  tracebackLabelsFix,
+} from '../model/leaked-goroutines.ts'
+import { type GoRuntimeMemory, goResidentEstimate, type MemorySnapshot } from '../model/snapshot.ts'
+import type { TargetFacts } from '../model/target.ts'
 import { formatBytes, formatDuration, KiB } from '../model/units.ts'
 import { confidence, type Detector, type DetectorInput, type Outcome } from './detector.ts'
 import { type Trend, type TrendPoint, trendOf } from './trend.ts'
@@ -43,8 +44,10 @@ import { type Trend, type TrendPoint, trendOf } from './trend.ts'
  * so confidence drops and the summary says which.
  *
  * Comparing the stack groups of the two dumps and reading the wait reason off a stack is
- * model/goroutine-growth.ts's job, reading the leak profile model/leaked-goroutines.ts's; this
- * file judges the count and explains.
+ * model/goroutine-growth.ts's job, reading the leak profile (its evidence, its fixes by version)
+ * model/leaked-goroutines.ts's; this file judges the count and explains. It is over 400 lines
+ * because both judgements (the count's, the profile's) build one finding from the same stack
+ * costs and evidence; apart, each would need the other's.
  *
  * Reference: go/src/runtime/stack.go _StackMin (go1.19); go1.26 and go1.27 release notes,
  * runtime/pprof goroutineleak profile; go1.27.3 src/runtime/pprof/pprof.go writeGoroutineLeak.
@@ -183,34 +186,6 @@ function fixesFor(
   const tracebackLabels = tracebackLabelsFix(target)
   if (tracebackLabels) fixes.push(tracebackLabels)
   return fixes
-}
-
-/** How to get the runtime's own list of leaked goroutines from this Go, when it was not read. */
-export function leakProfileFix(target: TargetFacts): string {
-  const running = target.goVersion ?? 'an unknown Go'
-  switch (leakProfileSupport(target)) {
-    case 'served':
-      return `confirm with gomemdoctor --leak-profile (or curl /debug/pprof/goroutineleak?debug=1): ${running} lists the goroutines no other can ever wake, at the cost of one GC cycle per fetch`
-    case 'needs-experiment':
-      return `rebuild with GOEXPERIMENT=goroutineleakprofile (${running} keeps the profile behind it; Go ≥ 1.27 always serves it), then run gomemdoctor --leak-profile: /debug/pprof/goroutineleak lists the goroutines no other can ever wake`
-    case 'none':
-      return `Go ≥ 1.27 (running ${running}) serves /debug/pprof/goroutineleak, which lists the goroutines no other can ever wake (Go 1.26 with GOEXPERIMENT=goroutineleakprofile)`
-    case 'unknown':
-      return 'if the target runs Go ≥ 1.27 (or 1.26 built with GOEXPERIMENT=goroutineleakprofile), gomemdoctor --leak-profile reads /debug/pprof/goroutineleak: the goroutines no other can ever wake'
-  }
-}
-
-/**
- * Labels in goroutine dumps tell which request started a leaked goroutine: GODEBUG
- * tracebacklabels=1 from Go 1.26, the default for go 1.27 modules (godebugs: Changed 27, Old 0).
- */
-export function tracebackLabelsFix(target: TargetFacts): string | undefined {
-  const version = parseGoVersion(target.goVersion)
-  if (!version || !goAtLeast(version, 26)) return undefined
-  if (godebugValue(target, 'tracebacklabels') === '1') return undefined
-  const off = godebugValue(target, 'tracebacklabels') === '0'
-  if (goAtLeast(version, 27) && !off) return undefined
-  return `set pprof labels (pprof.Do) where the goroutines start and run with GODEBUG=tracebacklabels=1: ${target.goVersion} then prints them in the ?debug=2 dump's goroutine headers${off ? ' (DefaultGODEBUG or GODEBUG has tracebacklabels=0 now)' : ' (the default only for go 1.27 modules)'}`
 }
 
 /** The judgement of the goroutine count (and the dumps beside it), with the leak profile as evidence. */
@@ -456,49 +431,6 @@ function stackCost(series: readonly MemorySnapshot[]): {
   const rss =
     series.at(-1)?.status?.vmRss ?? (lastRuntime ? goResidentEstimate(lastRuntime) : undefined)
   return { perGoroutine, lastRuntime, rss }
-}
-
-/** The leak profile's counts and its largest group, each with the profile it was read from. */
-function leakEvidence(leaks: LeakedGoroutines): Evidence[] {
-  const { source } = leaks
-  const evidence: Evidence[] = []
-  if (leaks.start !== undefined) {
-    evidence.push({
-      label: 'goroutines leaked at start (runtime leak detection)',
-      value: leaks.start,
-      unit: 'count',
-      source: leaks.startSource ?? source,
-    })
-  }
-  evidence.push({
-    label: 'goroutines leaked at end (runtime leak detection)',
-    value: leaks.end,
-    unit: 'count',
-    source,
-  })
-  const site = leaks.bucket?.site
-  if (leaks.bucket && site) {
-    evidence.push(
-      { label: 'leaked stack group', value: site.func, source },
-      { label: 'leaked at', value: `${site.file}:${site.line}`, source },
-      { label: 'leaked, waiting in', value: leaks.waitReason ?? 'unknown', source },
-      { label: 'goroutines in the leaked group', value: leaks.bucket.count, unit: 'count', source },
-    )
-  }
-  return evidence
-}
-
-/** One sentence on what the runtime's leak detection found. */
-function leakSentence(leaks: LeakedGoroutines): string {
-  const at = leaks.start === undefined ? '' : ` (${leaks.start} at the window's start)`
-  if (leaks.end === 0) {
-    return `The runtime's goroutine leak detection found none leaked at the window's end${at}.`
-  }
-  const site = leaks.bucket?.site
-  const where = site
-    ? `: ${leaks.bucket?.count} of them in ${site.func} (${site.file.split('/').pop()}:${site.line}), waiting in ${leaks.waitReason ?? 'unknown'}`
-    : ''
-  return `The runtime's goroutine leak detection found ${leaks.end} goroutines that can never wake${at}${where}, on something no runnable goroutine can reach.`
 }
 
 export const goroutineLeak: Detector = {

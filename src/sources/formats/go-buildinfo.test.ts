@@ -343,7 +343,10 @@ function describeBinariesOf(
       // Without the section the data segment holds no blob: no build info, but not "not Go".
       const bytes = readFileSync(removed)
       assert.equal(parseGoBuildInfo(bytes, removed), undefined)
-      assert.match(goBinaryMark(bytes, removed) ?? '', /^its \.(gopclntab|note\.go\.buildid) section$/)
+      assert.match(
+        goBinaryMark(bytes, removed) ?? '',
+        /^its \.(gopclntab|note\.go\.buildid) section$/,
+      )
       // Section headers gone as well: the Go build ID note in its PT_NOTE segment still says Go.
       const headerless = Buffer.from(bytes)
       headerless.writeBigUInt64LE(0n, 0x28)
