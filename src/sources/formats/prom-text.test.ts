@@ -291,10 +291,10 @@ test('rejects hostile pages with one line naming the origin', () => {
     ['10 MB of blanks then text', `${' '.repeat(10 * 1024 * 1024)}x`, /line 1: x has no value/],
     ['binary blob', '\0\x01\x02garbage', /line 1: expected a metric name, got "\\u0000/],
   ]
+  // No time limit here (a busy CI machine would trip it): the 10 MB cases pass in well under a
+  // second because the scans are linear; a quadratic one would show as a test taking minutes.
   for (const [name, page, pattern] of cases) {
-    const started = performance.now()
     assertInputError(() => parse(page, name), new RegExp(`^${name}: .*${pattern.source}`))
-    assert.ok(performance.now() - started < 2000, `${name} took ${performance.now() - started} ms`)
   }
   const gzip = {
     kind: 'prom-text' as const,
