@@ -41,6 +41,13 @@ if (!scenario || !go || !(go in GO_BUILDS)) {
   )
   process.exit(2)
 }
+/**
+ * Reads that cost the target something, asked for where a scenario's finding uses them: the
+ * goroutine leak profile (a GC cycle per fetch; a 404 gap on a Go that does not serve it).
+ */
+const SCENARIO_READS: Record<string, { leakProfile?: boolean }> = {
+  'goroutine-leak': { leakProfile: true },
+}
 const control = values.control === true
 const env = SCENARIO_ENV[scenario]?.[control ? 'control' : 'positive'] ?? {}
 const seconds = Number(values.seconds)
@@ -53,6 +60,7 @@ try {
     durationMs: seconds * 1000,
     intervalMs: 1000,
     smapsMaxRssBytes: 16 * 2 ** 30,
+    ...SCENARIO_READS[scenario],
   })
   const goVersion = assemble(collection.captures).target.goVersion ?? 'go-unknown'
   const kernel = /^(\d+\.\d+)/.exec(release())?.[1] ?? 'unknown'

@@ -56,6 +56,8 @@ for version in "$GO126" "$GO127"; do
   GOTOOLCHAIN=$version "$driver" env GOVERSION >/dev/null ||
     { echo "setup: could not fetch $version through the Go module proxy" >&2; exit 1; }
 done
+# Today's client_golang (testprograms/go.mod) for the /metrics and fleet tests, beside Debian's.
+GOTOOLCHAIN=$GO126 "$driver" -C testprograms mod download || { echo "setup: could not download testprograms/go.mod's modules through the Go module proxy" >&2; exit 1; }
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Command } from 'commander'
 import { UsageError } from '../errors.ts'
-import { liveCollectOptions, liveTarget, withLiveOptions } from './live-options.ts'
+import {
+  liveCollectOptions,
+  liveTarget,
+  refuseLiveOnlyFlags,
+  withLiveOptions,
+} from './live-options.ts'
 
 const defaults = { interval: '1s', smapsMaxRss: '16GiB', httpTimeout: '5s' }
 
@@ -24,7 +29,9 @@ test("collect()'s options from the flags, each bad flag named", () => {
     smapsMaxRssBytes: 16 * 2 ** 30,
     httpTimeoutMs: 5000,
     forceGc: true,
+    leakProfile: false,
   })
+  assert.equal(liveCollectOptions({ pid: 1 }, { ...defaults, leakProfile: true }).leakProfile, true)
   const bad: [Partial<typeof defaults>, RegExp][] = [
     [{ interval: '50ms' }, /--interval must be at least 100ms/],
     [{ interval: 'soon' }, /--interval: cannot read "soon"/],
@@ -39,8 +46,28 @@ test('every live command gets the same options with the same defaults', () => {
   const command = withLiveOptions(new Command('x'))
   assert.deepEqual(
     command.options.map(o => o.long),
-    ['--pid', '--url', '--interval', '--smaps-max-rss', '--http-timeout', '--force-gc'],
+    [
+      '--pid',
+      '--url',
+      '--interval',
+      '--smaps-max-rss',
+      '--http-timeout',
+      '--force-gc',
+      '--leak-profile',
+    ],
   )
   command.parse([], { from: 'user' })
   assert.deepEqual(command.opts(), defaults)
+})
+
+test('--force-gc and --leak-profile are refused where no live target can be asked', () => {
+  refuseLiveOnlyFlags(defaults, './run')
+  assert.throws(
+    () => refuseLiveOnlyFlags({ ...defaults, leakProfile: true }, './run'),
+    /^UsageError: --leak-profile needs a live target, not \.\/run$/,
+  )
+  assert.throws(
+    () => refuseLiveOnlyFlags({ ...defaults, forceGc: true }, '--prometheus'),
+    /--force-gc needs a live target, not --prometheus/,
+  )
 })

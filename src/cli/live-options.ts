@@ -14,11 +14,16 @@ export interface LiveFlags {
   smapsMaxRss: string
   httpTimeout: string
   forceGc?: boolean
+  leakProfile?: boolean
 }
 
 /** --force-gc's help: what it buys and what it costs the target. */
 const FORCE_GC_HELP =
   "fetch the heap profiles at the window's start and end with ?gc=1, so the target runs a full GC first: they then show the live heap now, not as of the last GC, at the cost of a full GC in the target (a short stop-the-world plus GC CPU); samples after the start see the heap as that GC left it"
+
+/** --leak-profile's help: what it buys and what it costs the target. */
+const LEAK_PROFILE_HELP =
+  "fetch /debug/pprof/goroutineleak at the window's start and end (Go ≥ 1.27, or 1.26 built with GOEXPERIMENT=goroutineleakprofile): the runtime names the goroutines that can never wake, at the cost of a full GC cycle in the target per fetch"
 
 /** Adds the live-target options, in the order `--help` lists them. */
 export function withLiveOptions(command: Command): Command {
@@ -33,6 +38,20 @@ export function withLiveOptions(command: Command): Command {
     )
     .option('--http-timeout <d>', 'give up on an HTTP request to the target after this long', '5s')
     .option('--force-gc', FORCE_GC_HELP)
+    .option('--leak-profile', LEAK_PROFILE_HELP)
+}
+
+/**
+ * Refuses the flags that ask a live target for something (a GC, a leak detection cycle) when
+ * there is none: a saved run or a Prometheus server cannot be asked any more.
+ */
+export function refuseLiveOnlyFlags(flags: LiveFlags, target: string): void {
+  for (const [set, flag] of [
+    [flags.forceGc, '--force-gc'],
+    [flags.leakProfile, '--leak-profile'],
+  ] as const) {
+    if (set) throw new UsageError(`${flag} needs a live target, not ${target}`)
+  }
 }
 
 /** collect()'s options for a live target; throws UsageError naming the flag that is wrong. */
@@ -41,7 +60,7 @@ export function liveCollectOptions(
   flags: LiveFlags,
 ): Pick<
   CollectOptions,
-  'pid' | 'url' | 'intervalMs' | 'smapsMaxRssBytes' | 'httpTimeoutMs' | 'forceGc'
+  'pid' | 'url' | 'intervalMs' | 'smapsMaxRssBytes' | 'httpTimeoutMs' | 'forceGc' | 'leakProfile'
 > {
   const intervalMs = duration(flags.interval, '--interval')
   if (intervalMs < 100) throw new UsageError('--interval must be at least 100ms')
@@ -58,6 +77,7 @@ export function liveCollectOptions(
     smapsMaxRssBytes,
     httpTimeoutMs: duration(flags.httpTimeout, '--http-timeout'),
     forceGc: flags.forceGc === true,
+    leakProfile: flags.leakProfile === true,
   }
 }
 

@@ -25,6 +25,8 @@ export type GoRelease = keyof typeof GO_RELEASES
 export interface GoBuild {
   release: GoRelease
   goLine: string
+  /** GOEXPERIMENT at build time, for a runtime feature the release keeps behind an experiment. */
+  goexperiment?: string
 }
 
 export const GO_BUILDS = {
@@ -32,6 +34,11 @@ export const GO_BUILDS = {
   'go1.26': { release: '1.26', goLine: '1.26' },
   /** Go 1.26 from a module still on go 1.24: no mapping names, today's runtime otherwise. */
   'go1.26-line1.24': { release: '1.26', goLine: '1.24' },
+  /**
+   * Go 1.26 with the goroutine leak profile (/debug/pprof/goroutineleak), an experiment in 1.26
+   * and always served from 1.27. Only the goroutine-leak tests run on it; no other capture.
+   */
+  'go1.26-leakprofile': { release: '1.26', goLine: '1.26', goexperiment: 'goroutineleakprofile' },
   'go1.27': { release: '1.27', goLine: '1.27' },
 } as const satisfies Record<string, GoBuild>
 export type GoBuildName = keyof typeof GO_BUILDS

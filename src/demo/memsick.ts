@@ -8,7 +8,7 @@ import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/pro
 import { join } from 'node:path'
 import { errorCode, UsageError } from '../errors.ts'
 import { INSTALL_ROOT } from '../install-root.ts'
-import { GO_BUILDS, type GoBuildName, goCommand } from './go-toolchains.ts'
+import { GO_BUILDS, type GoBuild, type GoBuildName, goCommand } from './go-toolchains.ts'
 
 const ROOT = INSTALL_ROOT
 const SOURCE_DIR = join(ROOT, 'testprograms', 'memsick')
@@ -106,10 +106,14 @@ async function goBuild(go: MemsickGo, dir: string, out: string): Promise<void> {
   let command = 'go'
   const args = ['build', '-o', out]
   if (go !== 'path') {
-    const { release, goLine } = GO_BUILDS[go]
-    const toolchain = goCommand(release)
+    const build: GoBuild = GO_BUILDS[go]
+    const toolchain = goCommand(build.release)
     command = toolchain.command
     Object.assign(env, toolchain.env)
+    // A GOEXPERIMENT in the developer's shell must not change what a build is.
+    if (build.goexperiment) env.GOEXPERIMENT = build.goexperiment
+    else delete env.GOEXPERIMENT
+    const { goLine } = build
     // The go line sets the binary's DefaultGODEBUG; the source keeps the oldest (go 1.19), and
     // each build gets its own module file instead of an edited copy of the sources.
     const modfile = join(dir, 'go.mod')

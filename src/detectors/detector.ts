@@ -15,6 +15,11 @@ export interface DetectorInput {
   heapProfiles?: Edges<Profile>
   /** Goroutine dumps (/debug/pprof/goroutine?debug=1) at the start and the end, count-gated. */
   goroutineDumps?: Edges<GoroutineDump>
+  /**
+   * The goroutine leak profile (/debug/pprof/goroutineleak, Go 1.27 or 1.26 with the experiment)
+   * at the start and the end, only when the user allowed its cost (--leak-profile).
+   */
+  goroutineLeaks?: Edges<GoroutineDump>
   /** /proc/PID/smaps at the start and the end of the window, size-gated. */
   mappings?: Edges<MappingsSnapshot>
   /** The machine's transparent huge page settings. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { GO119, loadCapture, withoutPart } from '../../test/helpers/capture.ts'
 import { snapshot } from '../../test/helpers/snapshots.ts'
-import type { TargetFacts } from '../model/target.ts'
+import { greenTeaGC, type TargetFacts } from '../model/target.ts'
 import { MiB } from '../model/units.ts'
 import { fragmentation } from './fragmentation.ts'
 
@@ -32,6 +32,49 @@ test('stays quiet under 64 MiB of waste, however large its share', () => {
 test('stays quiet under 30% of HeapInuse, however many bytes', () => {
   assert.equal(detect(heap(1000, 701)).kind, 'clear')
   assert.equal(detect(heap(1000, 700)).kind, 'finding')
+})
+
+test("judges the 64 MiB on the waste beyond the span layout floor of the target's Go", () => {
+  const on = (goVersion: string, more: Partial<TargetFacts> = {}) =>
+    fragmentation.detect({
+      target: { ...target, goVersion, ...more },
+      series: [heap(200, 130)],
+      gaps: [],
+    }).kind
+  // 70 MiB empty in a 200 MiB heap (35%). Go 1.19 has no floor: a finding. Green Tea may hold
+  // 7.03% of it (14 MiB) in span tails, heap bits in span 6.25% (12.5 MiB): 56–57.5 MiB beyond.
+  assert.equal(on('go1.19.8'), 'finding')
+  assert.equal(on('go1.21.13'), 'finding')
+  assert.equal(on('go1.22.0'), 'clear')
+  assert.equal(on('go1.26.8'), 'clear')
+  assert.equal(on('go1.27.3'), 'clear')
+  assert.equal(on('go1.26.8', { buildSettings: { GOEXPERIMENT: 'nogreenteagc' } }), 'clear')
+  // A waste well beyond the floor is fragmentation on every Go, and says what the floor is.
+  const outcome = fragmentation.detect({
+    target: { ...target, goVersion: 'go1.26.8' },
+    series: [heap(1000, 150)],
+    gaps: [],
+  })
+  assert.ok(outcome.kind === 'finding')
+  const floor = outcome.finding.evidence.find(e => e.label.startsWith('span layout floor'))
+  assert.deepEqual([floor?.value, floor?.source], [0.0703, 'go1.26.8 (Green Tea GC)'])
+})
+
+test('knows which Go runs Green Tea: 1.26 on unless nogreenteagc, 1.25 only with greenteagc', () => {
+  const facts = (goVersion: string, experiment?: string): TargetFacts => ({
+    sources: [],
+    goVersion,
+    ...(experiment ? { buildSettings: { GOEXPERIMENT: experiment } } : {}),
+  })
+  assert.equal(greenTeaGC(facts('go1.26.8')), true)
+  assert.equal(greenTeaGC(facts('go1.27.3')), true)
+  assert.equal(greenTeaGC(facts('go1.26.8', 'nogreenteagc')), false)
+  assert.equal(greenTeaGC(facts('go1.25.4')), false)
+  assert.equal(greenTeaGC(facts('go1.25.4', 'greenteagc')), true)
+  assert.equal(greenTeaGC(facts('go1.25.4 X:greenteagc')), true)
+  assert.equal(greenTeaGC(facts('go1.19.8')), false)
+  // Unknown: what most Go built today runs, which errs toward quiet here.
+  assert.equal(greenTeaGC({ sources: [] }), true)
 })
 
 test('rates severity by the share of RSS the waste takes', () => {

@@ -103,6 +103,34 @@ test('is critical when the expected peak is within 90% of the cgroup limit', () 
   assert.ok(roomy.kind === 'finding' && roomy.finding.severity === 'warning')
 })
 
+test("in a container, says what GOMAXPROCS the GC's CPU is sized by, for the target's Go and go.mod line", () => {
+  const inContainer = sawtooth(64, 704).map(s => ({
+    ...s,
+    cgroup: { source: '/sys/fs/cgroup/memory/x', version: 1 as const, usage: 0, limit: 4096 * MiB },
+  }))
+  const procs = (facts: Partial<TargetFacts>, series: MemorySnapshot[] = inContainer) => {
+    const outcome = detect(series, facts)
+    assert.ok(outcome.kind === 'finding')
+    return outcome.finding.fixes.filter(f => f.includes('GOMAXPROCS'))
+  }
+  // Before Go 1.25, the host's CPU count whatever the quota.
+  assert.match(
+    procs({ goVersion: 'go1.19.8' })[0] ?? '',
+    /host's CPU count, not the container's CPU quota/,
+  )
+  assert.match(procs({ goVersion: 'go1.24.9' })[0] ?? '', /use Go ≥ 1\.25, which reads it/)
+  // Go 1.25+ reads the quota, unless a go ≤ 1.24 module turned that off by DefaultGODEBUG.
+  assert.deepEqual(procs({ goVersion: 'go1.26.8' }), [])
+  assert.match(
+    procs({ goVersion: 'go1.26.8', defaultGodebug: 'containermaxprocs=0,decoratemappings=0' })[0] ??
+      '',
+    /containermaxprocs=0, the default of a go\.mod go line ≤ 1\.24\): set godebug containermaxprocs=1 in go\.mod/,
+  )
+  // GOMAXPROCS set by hand, or no container: nothing to say.
+  assert.deepEqual(procs({ goVersion: 'go1.19.8', gomaxprocs: '2' }), [])
+  assert.deepEqual(procs({ goVersion: 'go1.19.8' }, sawtooth(64, 704)), [])
+})
+
 test('recommends Go ≥ 1.19 for GOMEMLIMIT on older versions', () => {
   const outcome = detect(sawtooth(64, 704), { goVersion: 'go1.17.13' })
   assert.ok(outcome.kind === 'finding')
@@ -154,4 +182,78 @@ test('stays quiet on large and small healthy heaps (real go1.19 captures)', asyn
 test('answers unknown on a real capture without the runtime view', async () => {
   const input = withoutPart(await loadCapture(`${GO119}/gc-heap-goal`), 'runtime')
   assert.deepEqual(gcHeapGoal.detect(input), { kind: 'unknown', missing: ['runtime.memstats'] })
+})
+
+/** The sawtooth as a target serving client_golang's runtime/metrics gauges would show it. */
+function withGauges(
+  series: MemorySnapshot[],
+  gauges: { gogcPercent?: number; memoryLimit?: number; heapLive?: number },
+): MemorySnapshot[] {
+  return series.map(s => (s.runtime ? { ...s, runtime: { ...s.runtime, ...gauges } } : s))
+}
+const NO_LIMIT = 2 ** 63
+
+test('reads GOGC as the runtime holds it (SetGCPercent included) rather than inferring it', () => {
+  // One sample per cycle (the multiple only bounded from below), no GOGC in the environment.
+  const once = sawtooth(64, 704).filter((_, i) => i % 2 === 1)
+  const inferred = detect(once)
+  assert.ok(inferred.kind === 'finding')
+  assert.match(inferred.finding.summary, /measured, GOGC ≈ at least/)
+  const outcome = detect(withGauges(once, { gogcPercent: 1000, memoryLimit: NO_LIMIT }))
+  assert.ok(outcome.kind === 'finding', JSON.stringify(outcome))
+  const value = (label: string) => outcome.finding.evidence.find(e => e.label === label)
+  assert.equal(value('GOGC in effect')?.value, 1000)
+  assert.match(value('GOGC in effect')?.source ?? '', /\(go_gc_gogc_percent\)$/)
+  assert.equal(value('GOGC in the environment')?.value, 'unset')
+  assert.equal(value('GOMEMLIMIT in effect')?.value, 'unset')
+  assert.equal(value('NextGC ÷ heap after GC')?.value, 11)
+  assert.match(
+    outcome.finding.summary,
+    /runtime reports GOGC=1000, while the environment sets none: the program sets it in code/,
+  )
+  assert.match(outcome.finding.fixes.join('\n'), /look for debug\.SetGCPercent/)
+  assert.equal(outcome.finding.confidence, 0.9)
+  // With the live heap too, the last GC's own figure replaces the estimate.
+  const live = detect(
+    withGauges(once, { gogcPercent: 1000, memoryLimit: NO_LIMIT, heapLive: 60 * MiB }),
+  )
+  assert.ok(live.kind === 'finding')
+  const heap = live.finding.evidence.find(e => e.label === 'live heap (last GC)')
+  assert.deepEqual([heap?.value, live.finding.confidence], [60 * MiB, 0.95])
+  assert.match(heap?.source ?? '', /\(go_gc_heap_live_bytes\)$/)
+  assert.equal(live.finding.whatIf?.rssBytes, (2 * 60 + 20) * MiB)
+})
+
+test('the GOGC the runtime reports wins over the environment, both ways', () => {
+  // The environment says 1000 but the program lowered it to 100 in code: clear.
+  assert.equal(
+    detect(withGauges(sawtooth(64, 704), { gogcPercent: 100 }), { gogc: '1000' }).kind,
+    'clear',
+  )
+  // The environment agrees with the runtime: not "set in code".
+  const agreed = detect(withGauges(sawtooth(64, 704), { gogcPercent: 1000 }), { gogc: '1000' })
+  assert.ok(agreed.kind === 'finding')
+  assert.doesNotMatch(agreed.finding.summary, /in code/)
+  assert.ok(!agreed.finding.evidence.some(e => e.label === 'GOGC in the environment'))
+  // An environment never read (a URL-only target) is not called unset.
+  const urlOnly = detect(withGauges(sawtooth(64, 704), { gogcPercent: 1000 }), {
+    godebugUnknown: true,
+  })
+  assert.ok(urlOnly.kind === 'finding')
+  assert.doesNotMatch(urlOnly.finding.summary, /in code|environment/)
+  assert.ok(!urlOnly.finding.evidence.some(e => e.label === 'GOGC in the environment'))
+  // -1 is off.
+  const off = detect(withGauges(sawtooth(64, 704), { gogcPercent: -1 }))
+  assert.ok(off.kind === 'finding')
+  assert.match(off.finding.summary, /turned the collector off in code/)
+})
+
+test('a GOMEMLIMIT set in code, seen through the runtime gauge, bounds the goal; an unset one does not', () => {
+  const series = sawtooth(64, 704)
+  assert.equal(detect(withGauges(series, { memoryLimit: 512 * MiB })).kind, 'clear')
+  // The runtime says no limit, whatever the environment claimed.
+  assert.equal(
+    detect(withGauges(series, { memoryLimit: NO_LIMIT }), { gomemlimit: '512MiB' }).kind,
+    'finding',
+  )
 })

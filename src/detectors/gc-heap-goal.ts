@@ -1,7 +1,19 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
 import { gcCycles, gcIsOff, gogcFromEnviron, measuredGoalRatio } from '../model/gc-cycles.ts'
-import { type GoRuntimeMemory, type MemorySnapshot, rssOrGoResident } from '../model/snapshot.ts'
-import { environSource, hasMemoryLimit, parseGoVersion, type TargetFacts } from '../model/target.ts'
+import {
+  type GoRuntimeMemory,
+  type MemorySnapshot,
+  rssOrGoResident,
+  runtimeMemoryLimit,
+} from '../model/snapshot.ts'
+import {
+  environSource,
+  goAtLeast,
+  godebugValue,
+  hasMemoryLimit,
+  parseGoVersion,
+  type TargetFacts,
+} from '../model/target.ts'
 import { formatBytes, MiB, parseBytes } from '../model/units.ts'
 import { confidence, type Detector, lastWith, type Outcome } from './detector.ts'
 
@@ -15,9 +27,15 @@ import { confidence, type Detector, lastWith, type Outcome } from './detector.ts
  * program that calls debug.SetGCPercent shows nothing there, so the multiple is also measured: the
  * heap right after a collection is extrapolated from two samples in one cycle (gc-cycles.ts).
  *
- * What fools it: a GOMEMLIMIT set in code (debug.SetMemoryLimit) is invisible too; then the goal is
- * bounded and this finding overstates the risk. A cycle sampled once gives only a lower bound on
- * the multiple, which errs toward quiet.
+ * Where the target serves client_golang's runtime/metrics gauges (Go ≥ 1.21, client_golang ≥ 1.20:
+ * go_gc_gogc_percent and go_gc_gomemlimit_bytes by default, go_gc_heap_live_bytes when asked),
+ * GOGC and GOMEMLIMIT are read as the runtime holds them, SetGCPercent and SetMemoryLimit
+ * included, and the live heap is the last GC's own figure: nothing is inferred, and a limit set
+ * in code is seen.
+ *
+ * What fools it, without those gauges: a GOMEMLIMIT set in code (debug.SetMemoryLimit) is
+ * invisible; then the goal is bounded and this finding overstates the risk. A cycle sampled once
+ * gives only a lower bound on the multiple, which errs toward quiet.
  *
  * Fix: GOMEMLIMIT (Go ≥ 1.19) keeps a high GOGC's CPU savings and bounds the peak; or lower GOGC.
  * Reference: go/src/runtime/mgcpacer.go (go1.19) heapGoal; https://go.dev/doc/gc-guide.
@@ -55,13 +73,35 @@ function fixesFor(target: TargetFacts, off: boolean, derived: boolean, limit?: n
   }
   const where = derived
     ? 'GOGC is set in code: look for debug.SetGCPercent'
-    : `GOGC${target.gogc ? `=${target.gogc}` : ''} is set in the environment`
+    : target.godebugUnknown
+      ? 'GOGC is set in the environment or in code with debug.SetGCPercent'
+      : `GOGC${target.gogc ? `=${target.gogc}` : ''} is set in the environment`
   fixes.push(
     off
       ? `turn the collector back on, or keep GOGC=off only with GOMEMLIMIT${hasMemLimit ? '' : ' (Go ≥ 1.19)'} (${where})`
       : `or lower GOGC toward 100: each step down costs GC CPU and saves peak memory (${where})`,
   )
+  // In a container, the GC CPU that either fix spends comes out of GOMAXPROCS.
+  const procs = limit === undefined ? undefined : gomaxprocsFix(target)
+  if (procs) fixes.push(procs)
   return fixes
+}
+
+/**
+ * What GOMAXPROCS the GC's 25% CPU share is sized by in a container: from Go 1.25 the CPU quota
+ * (containermaxprocs, off for go ≤ 1.24 modules by DefaultGODEBUG); before, the host's CPU count.
+ * Undefined when GOMAXPROCS is set by hand or the version is unknown.
+ */
+export function gomaxprocsFix(target: TargetFacts): string | undefined {
+  const version = parseGoVersion(target.goVersion)
+  if (!version || target.gomaxprocs !== undefined) return undefined
+  if (!goAtLeast(version, 25)) {
+    return `${target.goVersion} sets GOMAXPROCS to the host's CPU count, not the container's CPU quota: set GOMAXPROCS to the quota (or use Go ≥ 1.25, which reads it) so the extra GC work is not throttled`
+  }
+  if (godebugValue(target, 'containermaxprocs') === '0') {
+    return `GOMAXPROCS ignores the container's CPU quota here (containermaxprocs=0, the default of a go.mod go line ≤ 1.24): set godebug containermaxprocs=1 in go.mod, or GOMAXPROCS, so the GC's share is sized to the quota`
+  }
+  return undefined
 }
 
 export const gcHeapGoal: Detector = {
@@ -72,19 +112,49 @@ export const gcHeapGoal: Detector = {
     if (!last) return { kind: 'unknown', missing: ['runtime.memstats'] }
     const { runtime } = last
     const limit = lastWith(series, 'cgroup')?.cgroup.limit
-    const memLimit = parseBytes(target.gomemlimit ?? '')
+    const environ = environSource(target)
+    const source = runtime.source
+    // The runtime's own gauges, where served, win over the environment: they are what is in
+    // effect, whatever the program set in code.
+    const runtimeLimit = runtimeMemoryLimit(runtime)
+    const memLimit =
+      runtimeLimit === undefined
+        ? parseBytes(target.gomemlimit ?? '')
+        : runtimeLimit === 'unset'
+          ? undefined
+          : runtimeLimit
     // A GOMEMLIMIT below the cgroup limit bounds the goal: the configuration the fix recommends.
     if (memLimit !== undefined && (limit === undefined || memLimit < limit))
       return { kind: 'clear' }
-    const environ = environSource(target)
-    const source = runtime.source
-    const gogc = gogcFromEnviron(target)
+    const fromEnv = gogcFromEnviron(target)
+    const gogcRead = runtime.gogcPercent
+    const gogc = gogcRead === undefined ? fromEnv : gogcRead < 0 ? 'off' : gogcRead
+    // Read from the runtime and not what the environment says: the program set it in code. An
+    // environment that was not read (a URL-only target) says nothing either way.
+    const setInCode = gogcRead !== undefined && !target.godebugUnknown && gogc !== (fromEnv ?? 100)
     const rest = nonHeap(last, runtime)
     const rss = rssOrGoResident(last, runtime)
+    const gauge = (name: string) => `${source} (${name})`
     const evidence: Evidence[] = [
-      { label: 'GOGC', value: target.gogc ?? 'unset', source: environ },
-      { label: 'GOMEMLIMIT', value: target.gomemlimit ?? 'unset', source: environ },
+      gogcRead === undefined
+        ? { label: 'GOGC', value: target.gogc ?? 'unset', source: environ }
+        : { label: 'GOGC in effect', value: gogc ?? 100, source: gauge('go_gc_gogc_percent') },
+      runtimeLimit === undefined
+        ? { label: 'GOMEMLIMIT', value: target.gomemlimit ?? 'unset', source: environ }
+        : {
+            label: 'GOMEMLIMIT in effect',
+            value: runtimeLimit,
+            ...(runtimeLimit === 'unset' ? {} : { unit: 'bytes' as const }),
+            source: gauge('go_gc_gomemlimit_bytes'),
+          },
     ]
+    if (gogcRead !== undefined && setInCode) {
+      evidence.push({
+        label: 'GOGC in the environment',
+        value: target.gogc ?? 'unset',
+        source: environ,
+      })
+    }
     const limitEvidence = () => {
       const cgroup = lastWith(series, 'cgroup')?.cgroup
       if (cgroup?.limit !== undefined)
@@ -107,10 +177,10 @@ export const gcHeapGoal: Detector = {
         title: 'The garbage collector is off and no memory limit bounds the heap',
         summary:
           `NextGC is ${gcIsOff(runtime) ? 'unbounded' : formatBytes(runtime.nextGC)}: ` +
-          `${gogc === 'off' ? 'GOGC=off is set in the environment' : 'the program turned the collector off in code (debug.SetGCPercent(-1))'}, ` +
+          `${gogc === 'off' && !setInCode && fromEnv === 'off' ? 'GOGC=off is set in the environment' : 'the program turned the collector off in code (debug.SetGCPercent(-1))'}, ` +
           `so every allocation stays until the process is killed. HeapAlloc is ${formatBytes(runtime.heapAlloc)} and rising with every allocation.`,
         evidence,
-        fixes: fixesFor(target, true, gogc !== 'off', limit),
+        fixes: fixesFor(target, true, fromEnv !== 'off', limit),
         bytesExplained: runtime.heapAlloc,
       }
       return { kind: 'finding', finding }
@@ -124,24 +194,36 @@ export const gcHeapGoal: Detector = {
         missing: [],
         reason: 'no sample gave the heap after a collection, and the environment sets no GOGC',
       }
-    // A measured multiple wins over the environment (the program may override GOGC); a lower
-    // bound only wins when it is higher.
+    // GOGC read from the runtime is exact. Otherwise a measured multiple wins over the
+    // environment (the program may override GOGC); a lower bound only wins when it is higher.
     const ratio =
-      measured?.method === 'extrapolated'
-        ? measured.ratio
-        : Math.max(measured?.ratio ?? 0, envRatio ?? 0)
-    const live = runtime.nextGC / ratio
+      gogcRead !== undefined && envRatio !== undefined
+        ? envRatio
+        : measured?.method === 'extrapolated'
+          ? measured.ratio
+          : Math.max(measured?.ratio ?? 0, envRatio ?? 0)
+    // The last GC's live heap, where served; else what the goal implies.
+    const live = runtime.heapLive ?? runtime.nextGC / ratio
     const excess = runtime.nextGC - 2 * live
     if (ratio < MIN_RATIO || excess < MIN_EXCESS) return { kind: 'clear' }
 
     const peak = runtime.nextGC + rest
     const defaultPeak = 2 * live + rest
     const derived =
-      measured !== undefined && (envRatio === undefined || measured.ratio > envRatio * 1.5)
+      gogcRead !== undefined
+        ? setInCode
+        : measured !== undefined && (envRatio === undefined || measured.ratio > envRatio * 1.5)
     const gogcText = `${Math.round((ratio - 1) * 100)}`
     evidence.push(
       { label: 'NextGC', value: runtime.nextGC, unit: 'bytes', source },
-      { label: 'heap after GC (live)', value: live, unit: 'bytes', source },
+      runtime.heapLive === undefined
+        ? { label: 'heap after GC (live)', value: live, unit: 'bytes', source }
+        : {
+            label: 'live heap (last GC)',
+            value: live,
+            unit: 'bytes',
+            source: gauge('go_gc_heap_live_bytes'),
+          },
       { label: 'NextGC ÷ heap after GC', value: Math.round(ratio * 100) / 100, source },
       { label: 'expected peak RSS (NextGC + non-heap)', value: peak, unit: 'bytes', source },
       { label: 'RSS', value: rss, unit: 'bytes', source: last.status?.source ?? source },
@@ -151,9 +233,12 @@ export const gcHeapGoal: Detector = {
     let summary =
       `The heap goal NextGC is ${formatBytes(runtime.nextGC)}, ${ratio.toFixed(1)} × the heap after GC ` +
       `(${formatBytes(live)}): garbage piles up to the goal before each collection, and RSS follows the peaks. `
-    summary += derived
-      ? `The environment ${gogc === undefined ? 'sets no GOGC' : `says GOGC=${target.gogc}`}, so the program sets it in code (debug.SetGCPercent): measured, GOGC ≈ ${measured?.method === 'at least' ? 'at least ' : ''}${gogcText}. `
-      : `GOGC=${target.gogc ?? gogcText}. `
+    summary +=
+      gogcRead !== undefined
+        ? `The runtime reports GOGC=${gogcRead}${setInCode ? `, while the environment ${target.gogc === undefined ? 'sets none' : `says GOGC=${target.gogc}`}: the program sets it in code (debug.SetGCPercent)` : ''}. `
+        : derived
+          ? `The environment ${fromEnv === undefined ? 'sets no GOGC' : `says GOGC=${target.gogc}`}, so the program sets it in code (debug.SetGCPercent): measured, GOGC ≈ ${measured?.method === 'at least' ? 'at least ' : ''}${gogcText}. `
+          : `GOGC=${target.gogc ?? gogcText}. `
     summary += `With GOGC=100 the peak would be about ${formatBytes(defaultPeak)}.`
     let severity: Severity = excess >= WARNING_SHARE * peak ? 'warning' : 'info'
     if (limit !== undefined) {
@@ -166,6 +251,8 @@ export const gcHeapGoal: Detector = {
     // sample per cycle), and the environment agreeing with it makes it certain.
     let score = measured?.method === 'extrapolated' ? 0.85 : 0.7
     if (envRatio !== undefined && !derived) score += 0.1
+    // GOGC as the runtime holds it: nothing about the multiple is inferred.
+    if (gogcRead !== undefined) score = runtime.heapLive === undefined ? 0.9 : 0.95
     const finding: Finding = {
       id: 'gc-heap-goal',
       severity,

@@ -8,6 +8,7 @@ import type { GoroutineDump } from '../model/goroutines.ts'
 import type { MemorySnapshot } from '../model/snapshot.ts'
 import type { TargetFacts } from '../model/target.ts'
 import { parseGoroutineText } from '../sources/formats/goroutine-text.ts'
+import { parseGoroutineLeak } from '../sources/formats/pprof-goroutineleak.ts'
 import type { DetectorInput } from './detector.ts'
 import { goroutineLeak } from './goroutine-leak.ts'
 
@@ -136,13 +137,138 @@ test('names the growing group with its minutes waiting from ?debug=2 dumps', () 
   assert.equal(finding.title, 'Goroutine leak in main.leakyWorker')
 })
 
-test('recommends the goroutineleak profile according to the Go version', () => {
+test('recommends the goroutineleak profile according to the Go version and its experiments', () => {
   const series = counts([1000, 1100, 1200, 1300, 1400, 1500])
-  const fixes = (goVersion: string) =>
-    findingOf(goroutineLeak.detect({ target: { ...target, goVersion }, series, gaps: [] })).fixes
-  assert.match(fixes('go1.19.8').at(-1) ?? '', /Go ≥ 1\.26 \(running go1\.19\.8\)/)
-  assert.match(fixes('go1.26.1').at(-1) ?? '', /GOEXPERIMENT=goroutineleakprofile/)
-  assert.match(fixes('go1.27.0').at(-1) ?? '', /^confirm with \/debug\/pprof\/goroutineleak/)
+  const fixes = (goVersion: string, more: Partial<TargetFacts> = {}) =>
+    findingOf(goroutineLeak.detect({ target: { ...target, goVersion, ...more }, series, gaps: [] }))
+      .fixes
+  const has = (list: string[], pattern: RegExp) =>
+    assert.ok(
+      list.some(f => pattern.test(f)),
+      `${pattern} in\n${list.join('\n')}`,
+    )
+  const lacks = (list: string[], pattern: RegExp) =>
+    assert.ok(!list.some(f => pattern.test(f)), `no ${pattern} in\n${list.join('\n')}`)
+  has(fixes('go1.19.8'), /^Go ≥ 1\.27 \(running go1\.19\.8\) serves \/debug\/pprof\/goroutineleak/)
+  has(fixes('go1.25.3'), /^Go ≥ 1\.27 \(running go1\.25\.3\)/)
+  has(fixes('go1.26.1'), /^rebuild with GOEXPERIMENT=goroutineleakprofile \(go1\.26\.1 keeps/)
+  // Built with the experiment, by version suffix or by build setting: it serves the profile.
+  has(fixes('go1.26.8-X:goroutineleakprofile'), /^confirm with gomemdoctor --leak-profile/)
+  const setting = { buildSettings: { GOEXPERIMENT: 'goroutineleakprofile' } }
+  has(fixes('go1.26.8', setting), /^confirm with gomemdoctor --leak-profile/)
+  has(fixes('go1.27.0'), /^confirm with gomemdoctor --leak-profile/)
+  has(fixes(''), /^if the target runs Go ≥ 1\.27/)
+  // Once the profile was read, it is not recommended again.
+  const leaks = { last: leakFixture('go1.27-leak.pb.gz'), source: 'leak' }
+  const read = findingOf(
+    goroutineLeak.detect({
+      target: { ...target, goVersion: 'go1.27.0' },
+      series,
+      gaps: [],
+      goroutineLeaks: leaks,
+    }),
+  ).fixes
+  lacks(read, /--leak-profile|GOEXPERIMENT/)
+})
+
+test('names GODEBUG=tracebacklabels=1 where it exists and is off: Go 1.26, or 1.27 from an older module', () => {
+  const series = counts([1000, 1100, 1200, 1300, 1400, 1500])
+  const labels = (goVersion: string, more: Partial<TargetFacts> = {}) =>
+    findingOf(
+      goroutineLeak.detect({ target: { ...target, goVersion, ...more }, series, gaps: [] }),
+    ).fixes.filter(f => f.includes('tracebacklabels'))
+  assert.deepEqual(labels('go1.19.8'), [])
+  assert.deepEqual(labels('go1.25.3'), [])
+  assert.match(
+    labels('go1.26.8')[0] ?? '',
+    /GODEBUG=tracebacklabels=1: go1\.26\.8 .*default only for go 1\.27 modules/,
+  )
+  assert.deepEqual(labels('go1.26.8', { godebug: 'tracebacklabels=1' }), [])
+  // A go 1.27 module has it on; an older module built by 1.27 gets tracebacklabels=0.
+  assert.deepEqual(labels('go1.27.3'), [])
+  assert.match(
+    labels('go1.27.3', { defaultGodebug: 'tracebacklabels=0' })[0] ?? '',
+    /DefaultGODEBUG or GODEBUG has tracebacklabels=0/,
+  )
+  assert.deepEqual(
+    labels('go1.27.3', { defaultGodebug: 'tracebacklabels=0', godebug: 'tracebacklabels=1' }),
+    [],
+  )
+})
+
+const leakFixture = (name: string): GoroutineDump =>
+  parseGoroutineLeak({
+    kind: 'pprof-goroutineleak',
+    origin: `http://127.0.0.1:1/debug/pprof/goroutineleak (${name})`,
+    atMs: 0,
+    bytes: readFileSync(fixture(`pprof-goroutineleak/${name}`)),
+  })
+
+test("the runtime's leak profile raises a rising count to near certainty, with the leaked group", () => {
+  const series = counts([10_000, 10_200, 10_400, 10_600, 10_800, 11_000])
+  const leak = leakFixture('go1.27-leak.pb.gz')
+  const without = findingOf(detect(series))
+  const withLeaks = findingOf(
+    detect(series, { goroutineLeaks: { first: leak, last: leak, source: leak.source } }),
+  )
+  assert.ok(
+    withLeaks.confidence >= without.confidence + 0.2,
+    `${without.confidence} → ${withLeaks.confidence}`,
+  )
+  const value = (label: string) => withLeaks.evidence.find(e => e.label === label)
+  assert.equal(value('goroutines leaked at end (runtime leak detection)')?.value, leak.total)
+  assert.equal(value('goroutines leaked at end (runtime leak detection)')?.source, leak.source)
+  assert.equal(value('leaked stack group')?.value, 'main.leakyWorker')
+  assert.equal(value('leaked, waiting in')?.value, 'chan receive')
+  assert.equal(withLeaks.title, 'Goroutine leak in main.leakyWorker')
+  // What it frees is the runtime's count of stacks, not the window's growth.
+  assert.equal(withLeaks.bytesExplained, leak.total * 2048)
+  assert.doesNotMatch(withLeaks.whatIf?.explanation ?? '', /at least/)
+})
+
+test('a rising count the runtime finds none of leaked loses confidence, and the summary says why', () => {
+  const series = counts([10_000, 10_200, 10_400, 10_600, 10_800, 11_000])
+  const none = leakFixture('go1.27-control.pb.gz')
+  const without = findingOf(detect(series))
+  const finding = findingOf(detect(series, { goroutineLeaks: { last: none, source: none.source } }))
+  assert.ok(
+    finding.confidence < without.confidence - 0.15,
+    `${without.confidence} → ${finding.confidence}`,
+  )
+  assert.match(finding.summary, /found none leaked at the window's end/)
+  assert.match(finding.summary, /a leak through a global or a running goroutine/)
+})
+
+test('a leak the runtime proved is a finding even with a flat count; the control profile and a handful are not', () => {
+  const flat = counts([10_210, 10_210, 10_210, 10_210, 10_210, 10_210])
+  const leak = leakFixture('go1.26-leakprofile-leak.pb.gz')
+  assert.deepEqual(detect(flat), { kind: 'clear' })
+  const finding = findingOf(detect(flat, { goroutineLeaks: { last: leak, source: leak.source } }))
+  assert.equal(finding.title, 'Goroutine leak in main.leakyWorker')
+  assert.equal(finding.confidence, 0.9)
+  assert.match(finding.summary, /can never wake.*count did not rise in the window/)
+  const both = findingOf(
+    detect(flat, { goroutineLeaks: { first: leak, last: leak, source: leak.source } }),
+  )
+  assert.equal(both.confidence, 0.95)
+  const control = leakFixture('go1.26-leakprofile-control.pb.gz')
+  assert.deepEqual(detect(flat, { goroutineLeaks: { last: control, source: 'c' } }), {
+    kind: 'clear',
+  })
+  // Three goroutines stuck for good is a bug, but not a memory story.
+  const few: GoroutineDump = {
+    ...leak,
+    total: 3,
+    records: leak.records.map(r => ({ ...r, count: 3 })),
+  }
+  assert.deepEqual(detect(flat, { goroutineLeaks: { last: few, source: 'few' } }), {
+    kind: 'clear',
+  })
+  // Too few samples for the count: the profile still answers.
+  assert.equal(
+    findingOf(detect(flat.slice(0, 1), { goroutineLeaks: { last: leak, source: 'l' } })).title,
+    'Goroutine leak in main.leakyWorker',
+  )
 })
 
 test('names main.leakyWorker in a real go1.19 leak of 200 goroutines a second', async () => {
@@ -156,8 +282,9 @@ test('names main.leakyWorker in a real go1.19 leak of 200 goroutines a second', 
   assert.equal(finding.title, 'Goroutine leak in main.leakyWorker')
   assert.ok(finding.confidence >= 0.9)
   assert.equal(item('growing stack group').value, 'main.leakyWorker')
-  assert.match(item('growing stack group').source, /\/debug\/pprof\/goroutine\?debug=1$/)
-  assert.match(String(item('wait reason').value), /channel or select/)
+  // Live runs read the proto profile: its runtime frames name the wait.
+  assert.match(item('growing stack group').source, /\/debug\/pprof\/goroutine$/)
+  assert.equal(item('wait reason').value, 'chan receive')
   const start = item('goroutines in the group at start').value as number
   const end = item('goroutines in the group at end').value as number
   assert.ok(start >= 10_000 && end - start > 1000, `${start} → ${end}`)
@@ -174,6 +301,26 @@ test('names main.leakyWorker in a real go1.19 leak of 200 goroutines a second', 
 test('stays quiet on a real steady pool of 10k goroutines (control)', async () => {
   const input = await loadCapture(`${GO119}/goroutine-leak-control`)
   assert.deepEqual(goroutineLeak.detect(input), { kind: 'clear' })
+})
+
+test('a real go1.27 capture with the leak profile at both edges: the runtime counts every leaked worker', async () => {
+  const input = await loadCapture('go1.27-linux6.18/goroutine-leak')
+  assert.ok(input.goroutineLeaks?.first, 'the capture holds the leak profile at both edges')
+  const finding = findingOf(goroutineLeak.detect(input))
+  const value = (label: string) => finding.evidence.find(e => e.label === label)?.value as number
+  const start = value('goroutines leaked at start (runtime leak detection)')
+  const end = value('goroutines leaked at end (runtime leak detection)')
+  assert.ok(start >= 10_000 && end - start >= 800, `${start} → ${end}`)
+  assert.equal(
+    finding.evidence.find(e => e.label === 'leaked stack group')?.value,
+    'main.leakyWorker',
+  )
+  assert.ok(finding.confidence >= 0.95)
+  // The count the runtime proved leaked is what goes, not the window's growth.
+  assert.ok(finding.bytesExplained >= end * 2048, `${finding.bytesExplained}`)
+  const control = await loadCapture('go1.27-linux6.18/goroutine-leak-control')
+  assert.equal(control.goroutineLeaks?.last.total, 0)
+  assert.deepEqual(goroutineLeak.detect(control), { kind: 'clear' })
 })
 
 test('still finds the real leak from the count alone, without dumps or the runtime view', async () => {

@@ -77,6 +77,8 @@ test('reports a condition that resolved during the window as such, not as curren
 test('recommends GODEBUG=madvdontneed=1 or Go ≥ 1.16 according to the target version', () => {
   const old = madvFreeFixes(go('go1.14.15'))
   assert.match(old[0] ?? '', /GODEBUG=madvdontneed=1/)
+  // A runtime GODEBUG: not in internal/godebugs, so go.mod and //go:debug cannot set it.
+  assert.match(old[0] ?? '', /only the environment sets it, not \/\/go:debug or go\.mod's godebug/)
   assert.match(old[1] ?? '', /Go ≥ 1\.16/)
   const keepsOthers = madvFreeFixes(go('go1.13.1', 'gctrace=1'))
   assert.match(keepsOthers[0] ?? '', /GODEBUG=gctrace=1,madvdontneed=1/)

@@ -99,7 +99,7 @@ export function madvFreeFixes(target: TargetFacts): string[] {
   } else if (!version || !goAtLeast(version, 16)) {
     const others = godebug ? `${godebug},` : ''
     fixes.push(
-      `run with GODEBUG=${others}madvdontneed=1 (read once at start: set it in the image, unit file or pod spec, then restart)`,
+      `run with GODEBUG=${others}madvdontneed=1 (read once at start: set it in the image, unit file or pod spec, then restart; it is a runtime setting, so only the environment sets it, not //go:debug or go.mod's godebug)`,
     )
     fixes.push(
       `or rebuild with Go ≥ 1.16, which releases memory with MADV_DONTNEED by default${version ? ` (running ${target.goVersion})` : ''}`,

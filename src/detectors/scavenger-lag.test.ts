@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { GO119, loadCapture } from '../../test/helpers/capture.ts'
 import { snapshot } from '../../test/helpers/snapshots.ts'
+import type { GoRuntimeMemory } from '../model/snapshot.ts'
 import type { TargetFacts } from '../model/target.ts'
 import { MiB } from '../model/units.ts'
 import { scavengerLag, scavengerLagBytes } from './scavenger-lag.ts'
@@ -64,6 +65,46 @@ test('recommends GOMEMLIMIT only where the Go version has it', () => {
   assert.match(fixes('go1.19.8'), /set GOMEMLIMIT/)
   assert.match(fixes('go1.17.13'), /rebuild with Go ≥ 1\.19/)
   assert.match(fixes('go1.12.17'), /returns idle memory only after 5 minutes/)
+  assert.match(fixes('go1.26.8'), /set GOMEMLIMIT \(or debug\.SetMemoryLimit\)/)
+})
+
+test("with the runtime's memory limit read (go_gc_gomemlimit_bytes), says it is set instead of asking to set it", () => {
+  const withLimit = (memoryLimit: number) => {
+    const s = snapshot({
+      rss: 1200,
+      runtime: { heapInuse: 100, heapIdle: 1000, heapReleased: 0, nextGC: 200 },
+    })
+    return { ...s, runtime: { ...(s.runtime as GoRuntimeMemory), memoryLimit } }
+  }
+  const fixes = (memoryLimit: number) => {
+    const outcome = scavengerLag.detect({
+      target: { ...target, goVersion: 'go1.26.8' },
+      series: [withLimit(memoryLimit)],
+      gaps: [],
+    })
+    assert.ok(outcome.kind === 'finding')
+    return outcome.finding.fixes.join('\n')
+  }
+  assert.match(fixes(2 * 2 ** 30), /GOMEMLIMIT is 2\.00 GiB in the runtime .*lower it/)
+  assert.doesNotMatch(fixes(2 * 2 ** 30), /^set GOMEMLIMIT/m)
+  // math.MaxInt64 is no limit: set one.
+  assert.match(fixes(2 ** 63), /^set GOMEMLIMIT \(or debug\.SetMemoryLimit\)/m)
+})
+
+test('names the huge-page-aware scavenger only where it exists (Go ≥ 1.21)', () => {
+  const s = snapshot({
+    rss: 1200,
+    runtime: { heapInuse: 100, heapIdle: 1000, heapReleased: 0, nextGC: 200 },
+  })
+  const dense = (goVersion: string) => {
+    const outcome = scavengerLag.detect({ target: { ...target, goVersion }, series: [s], gaps: [] })
+    assert.ok(outcome.kind === 'finding')
+    return outcome.finding.fixes.filter(f => f.includes('densely used 4 MiB chunks'))
+  }
+  assert.deepEqual(dense('go1.19.8'), [])
+  assert.deepEqual(dense('go1.20.14'), [])
+  assert.match(dense('go1.21.0')[0] ?? '', /^go1\.21\.0: the background scavenger leaves/)
+  assert.match(dense('go1.27.3')[0] ?? '', /GOMEMLIMIT and debug\.FreeOSMemory do not wait/)
 })
 
 test('flags idle heap held after repeated spikes (real go1.19 capture)', async () => {

@@ -1,5 +1,10 @@
 import type { Evidence, Finding, Severity } from '../model/finding.ts'
-import { type GoRuntimeMemory, type MemorySnapshot, rssOrGoResident } from '../model/snapshot.ts'
+import {
+  type GoRuntimeMemory,
+  type MemorySnapshot,
+  rssOrGoResident,
+  runtimeMemoryLimit,
+} from '../model/snapshot.ts'
 import {
   goAtLeast,
   goVersionSourceOf,
@@ -63,18 +68,33 @@ function holds(m: Measured): boolean {
   return m.lag >= MIN_LAG && m.lag >= MIN_SHARE_OF_RSS * m.rss
 }
 
-function fixesFor(target: TargetFacts): string[] {
+function fixesFor(target: TargetFacts, runtime: GoRuntimeMemory): string[] {
   const version = parseGoVersion(target.goVersion)
   const fixes: string[] = []
+  // The limit in effect, where the runtime's gauge tells it (debug.SetMemoryLimit included).
+  const inEffect = runtimeMemoryLimit(runtime)
   if (version && !goAtLeast(version, 13)) {
     fixes.push(
       `upgrade Go: ${target.goVersion} returns idle memory only after 5 minutes; Go ≥ 1.13 has a background scavenger`,
     )
   }
-  if (hasMemoryLimit(version)) {
+  if (typeof inEffect === 'number') {
     fixes.push(
-      'set GOMEMLIMIT a little under the memory you can give the process: the scavenger then returns memory to stay under 95% of it',
+      `GOMEMLIMIT is ${formatBytes(inEffect)} in the runtime (${runtime.source}): the scavenger returns memory only to stay under 95% of it, so lower it toward the memory you can give the process`,
     )
+  } else if (hasMemoryLimit(version)) {
+    fixes.push(
+      'set GOMEMLIMIT (or debug.SetMemoryLimit) a little under the memory you can give the process: the scavenger then returns memory to stay under 95% of it; no Go version derives it from the container limit by itself',
+    )
+  }
+  if (hasMemoryLimit(version)) {
+    // Go 1.21 made the background scavenger skip dense 4 MiB chunks (huge-page aware); the
+    // memory limit and FreeOSMemory ignore that, so they return what the background one keeps.
+    if (!version || goAtLeast(version, 21)) {
+      fixes.push(
+        `${version ? target.goVersion : 'Go ≥ 1.21'}: the background scavenger leaves densely used 4 MiB chunks alone for a GC cycle (it keeps huge pages whole); GOMEMLIMIT and debug.FreeOSMemory do not wait for that`,
+      )
+    }
   } else {
     fixes.push(
       `rebuild with Go ≥ 1.19 for GOMEMLIMIT (running ${target.goVersion}), which makes the scavenger return memory to stay under a limit`,
@@ -168,7 +188,7 @@ export const scavengerLag: Detector = {
         : 'Freed heap was held for a while, then returned during the window',
       summary,
       evidence,
-      fixes: fixesFor(target),
+      fixes: fixesFor(target, runtime),
       bytesExplained: current ? last.lag : 0,
     }
     if (current && releaseMode(target).mode !== 'madv-free') {

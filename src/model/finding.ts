@@ -64,6 +64,7 @@ export const SIGNALS = [
   'os.thp',
   'profile.heap',
   'profile.goroutines',
+  'profile.goroutineLeak',
 ] as const
 export type Signal = (typeof SIGNALS)[number]
 

@@ -114,6 +114,17 @@ export interface GoRuntimeMemory {
 }
 
 /**
+ * The memory limit the runtime holds (GOMEMLIMIT, debug.SetMemoryLimit included): a number of
+ * bytes, 'unset' (math.MaxInt64, which arrives as the float 2^63), or undefined when not read.
+ */
+export function runtimeMemoryLimit(runtime: GoRuntimeMemory): number | 'unset' | undefined {
+  const limit = runtime.memoryLimit
+  if (limit === undefined) return undefined
+  // MaxInt64 is 2^63 − 1; as a float it rounds to 2^63. Nothing set by hand comes near it.
+  return limit >= 2 ** 62 ? 'unset' : limit
+}
+
+/**
  * What the Go runtime believes is resident: Sys − HeapReleased (runtime/debug's identity; the
  * value GOMEMLIMIT bounds). An upper bound: mapped pages never touched are counted too.
  */

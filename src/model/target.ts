@@ -134,3 +134,41 @@ export function goVersionSourceOf(facts: TargetFacts): string {
     facts.goVersionSource ?? (facts.pid === undefined ? 'the binary' : `/proc/${facts.pid}/exe`)
   )
 }
+
+/**
+ * The GOEXPERIMENTs the binary was built with: the GOEXPERIMENT build setting, else the version's
+ * `X:` suffix (go1.26.8-X:goroutineleakprofile in build info, `go1.26.8 X:…` in runtime.Version()).
+ */
+export function goExperiments(facts: TargetFacts): string[] {
+  const setting = facts.buildSettings?.GOEXPERIMENT
+  const fromVersion = /X:(\S+)/.exec(facts.goVersion ?? '')?.[1]
+  return (setting ?? fromVersion ?? '').split(',').filter(name => name !== '')
+}
+
+/**
+ * Whether the target's Go serves /debug/pprof/goroutineleak: always from Go 1.27; Go 1.26 only
+ * when built with GOEXPERIMENT=goroutineleakprofile ('experiment' when it was not); never before.
+ * Reference: go1.26 and go1.27 release notes (runtime/pprof).
+ */
+export function leakProfileSupport(
+  facts: TargetFacts,
+): 'served' | 'needs-experiment' | 'none' | 'unknown' {
+  const version = parseGoVersion(facts.goVersion)
+  if (!version) return 'unknown'
+  if (goAtLeast(version, 27)) return 'served'
+  if (!goAtLeast(version, 26)) return 'none'
+  return goExperiments(facts).includes('goroutineleakprofile') ? 'served' : 'needs-experiment'
+}
+
+/**
+ * True when the target runs the Green Tea garbage collector: the default from Go 1.26 (off with
+ * GOEXPERIMENT=nogreenteagc), an experiment in Go 1.25 (GOEXPERIMENT=greenteagc). An unknown
+ * version counts as Green Tea: what most Go built today runs. Reference: go1.25, go1.26 notes.
+ */
+export function greenTeaGC(facts: TargetFacts): boolean {
+  const version = parseGoVersion(facts.goVersion)
+  if (!version) return true
+  const experiments = goExperiments(facts)
+  if (goAtLeast(version, 26)) return !experiments.includes('nogreenteagc')
+  return goAtLeast(version, 25) && experiments.includes('greenteagc')
+}

@@ -222,3 +222,25 @@ test('an impossible value (negative bytes) leaves its steps out and says so', ()
     /heap_alloc_bytes is -1/,
   )
 })
+
+test("today's client_golang gauges reach the snapshots: GOGC and GOMEMLIMIT in effect, the live heap", () => {
+  const byName = memstats(API, {
+    go_gc_gogc_percent: 400,
+    go_gc_gomemlimit_bytes: 2 ** 63,
+    go_gc_heap_live_bytes: 30 * MiB,
+  })
+  const [instance] = groupInstances(byName)
+  assert.ok(instance)
+  const last = assembleInstance(instance, WINDOW, URL).series.at(-1)?.runtime
+  assert.equal(last?.gogcPercent, 400)
+  assert.equal(last?.memoryLimit, 2 ** 63)
+  assert.equal(last?.heapLive, 30 * MiB)
+  // Older client_golang exports none of them: absent, not zero.
+  const [old] = groupInstances(memstats(API))
+  assert.ok(old)
+  const runtime = assembleInstance(old, WINDOW, URL).series.at(-1)?.runtime
+  assert.deepEqual(
+    [runtime?.gogcPercent, runtime?.memoryLimit, runtime?.heapLive],
+    [undefined, undefined, undefined],
+  )
+})

@@ -19,6 +19,7 @@ import {
   parseStatus,
 } from './formats/index.ts'
 import { parsePprof } from './formats/pprof.ts'
+import { parseGoroutineLeak } from './formats/pprof-goroutineleak.ts'
 import { parsePprofIndex } from './formats/pprof-index.ts'
 import { parseSmaps } from './formats/smaps.ts'
 import { thpFromCaptures } from './formats/sysfs-thp.ts'
@@ -30,6 +31,8 @@ export interface Assembled {
   gaps: Gap[]
   heapProfiles?: Edges<Profile>
   goroutineDumps?: Edges<GoroutineDump>
+  /** The goroutine leak profile at the edges: the goroutines the runtime proved leaked. */
+  goroutineLeaks?: Edges<GoroutineDump>
   mappings?: Edges<MappingsSnapshot>
   thp?: ThpSettings
 }
@@ -42,6 +45,7 @@ const EDGE_PARSERS = {
   'goroutine-text': (c: RawCapture): GoroutineDump => parseGoroutineText(c.bytes, c.origin),
   'pprof-goroutine': (c: RawCapture): GoroutineDump =>
     goroutinesFromProfile(parsePprof(c.bytes, c.origin)),
+  'pprof-goroutineleak': (c: RawCapture): GoroutineDump => parseGoroutineLeak(c),
   'proc-smaps': (c: RawCapture): MappingsSnapshot => parseSmaps(c),
 }
 
@@ -93,6 +97,7 @@ export function assemble(set: CaptureSet | CaptureStream): Assembled {
           case 'pprof-heap':
           case 'pprof-goroutine':
           case 'goroutine-text':
+          case 'pprof-goroutineleak':
           case 'proc-smaps': {
             const seen = found.get(capture.kind)
             if (seen) seen.last = capture
@@ -123,6 +128,8 @@ export function assemble(set: CaptureSet | CaptureStream): Assembled {
   const goroutineDumps =
     edges(found, 'pprof-goroutine', gaps) ?? edges(found, 'goroutine-text', gaps)
   if (goroutineDumps) assembled.goroutineDumps = goroutineDumps
+  const goroutineLeaks = edges(found, 'pprof-goroutineleak', gaps)
+  if (goroutineLeaks) assembled.goroutineLeaks = goroutineLeaks
   const mappings = edges(found, 'proc-smaps', gaps)
   if (mappings) assembled.mappings = mappings
   try {

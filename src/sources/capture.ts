@@ -23,6 +23,7 @@ export const CAPTURE_KINDS = [
   'pprof-heap-text',
   'pprof-heap',
   'pprof-goroutine',
+  'pprof-goroutineleak',
   'goroutine-text',
   'prom-query',
 ] as const

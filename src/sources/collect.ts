@@ -9,7 +9,9 @@ import {
   optionalGet,
   probePprof,
 } from './endpoints.ts'
+import { goBinaryMark } from './formats/go-buildinfo.ts'
 import { extractBuildInfo, filterGoEnviron, parseProcCgroup, parseStatus } from './formats/index.ts'
+import { parseGoroutineLeak } from './formats/pprof-goroutineleak.ts'
 import { parsePprofIndex } from './formats/pprof-index.ts'
 import { NoAddressSpaceError } from './formats/proc-status.ts'
 import { type CgroupLocation, locateMemoryCgroup, readCgroupFiles } from './transports/cgroup.ts'
@@ -52,6 +54,11 @@ export interface CollectOptions {
    * cycle, at the cost of a full GC in the target. Off, nothing here makes the target collect.
    */
   forceGc?: boolean
+  /**
+   * Fetch the goroutine leak profile (/debug/pprof/goroutineleak) at the window's start and end.
+   * Writing it makes the target run a full GC cycle with leak detection, so only when asked.
+   */
+  leakProfile?: boolean
 }
 
 export interface TickProgress {
@@ -306,7 +313,16 @@ async function edgeCaptures(
       })
     }
   }
-  if (pprofBase === undefined) return captures
+  if (pprofBase === undefined) {
+    if (options.leakProfile) {
+      addGapOnce(gaps, {
+        signal: 'profile.goroutineLeak',
+        reason: '--leak-profile: the target serves no net/http/pprof (/debug/pprof/)',
+        cost: LEAK_PROFILE_COST,
+      })
+    }
+    return captures
+  }
   // The capture's origin is this URL, so a saved run or recording shows that gc=1 was asked for.
   const heapUrl = `${pprofBase}/heap${options.forceGc ? '?gc=1' : ''}`
   // A full GC of a multi-GiB heap can outlast the per-request timeout (5 s by default), and a
@@ -317,6 +333,11 @@ async function edgeCaptures(
   const heap = await optionalGet('pprof-heap', heapUrl, heapOptions, 64 << 20)
   if (heap) captures.push(heap)
   if (options.forceGc) notes.push(forcedGcNote(heapUrl, at, heap !== undefined))
+  // Before the count gate: the runtime collects leaked stacks without stopping the world.
+  if (options.leakProfile) {
+    const leaks = await goroutineLeakProfile(pprofBase, options, { gaps, notes }, at)
+    if (leaks) captures.push(leaks)
+  }
   const count = goroutineCount(tick)
   if (count !== undefined && count > GOROUTINE_DUMP_MAX) {
     addGapOnce(gaps, {
@@ -331,6 +352,64 @@ async function edgeCaptures(
   const dump = await optionalGet('pprof-goroutine', `${pprofBase}/goroutine`, options, 64 << 20)
   if (dump) captures.push(dump)
   return captures
+}
+
+/** What leaving the leak profile out costs the diagnosis. */
+const LEAK_PROFILE_COST =
+  'goroutine leaks are judged from the count and the growing stack group, not proved by the runtime'
+
+/**
+ * The goroutine leak profile (proto), or a gap saying what the target answered instead: 404 from
+ * a Go that does not serve it (before 1.26, or 1.26 without GOEXPERIMENT=goroutineleakprofile).
+ * The target runs a GC cycle to answer, so the request gets a forced GC's time limit.
+ */
+async function goroutineLeakProfile(
+  pprofBase: string,
+  options: CollectOptions,
+  { gaps, notes }: { gaps: Gap[]; notes: string[] },
+  at: 'start' | 'end',
+): Promise<RawCapture | undefined> {
+  const url = `${pprofBase}/goroutineleak`
+  const timeoutMs = Math.max(options.httpTimeoutMs ?? 5000, FORCED_GC_TIMEOUT_MS)
+  let answer: Awaited<ReturnType<typeof httpGet>>
+  try {
+    answer = await httpGet('pprof-goroutineleak', url, { timeoutMs, maxBytes: 64 << 20 })
+  } catch (error) {
+    addGapOnce(gaps, {
+      signal: 'profile.goroutineLeak',
+      reason: `${messageOf(error)} (at the window's ${at})`,
+      cost: LEAK_PROFILE_COST,
+    })
+    return undefined
+  }
+  if (answer.status === 200 && !answer.truncated) {
+    // Something answers 200 there (a login wall, another handler): only a real profile means the
+    // target ran the detection, and only it is worth keeping.
+    try {
+      parseGoroutineLeak(answer.capture)
+    } catch (error) {
+      addGapOnce(gaps, {
+        signal: 'profile.goroutineLeak',
+        reason: `${messageOf(error)}: not the goroutine leak profile`,
+        cost: LEAK_PROFILE_COST,
+      })
+      return undefined
+    }
+    notes.push(
+      `--leak-profile: the target ran a GC cycle with goroutine leak detection at the window's ${at} to write ${url}`,
+    )
+    return answer.capture
+  }
+  const what = describeAnswer(answer.status, answer.capture, answer.truncated)
+  addGapOnce(gaps, {
+    signal: 'profile.goroutineLeak',
+    reason:
+      answer.status === 404
+        ? `${url} answered HTTP 404: this Go serves no goroutine leak profile (Go ≥ 1.27 does, and Go 1.26 built with GOEXPERIMENT=goroutineleakprofile)`
+        : `${url} answered ${what}, not the goroutine leak profile`,
+    cost: LEAK_PROFILE_COST,
+  })
+  return undefined
 }
 
 /** What --force-gc did to the target at one edge, for the report's notes. */
@@ -386,12 +465,20 @@ async function readOnce(
   } else {
     // Only the build-info section is kept: a few hundred bytes instead of the whole binary.
     const section = extractBuildInfo(exe.capture)
-    if (!section) {
+    const mark = section ? undefined : goBinaryMark(exe.capture.bytes, exe.capture.origin)
+    if (section) set.once.push(section)
+    else if (mark) {
+      // A Go binary whose build info was stripped (or that predates Go 1.13): still diagnosable.
+      gaps.push({
+        signal: 'target.goVersion',
+        reason: `/proc/${pid}/exe is a Go binary (${mark}) without Go build information: its .go.buildinfo section was removed, or it was built before Go 1.13`,
+        cost: 'the Go version and its DefaultGODEBUG are unknown, so fixes cannot be tailored to them',
+      })
+    } else {
       throw new InputError(
         `process ${pid} (${name}) is not a Go program: /proc/${pid}/exe has no Go build information (or was built before Go 1.13)`,
       )
     }
-    set.once.push(section)
   }
 
   const environ = await readCapture('proc-environ', `/proc/${pid}/environ`, 4 << 20)

@@ -1,29 +1,25 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { goCommand } from '../../src/demo/go-toolchains.ts'
 import { runJson } from '../helpers/cli.ts'
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+import {
+  buildClientGolangFixture,
+  CLIENT_GOLANGS,
+  type ClientGolang,
+  clientGolangVersion,
+  startFleetMember,
+} from '../helpers/prometheus.ts'
 
 /**
- * testprograms/promfixture serves the real client_golang's /metrics: Debian's package in GOPATH
- * mode, built by Debian's Go 1.19.
+ * testprograms/promfixture serves the real client_golang's /metrics: Debian's 1.14 (GOPATH mode,
+ * Go 1.19) or today's from the module proxy (module mode, Go 1.26).
  */
-async function startPromFixture(t: {
-  after(fn: () => unknown): void
-}): Promise<{ pid: number; url: string }> {
-  mkdirSync(`${ROOT}build`, { recursive: true })
-  const binary = `${ROOT}build/promfixture`
-  const go = goCommand('1.19')
-  execFileSync(go.command, ['build', '-o', binary, './testprograms/promfixture'], {
-    cwd: ROOT,
-    env: { ...process.env, ...go.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+async function startPromFixture(
+  t: { after(fn: () => unknown): void },
+  client: ClientGolang,
+): Promise<{ pid: number; url: string }> {
+  const binary = await buildClientGolangFixture('promfixture', client)
   const child = spawn(binary, [], { stdio: ['ignore', 'pipe', 'inherit'] })
   t.after(() => child.kill())
   for await (const line of createInterface({ input: child.stdout })) {
@@ -33,22 +29,60 @@ async function startPromFixture(t: {
   throw new Error('promfixture exited before READY')
 }
 
-test("reads the runtime view from client_golang's /metrics, preferred over expvar, with go_info's version", async t => {
-  const target = await startPromFixture(t)
-  const byUrl = await runJson(['diagnose', target.url, '--duration', '2s'])
-  assert.equal(byUrl.result.code, 0, byUrl.result.err)
-  assert.ok(byUrl.report.sources.includes(`${target.url}/metrics`), byUrl.report.sources.join(' '))
-  assert.equal(
-    byUrl.report.target.goVersion?.startsWith('go1.19'),
-    true,
-    'go_info{version} names the Go version',
-  )
-  assert.equal(byUrl.report.verdict, 'healthy')
+/** The Go that builds each client_golang's fixtures. */
+const GO_OF: Record<ClientGolang, string> = { debian: 'go1.19', modern: 'go1.26' }
 
-  const byPid = await runJson(['diagnose', String(target.pid), '--duration', '2s'])
-  assert.equal(byPid.report.verdict, 'healthy')
-  assert.ok(byPid.report.sources.includes(`${target.url}/metrics`))
-  const live = byPid.report.rss?.breakdown.find(slice => slice.key === 'live-heap')
-  // promfixture keeps 16 MiB live with every page touched.
-  assert.ok(live && live.bytes >= 16 * 2 ** 20 && live.bytes < 64 * 2 ** 20, String(live?.bytes))
-})
+for (const client of CLIENT_GOLANGS) {
+  const name = `client_golang ${clientGolangVersion(client)}`
+
+  test(`${name}: reads the runtime view from /metrics, preferred over expvar, with go_info's version`, async t => {
+    const target = await startPromFixture(t, client)
+    const byUrl = await runJson(['diagnose', target.url, '--duration', '2s'])
+    assert.equal(byUrl.result.code, 0, byUrl.result.err)
+    assert.ok(
+      byUrl.report.sources.includes(`${target.url}/metrics`),
+      byUrl.report.sources.join(' '),
+    )
+    assert.equal(
+      byUrl.report.target.goVersion?.startsWith(GO_OF[client]),
+      true,
+      `go_info{version} names the Go version: ${byUrl.report.target.goVersion}`,
+    )
+    assert.equal(byUrl.report.verdict, 'healthy')
+
+    const byPid = await runJson(['diagnose', String(target.pid), '--duration', '2s'])
+    assert.equal(byPid.report.verdict, 'healthy')
+    assert.ok(byPid.report.sources.includes(`${target.url}/metrics`))
+    const live = byPid.report.rss?.breakdown.find(slice => slice.key === 'live-heap')
+    // promfixture keeps 16 MiB live with every page touched.
+    assert.ok(live && live.bytes >= 16 * 2 ** 20 && live.bytes < 64 * 2 ** 20, String(live?.bytes))
+  })
+
+  // GOGC set in code is invisible in the environment and, by URL, the environment is not read at
+  // all: only the runtime's go_gc_gogc_percent (client_golang ≥ 1.20) says what it is.
+  test(`${name}: a GOGC of 1000 set in code, by URL: ${client === 'modern' ? 'read from go_gc_gogc_percent' : 'inferred, no gauge on this client'}`, async t => {
+    const member = await startFleetMember(
+      'gc-heap-goal',
+      {},
+      ['-live-mib', '64', '-churn-mib-per-sec', '128'],
+      client,
+    )
+    t.after(() => member.stop())
+    const url = `http://${member.addr}`
+    const { result, report } = await runJson(['diagnose', url, '--duration', '4s'])
+    assert.equal(result.code, 0, result.err)
+    const finding = report.findings.find(f => f.id === 'gc-heap-goal')
+    const gogc = finding?.evidence.find(e => e.label === 'GOGC in effect')
+    if (client === 'debian') {
+      assert.equal(gogc, undefined, 'client_golang 1.14 serves no go_gc_gogc_percent')
+      return
+    }
+    assert.ok(finding, JSON.stringify(report.findings, null, 2))
+    assert.equal(gogc?.value, 1000)
+    assert.equal(gogc?.source, `${url}/metrics (go_gc_gogc_percent)`)
+    assert.equal(finding.evidence.find(e => e.label === 'GOMEMLIMIT in effect')?.value, 'unset')
+    assert.match(finding.summary, /The runtime reports GOGC=1000\. /)
+    assert.equal(finding.evidence.find(e => e.label === 'NextGC ÷ heap after GC')?.value, 11)
+    assert.ok(finding.confidence >= 0.9)
+  })
+}

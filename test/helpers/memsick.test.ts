@@ -60,7 +60,11 @@ for (const [name, build] of Object.entries(GO_BUILDS) as [
       encoding: 'utf8',
       env: { ...process.env, ...go.env },
     })
-    assert.match(info, new RegExp(`^${binary}: ${GO_RELEASES[build.release]}\\n`))
+    // A build with an experiment says so in its version: go1.26.8-X:goroutineleakprofile.
+    const experiment = 'goexperiment' in build ? build.goexperiment : undefined
+    const version = GO_RELEASES[build.release] + (experiment ? `-X:${experiment}` : '')
+    assert.match(info, new RegExp(`^${binary}: ${version}\\n`))
+    assert.equal(/\tbuild\tGOEXPERIMENT=(\S+)/.exec(info)?.[1], experiment, info)
     const defaults = /DefaultGODEBUG=(\S+)/.exec(info)?.[1] ?? ''
     // A module behind its toolchain keeps the old defaults; Go 1.25 made names the default.
     assert.equal(defaults.includes('decoratemappings=0'), build.goLine === '1.24', defaults)

@@ -1,9 +1,10 @@
 // A real Prometheus (Debian's /usr/bin/prometheus) for the fleet tests, and the client_golang
-// fleet member it scrapes (testprograms/fleetfixture). Each Prometheus gets a free port on
+// fleet member it scrapes (testprograms/fleetfixture), on Debian's client_golang or today's. Each Prometheus gets a free port on
 // 127.0.0.1, its own temporary data directory (optionally seeded with backfilled blocks) and a
 // 1 s scrape interval; stop() ends it and removes the directory.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { cp, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { cp, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -144,33 +145,88 @@ export async function waitForScrapes(
   throw new Error(`Prometheus did not scrape ${targets} targets ${samples} times within a minute`)
 }
 
-const FIXTURE_DIR = join(ROOT, 'testprograms', 'fleetfixture')
-export const FLEET_FIXTURE = join(ROOT, 'build', 'fleetfixture')
+/**
+ * The client_golang a fixture is built against: Debian's package (1.14, GOPATH source, built by
+ * Debian's Go 1.19, which it is packaged for) or today's from the Go module proxy
+ * (testprograms/go.mod and go.sum, module mode, Go 1.26; scripts/setup.sh downloads it).
+ */
+export type ClientGolang = 'debian' | 'modern'
+export const CLIENT_GOLANGS: readonly ClientGolang[] = ['debian', 'modern']
+
+/** The client_golang version a build uses, for test names: 1.14.0, or testprograms/go.mod's. */
+export function clientGolangVersion(client: ClientGolang): string {
+  if (client === 'debian') {
+    // Debian's package version (1.14.0-3) is client_golang's, and dpkg is what installed it.
+    const query = ['-W', '-f', '$' + '{Version}', 'golang-github-prometheus-client-golang-dev']
+    return execFileSync('dpkg-query', query).toString().replace(/-.*$/, '')
+  }
+  const mod = readFileSync(join(ROOT, 'testprograms', 'go.mod'), 'utf8')
+  const version = /^require github\.com\/prometheus\/client_golang v(\S+)$/m.exec(mod)?.[1]
+  if (!version) throw new Error('testprograms/go.mod requires no client_golang')
+  return version
+}
+
+const building = new Map<string, Promise<string>>()
 
 /**
- * Builds testprograms/fleetfixture unless up to date: Debian's client_golang in GOPATH mode,
- * by Debian's Go 1.19, which that package is built for.
+ * Builds testprograms/<program> against `client` into build/<program>[-modern] unless the binary
+ * is newer than its source (and, in module mode, go.mod and go.sum). Concurrent callers share
+ * one build.
  */
-export async function buildFleetFixture(): Promise<string> {
-  const built = await stat(FLEET_FIXTURE).catch(() => undefined)
-  const source = await stat(join(FIXTURE_DIR, 'main.go'))
-  if (built && built.mtimeMs >= source.mtimeMs) return FLEET_FIXTURE
-  const go = goCommand('1.19')
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...go.env,
-    GO111MODULE: 'off',
-    GOPATH: '/usr/share/gocode',
+export function buildClientGolangFixture(
+  program: 'promfixture' | 'fleetfixture',
+  client: ClientGolang,
+): Promise<string> {
+  const key = `${program}-${client}`
+  let build = building.get(key)
+  if (!build) {
+    build = buildIfStale(program, client).catch((error: unknown) => {
+      building.delete(key)
+      throw error
+    })
+    building.set(key, build)
   }
+  return build
+}
+
+async function buildIfStale(program: string, client: ClientGolang): Promise<string> {
+  const binary = join(ROOT, 'build', client === 'debian' ? program : `${program}-modern`)
+  const sources = [join(ROOT, 'testprograms', program, 'main.go')]
+  if (client === 'modern')
+    sources.push(join(ROOT, 'testprograms', 'go.mod'), join(ROOT, 'testprograms', 'go.sum'))
+  const built = await stat(binary).catch(() => undefined)
+  const newest = Math.max(...(await Promise.all(sources.map(async f => (await stat(f)).mtimeMs))))
+  if (built && built.mtimeMs >= newest) return binary
+  await mkdir(join(ROOT, 'build'), { recursive: true })
+  const go = goCommand(client === 'debian' ? '1.19' : '1.26')
+  const env: NodeJS.ProcessEnv = { ...process.env, ...go.env }
   if (!env.GOCACHE && !env.HOME) env.GOCACHE = join(ROOT, 'build', 'go-cache')
-  const tmp = `${FLEET_FIXTURE}.${process.pid}.tmp`
-  execFileSync(go.command, ['build', '-o', tmp, './testprograms/fleetfixture'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  execFileSync('mv', [tmp, FLEET_FIXTURE])
-  return FLEET_FIXTURE
+  const tmp = `${binary}.${process.pid}.tmp`
+  if (client === 'debian') {
+    Object.assign(env, { GO111MODULE: 'off', GOPATH: '/usr/share/gocode' })
+    execFileSync(go.command, ['build', '-o', tmp, `./testprograms/${program}`], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+  } else {
+    // The modules are in the cache (scripts/setup.sh); go.mod and go.sum are never rewritten.
+    env.GOFLAGS = '-mod=readonly'
+    execFileSync(go.command, ['build', '-o', tmp, `./${program}`], {
+      cwd: join(ROOT, 'testprograms'),
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+  }
+  await rename(tmp, binary)
+  return binary
+}
+
+/** testprograms/fleetfixture on Debian's client_golang (the fleet tests' default). */
+export const FLEET_FIXTURE = join(ROOT, 'build', 'fleetfixture')
+
+export function buildFleetFixture(client: ClientGolang = 'debian'): Promise<string> {
+  return buildClientGolangFixture('fleetfixture', client)
 }
 
 export interface FleetMember {
@@ -187,8 +243,9 @@ export async function startFleetMember(
   scenario: string,
   env: Record<string, string> = {},
   args: readonly string[] = [],
+  client: ClientGolang = 'debian',
 ): Promise<FleetMember> {
-  const binary = await buildFleetFixture()
+  const binary = await buildFleetFixture(client)
   const clean: NodeJS.ProcessEnv = { ...process.env }
   for (const knob of ['GODEBUG', 'GOGC', 'GOMEMLIMIT', 'GOMAXPROCS']) delete clean[knob]
   const child = spawn(binary, [...args, scenario], {

@@ -7,6 +7,8 @@
 //	                     run it under GODEBUG=madvdontneed=0 and the pages stay resident
 //	heap-growth          -leak-mib-per-sec (4) retained in main.leakyCache over a 32 MiB heap,
 //	                     up to -leak-cap-mib (512), so a forgotten process stays bounded
+//	gc-heap-goal         GOGC -gogc (1000) set in code with debug.SetGCPercent, so the environment
+//	                     does not show it; client_golang ≥ 1.20 serves it as go_gc_gogc_percent
 //
 // It listens on 127.0.0.1 (port 0 unless -addr says otherwise), prints
 // "READY pid=<pid> addr=<host:port> scenario=<name>" once the symptom is established, and exits
@@ -18,9 +20,10 @@
 // process_resident_memory_bytes 1.06 GiB, go_memstats_heap_released_bytes 1.0 GiB; healthy:
 // RSS 60-75 MiB; heap-growth: go_memstats_next_gc_bytes 75 → 140 MiB over 15 s.
 //
-// Build offline with Debian's client_golang:
+// Build offline with Debian's client_golang, or with today's in module mode (testprograms/go.mod):
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o build/fleetfixture ./testprograms/fleetfixture
+//	cd testprograms && GOTOOLCHAIN=go1.26.8 go build -o ../build/fleetfixture-modern ./fleetfixture
 package main
 
 import (
@@ -97,6 +100,7 @@ func main() {
 	spikeMiB := flag.Int("spike-mib", 1024, "madv-free-retention: the spike freed")
 	leakMiB := flag.Float64("leak-mib-per-sec", 4, "heap-growth: bytes retained per second")
 	leakCapMiB := flag.Int("leak-cap-mib", 512, "heap-growth: stop leaking here")
+	gogc := flag.Int("gogc", 1000, "gc-heap-goal: the GOGC set in code")
 	flag.Parse()
 	scenario := flag.Arg(0)
 
@@ -146,8 +150,11 @@ func main() {
 				leakyCache(4096)
 			}
 		}
+	case "gc-heap-goal":
+		debug.SetGCPercent(*gogc)
+		runtime.GC()
 	default:
-		fmt.Fprintf(os.Stderr, "usage: fleetfixture [flags] healthy|madv-free-retention|heap-growth\n")
+		fmt.Fprintf(os.Stderr, "usage: fleetfixture [flags] healthy|madv-free-retention|heap-growth|gc-heap-goal\n")
 		os.Exit(2)
 	}
 	fmt.Printf("READY pid=%d addr=%s scenario=%s\n", os.Getpid(), ln.Addr(), scenario)

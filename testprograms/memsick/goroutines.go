@@ -6,15 +6,21 @@ import (
 	"time"
 )
 
-// forgotten is never closed and never sent to: whoever waits on it waits forever, like a
-// handler waiting for a reply from a worker that already gave up.
-var forgotten = make(chan struct{})
-
 // leakyWorker is the leaking goroutine, parked for good in "chan receive" with its request
-// buffer, the stack group a goroutine profile should point at.
-func leakyWorker(req []byte) {
-	<-forgotten
+// buffer, the stack group a goroutine profile should point at. Its reply channel is its own:
+// the caller that made it has already given up and dropped it, so nothing else can ever send on
+// or close it. That is what Go's goroutine leak profile (Go 1.27; 1.26 with
+// GOEXPERIMENT=goroutineleakprofile) proves: a channel reachable from no runnable goroutine. A
+// package-level channel would stay reachable from the globals, and the runtime could never call
+// these goroutines leaked.
+func leakyWorker(req []byte, reply <-chan struct{}) {
+	<-reply
 	runtime.KeepAlive(req)
+}
+
+// startLeakyWorker starts one leakyWorker on a channel that only it holds.
+func startLeakyWorker() {
+	go leakyWorker(make([]byte, 512), make(chan struct{}))
 }
 
 // poolWorker is the control's long-lived worker: parked in "chan receive" like leakyWorker, but
@@ -56,7 +62,7 @@ func runGoroutineLeak(s *session) error {
 		if s.opt.control {
 			go poolWorker(jobs)
 		} else {
-			go leakyWorker(make([]byte, 512))
+			startLeakyWorker()
 		}
 	}
 	debt := 0.0
@@ -69,7 +75,7 @@ func runGoroutineLeak(s *session) error {
 				default: // all workers busy: skip, as a load shedder would
 				}
 			} else {
-				go leakyWorker(make([]byte, 512))
+				startLeakyWorker()
 			}
 		}
 	}

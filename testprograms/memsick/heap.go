@@ -13,7 +13,7 @@ func runHealthy(s *session) error {
 	if s.opt.large {
 		live, churn = orInt(s.opt.liveMiB, 1024), orInt(s.opt.churnMiBPerSec, 256)
 	}
-	h := newSteadyHeap(live*miB, 16<<10)
+	h := newSteadyHeap(live*miB, s.opt.objectBytes)
 	c := newChurner(h, churn)
 	// A service that has run for a while has been through GC cycles; one forced cycle here puts
 	// the heap goal where steady state has it, instead of where start-up growth left it.

@@ -43,6 +43,7 @@ type options struct {
 	liveMiB          int
 	churnMiBPerSec   int
 	large            bool
+	objectBytes      int
 	leakMiBPerSec    float64
 	goroutines       int
 	goroutinesPerSec int
@@ -102,6 +103,7 @@ func run(args []string) int {
 	fs.IntVar(&opt.liveMiB, "live-mib", 0, "steady live heap, in MiB (default: per scenario; non-go-memory: the initial C memory)")
 	fs.IntVar(&opt.churnMiBPerSec, "churn-mib-per-sec", 0, "garbage allocated per second, in MiB (default: per scenario)")
 	fs.BoolVar(&opt.large, "large", false, "healthy: a ~1 GiB steady live heap instead of ~50 MiB")
+	fs.IntVar(&opt.objectBytes, "object-bytes", 16<<10, "healthy: the size of the live heap's objects (512: small-object spans, where Green Tea reserves 128 B each)")
 	fs.Float64Var(&opt.leakMiBPerSec, "leak-mib-per-sec", 0, "growth per second, in MiB (default: per scenario)")
 	fs.IntVar(&opt.goroutines, "goroutines", 10000, "goroutine-leak: goroutines parked at start")
 	fs.IntVar(&opt.goroutinesPerSec, "goroutines-per-sec", 200, "goroutine-leak: goroutines added per second")
@@ -135,7 +137,7 @@ func run(args []string) int {
 		return usage(fs, fmt.Errorf("unknown scenario %q", id), false)
 	}
 	if opt.spikeMiB <= 0 || opt.fileMiB <= 0 || opt.goroutines < 0 || opt.goroutinesPerSec < 0 ||
-		opt.liveMiB < 0 || opt.limitMiB <= 0 || opt.churnMiBPerSec < 0 || opt.leakMiBPerSec < 0 || opt.respikeEvery < 0 {
+		opt.liveMiB < 0 || opt.objectBytes <= 0 || opt.limitMiB <= 0 || opt.churnMiBPerSec < 0 || opt.leakMiBPerSec < 0 || opt.respikeEvery < 0 {
 		return fail(errors.New("sizes, rates and counts must be positive"))
 	}
 

@@ -1,5 +1,6 @@
 // Command promfixture is a small, well-behaved Go process whose HTTP endpoints gomemdoctor's
-// format tests are captured from (scripts/capture-http-fixtures.sh). It is not built in CI.
+// format tests are captured from (scripts/capture-http-fixtures.sh), and the /metrics e2e test's
+// target.
 //
 // It serves, on 127.0.0.1 (port 0 unless -addr says otherwise):
 //
@@ -12,9 +13,10 @@
 // and prints "READY pid=<pid> addr=<host:port>" once its heap is settled. Allocation is bounded
 // (a fixed live set plus garbage made once before READY) so it can run for hours.
 //
-// Build offline with Debian's client_golang:
+// Build offline with Debian's client_golang, or with today's in module mode (testprograms/go.mod):
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o promfixture ./testprograms/promfixture
+//	cd testprograms && GOTOOLCHAIN=go1.26.8 go build -o promfixture ./promfixture
 package main
 
 import (

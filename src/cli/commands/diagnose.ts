@@ -24,6 +24,7 @@ import {
   type LiveFlags,
   liveCollectOptions,
   liveTarget,
+  refuseLiveOnlyFlags,
   withLiveOptions,
 } from '../live-options.ts'
 import { progressLine } from '../progress.ts'
@@ -73,8 +74,7 @@ export const diagnoseCommand: CliCommand = {
       .action(async (target: string | undefined, flags: DiagnoseFlags) => {
         if (flags.prometheus !== undefined) {
           if (target !== undefined) throw new UsageError('give a target or --prometheus, not both')
-          if (flags.forceGc)
-            throw new UsageError('--force-gc needs a live target, not --prometheus')
+          refuseLiveOnlyFlags(flags, '--prometheus')
           return done({
             exitCode: await diagnoseFromPrometheus({ ...flags, prometheus: flags.prometheus }),
           })
@@ -92,7 +92,7 @@ export const diagnoseCommand: CliCommand = {
 async function gather(target: string | undefined, flags: DiagnoseFlags): Promise<SavedRun> {
   if (target !== undefined && !/^\d+$/.test(target) && !/^https?:\/\//i.test(target)) {
     // Captures are replayed as they were read: nothing can be collected in them any more.
-    if (flags.forceGc) throw new UsageError(`--force-gc needs a live target, not ${target}`)
+    refuseLiveOnlyFlags(flags, target)
     return readFiles(target)
   }
   const live = liveTarget('diagnose', target, flags, 'a PID, a URL, or a capture directory')

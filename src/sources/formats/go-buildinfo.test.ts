@@ -14,6 +14,7 @@ import { GO_RELEASES, type GoRelease, goCommand } from '../../demo/go-toolchains
 import {
   extractBuildInfoSection,
   type GoBuildInfo,
+  goBinaryMark,
   goBuildInfo,
   parseGoBuildInfo,
 } from './go-buildinfo.ts'
@@ -80,6 +81,25 @@ function noise(length: number, seed: number): Buffer {
   }
   return out
 }
+
+test('reads every committed section (go1.19.8, go1.27.3, go1.26.8-X:…) exactly as go version -m printed it', () => {
+  const all = JSON.parse(
+    readFileSync(new URL('../../../testdata/formats/capture-http.json', import.meta.url), 'utf8'),
+  ).goVersionM as Record<string, string>
+  assert.deepEqual(Object.keys(all).length, 3)
+  for (const [name, printed] of Object.entries(all)) {
+    assert.deepEqual(
+      goBuildInfo.parse(fixture('go-buildinfo', name)),
+      fromGoVersionM(printed),
+      name,
+    )
+  }
+  const experiment = goBuildInfo.parse(
+    fixture('go-buildinfo', 'go1.26.8-X-goroutineleakprofile-linux-amd64.buildinfo'),
+  )
+  assert.equal(experiment?.goVersion, 'go1.26.8-X:goroutineleakprofile')
+  assert.equal(experiment?.settings.GOEXPERIMENT, 'goroutineleakprofile')
+})
 
 test('reads the committed go1.19.8 section exactly as go version -m printed it', () => {
   const capture = fixture('go-buildinfo', FIXTURE)
@@ -308,6 +328,47 @@ function describeBinariesOf(
       legacy.writeBigUInt64LE(0xdead0000n, at + 16)
       assertInputError(() => parseGoBuildInfo(legacy, legacyFile), legacyFile)
     })
+
+    test('a stripped binary keeps its build info; one whose .go.buildinfo was removed is still known for Go', t => {
+      const file = join(dir, 'amd64-cgo0')
+      const stripped = join(dir, 'amd64-strip-all')
+      const removed = join(dir, 'amd64-no-buildinfo')
+      const strip = spawnSync('strip', ['--strip-all', '-o', stripped, file])
+      const objcopy = spawnSync('objcopy', ['--remove-section', '.go.buildinfo', file, removed])
+      if (strip.status !== 0 || objcopy.status !== 0) return t.skip('binutils strip/objcopy absent')
+      assert.deepEqual(parseGoBuildInfo(readFileSync(stripped), stripped), goVersionM(file))
+      // Without the section the data segment holds no blob: no build info, but not "not Go".
+      const bytes = readFileSync(removed)
+      assert.equal(parseGoBuildInfo(bytes, removed), undefined)
+      assert.match(
+        goBinaryMark(bytes, removed) ?? '',
+        /^its \.(gopclntab|note\.go\.buildid) section$/,
+      )
+      // Section headers gone as well: the Go build ID note in its PT_NOTE segment still says Go.
+      const headerless = Buffer.from(bytes)
+      headerless.writeBigUInt64LE(0n, 0x28)
+      headerless.fill(0, 0x3c, 0x40)
+      assert.equal(goBinaryMark(headerless, removed), 'a Go build ID note')
+      for (const other of ['/bin/ls', process.execPath].filter(existsSync))
+        assert.equal(goBinaryMark(readFileSync(other), other), undefined, other)
+    })
+
+    if (release === '1.27') {
+      test('reads a Go newer than it was written for: go1.28.0 patched into a real go1.27.3 binary', () => {
+        const file = join(dir, 'amd64-cgo0')
+        const elf = Buffer.from(readFileSync(file))
+        const at = magicOffset(elf)
+        const version = elf.indexOf(goVersion, at)
+        assert.ok(version > at && version < at + 64, 'the version follows the header')
+        elf.write('go1.28.0', version, 'latin1')
+        const patched = join(dir, 'amd64-go1.28')
+        writeFileSync(patched, elf, { mode: 0o755 })
+        const info = parseGoBuildInfo(elf, patched)
+        // The toolchain's own reader agrees: only the version changed.
+        assert.deepEqual(info, goVersionM(patched))
+        assert.deepEqual(info, { ...goVersionM(file), goVersion: 'go1.28.0' })
+      })
+    }
 
     test('rejects a truncated Go binary in one line', () => {
       for (const name of ['amd64-cgo1', 'amd64-cgo0', 'mips'].filter(n => n in variants)) {

@@ -35,6 +35,7 @@ const FLAG_BIG_ENDIAN = 1
 /** Go ≥ 1.18: the two strings follow the header; before, the header held pointers to them. */
 const FLAG_INLINE = 2
 const PT_LOAD = 1
+const PT_NOTE = 4
 const PF_X = 1
 const PF_W = 2
 const SHT_NOBITS = 8
@@ -121,7 +122,47 @@ function readRawBuildInfo(bytes: Uint8Array, origin: string): RawBuildInfo | und
   const region = Buffer.from(bytes.buffer, bytes.byteOffset + offset, size)
   // The blob is 16-byte aligned; a misaligned copy of the magic (in a string table) is skipped.
   for (let at = region.indexOf(MAGIC); at >= 0; at = region.indexOf(MAGIC, at + 1)) {
-    if ((vaddr + at) % 16 === 0) return decodeBlob(region, at, elf, origin)
+    if ((vaddr + at) % 16 !== 0) continue
+    if (section) return decodeBlob(region, at, elf, origin)
+    // Without the section, the magic found in the data is only a guess: a program that reads
+    // build info itself (debug/buildinfo) holds the magic as data. A guess that does not decode
+    // is not the blob; go version -m says "not a Go executable" there too.
+    try {
+      return decodeBlob(region, at, elf, origin)
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error
+    }
+  }
+  return undefined
+}
+
+/** The ELF note type of a Go build ID (cmd/internal/buildid: the note named "Go", type 4). */
+const GO_BUILDID_NOTE = 4
+
+/**
+ * What shows an ELF binary without build info to be Go all the same, or undefined: its
+ * `.gopclntab` or `.note.go.buildid` section, else (section headers stripped too) a PT_NOTE
+ * segment holding the Go build ID note. Build info goes missing when `.go.buildinfo` was removed
+ * (objcopy --remove-section), or before Go 1.13. Throws InputError like parseGoBuildInfo.
+ */
+export function goBinaryMark(bytes: Uint8Array, origin: string): string | undefined {
+  if (!startsWith(bytes, ELF_MAGIC, 0)) return undefined
+  const elf = readElf(bytes, origin)
+  const named = elf.sections.find(s => s.name === '.gopclntab' || s.name === '.note.go.buildid')
+  if (named) return `its ${named.name} section`
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const little = bytes[5] === 1
+  for (const note of elf.segments.filter(p => p.type === PT_NOTE)) {
+    // Each note: namesz, descsz, type (4 bytes each), the name padded to 4, then the desc.
+    for (let at = note.offset; at + 16 <= Math.min(note.offset + note.filesz, bytes.length); ) {
+      const namesz = view.getUint32(at, little)
+      const descsz = view.getUint32(at + 4, little)
+      const type = view.getUint32(at + 8, little)
+      const name = Buffer.from(bytes.subarray(at + 12, at + 12 + Math.min(namesz, 4)))
+      if (namesz === 4 && type === GO_BUILDID_NOTE && name.toString('latin1') === 'Go\0\0')
+        return 'a Go build ID note'
+      at += 12 + Math.ceil(namesz / 4) * 4 + Math.ceil(descsz / 4) * 4
+    }
   }
   return undefined
 }

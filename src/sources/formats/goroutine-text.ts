@@ -45,7 +45,7 @@ export function parseGoroutineText(bytes: Uint8Array, source: string): Goroutine
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
   if (looksLikeHtml(text.slice(0, 512)))
     throw new InputError(`${source}: got HTML, not a goroutine dump (a login or error page?)`)
-  if (text.startsWith('goroutine profile: total ')) return parseDebug1(text, source)
+  if (text.startsWith('goroutine profile: total ')) return parseCountProfileText(text, source)
   return parseTracebacks(text, bytes.byteLength, source)
 }
 
@@ -233,11 +233,20 @@ function parseFrame(call: string, location: string): Frame {
  *   # labels: {"job":"sync"}
  *   #	0x674c3a	main.leakyWorker+0x3a	/src/main.go:50
  */
-function parseDebug1(text: string, source: string): GoroutineDump {
+/**
+ * The aggregated text of a count profile (`<name> profile: total N`, then `count @ pcs` lines and
+ * their `#` frames): the goroutine profile's ?debug=1, and the goroutineleak profile's, whose
+ * `total 0` with no stacks is a real answer.
+ */
+export function parseCountProfileText(
+  text: string,
+  source: string,
+  name = 'goroutine',
+): GoroutineDump {
   const table = new FrameTable()
   const records: GoroutineRecord[] = []
   const lines = text.split('\n')
-  const declaredTotal = Number(/^goroutine profile: total (\d+)/.exec(text)?.[1])
+  const declaredTotal = Number(new RegExp(`^${name} profile: total (\\d+)`).exec(text)?.[1])
   let current: GoroutineRecord | undefined
   let total = 0
   for (const [i, raw] of lines.entries()) {
@@ -277,8 +286,8 @@ function parseDebug1(text: string, source: string): GoroutineDump {
       )
     } else if (line === '') current = undefined
   }
-  if (records.length === 0)
-    throw new InputError(`${source}: a goroutine profile header with no stacks`)
+  if (records.length === 0 && declaredTotal !== 0)
+    throw new InputError(`${source}: a ${name} profile header with no stacks`)
   const dump: GoroutineDump = { source, form: 'debug=1', frames: table.frames, records, total }
   if (Number.isFinite(declaredTotal)) dump.declaredTotal = declaredTotal
   if (dump.declaredTotal !== undefined && total < dump.declaredTotal)

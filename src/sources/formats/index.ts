@@ -12,6 +12,7 @@ import {
 import { goroutineTextFormat } from './goroutine-text.ts'
 import { kernelRelease, parseKernelRelease } from './kernel-release.ts'
 import { pprofHeapFormat } from './pprof.ts'
+import { pprofGoroutineLeak } from './pprof-goroutineleak.ts'
 import { parsePprofHeapText, pprofHeapText } from './pprof-heap-text.ts'
 import { pprofIndex } from './pprof-index.ts'
 import { parseProcCgroup, procCgroup } from './proc-cgroup.ts'
@@ -39,6 +40,7 @@ const SNIFFABLE: readonly Format<unknown>[] = [
   cgroupMemoryStat,
   procSmaps,
   pprofIndex,
+  pprofGoroutineLeak,
   goroutineTextFormat,
   kernelRelease,
   // Last: any gzip stream claims to be a profile, so every text format goes first.

@@ -14,6 +14,12 @@ import { type PromFamily, parsePromText, promText, runtimeFromPromText } from '.
 const DEFAULT = fixture('prom-text', 'go1.19.8-client_golang1.14.0-default.txt')
 const BOTH = fixture('prom-text', 'go1.19.8-client_golang1.14.0-memstats-and-runtime-metrics.txt')
 const RM_ONLY = fixture('prom-text', 'go1.19.8-client_golang1.14.0-runtime-metrics-only.txt')
+/** Today's client_golang (module proxy) on Go 1.26: the same program, the same three registries. */
+const MODERN = 'go1.26.8-client_golang1.25.0'
+const MODERN_DEFAULT = fixture('prom-text', `${MODERN}-default.txt`)
+const MODERN_BOTH = fixture('prom-text', `${MODERN}-memstats-and-runtime-metrics.txt`)
+const MODERN_RM_ONLY = fixture('prom-text', `${MODERN}-runtime-metrics-only.txt`)
+const ALL_PAGES = [DEFAULT, BOTH, RM_ONLY, MODERN_DEFAULT, MODERN_BOTH, MODERN_RM_ONLY]
 
 /** An unlabelled sample's value, read from the page text without the parser. */
 function valueIn(text: string, name: string): number {
@@ -27,8 +33,8 @@ const parse = (text: string, origin = 'inline') =>
 const without = (families: PromFamily[], prefix: string) =>
   families.filter(f => !f.name.startsWith(prefix))
 
-test('parses every family of three real client_golang pages, with its TYPE and HELP', () => {
-  for (const capture of [DEFAULT, BOTH, RM_ONLY]) {
+test('parses every family of six real client_golang pages (1.14 and 1.25), with its TYPE and HELP', () => {
+  for (const capture of ALL_PAGES) {
     const text = textOf(capture)
     const families = parsePromText(capture)
     const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => [name, type])
@@ -107,15 +113,81 @@ test('maps the go_memstats_* gauges of the default registry to GoRuntimeMemory',
 })
 
 test('derives MemStats from go_memory_classes_* exactly as client_golang does on the same scrape', () => {
-  // This page has both views of one runtime/metrics read: dropping the go_memstats_* families
+  // These pages have both views of one runtime/metrics read: dropping the go_memstats_* families
   // must leave the derivation with the very numbers client_golang computed from it.
-  const families = parsePromText(BOTH)
-  const full = runtimeFromPromText(families, 'page').runtime
-  const derived = runtimeFromPromText(without(families, 'go_memstats_'), 'page').runtime
-  assert.ok(full && derived)
-  const { lastGCMs, ...fullWithoutLastGC } = full
-  assert.ok(lastGCMs !== undefined && lastGCMs > 0)
-  assert.deepEqual(derived, fullWithoutLastGC)
+  for (const page of [BOTH, MODERN_BOTH]) {
+    const families = parsePromText(page)
+    const full = runtimeFromPromText(families, 'page').runtime
+    const derived = runtimeFromPromText(without(families, 'go_memstats_'), 'page').runtime
+    assert.ok(full && derived)
+    const { lastGCMs, ...fullWithoutLastGC } = full
+    assert.ok(lastGCMs !== undefined && lastGCMs > 0)
+    // client_golang ≥ 1.20 keeps last_gc_time among its base metrics: dropping it drops lastGCMs.
+    const { lastGCMs: _kept, ...derivedWithoutLastGC } = derived
+    assert.deepEqual(derivedWithoutLastGC, fullWithoutLastGC, page.origin)
+  }
+})
+
+test("reads the runtime/metrics gauges of today's client_golang: GOGC and GOMEMLIMIT by default, the live heap when asked", () => {
+  const gauges = (page: typeof DEFAULT) => {
+    const runtime = runtimeFromPromText(parsePromText(page), page.origin).runtime
+    assert.ok(runtime, page.origin)
+    return {
+      gogcPercent: runtime.gogcPercent,
+      memoryLimit: runtime.memoryLimit,
+      heapLive: runtime.heapLive,
+    }
+  }
+  const text = textOf(MODERN_BOTH)
+  // The default registry: client_golang's default runtime/metrics rule is GOGC, GOMEMLIMIT and
+  // GOMAXPROCS. The fixture runs with neither set, so: 100, and math.MaxInt64 as a float.
+  assert.deepEqual(gauges(MODERN_DEFAULT), {
+    gogcPercent: 100,
+    memoryLimit: 2 ** 63,
+    heapLive: undefined,
+  })
+  assert.equal(valueIn(textOf(MODERN_DEFAULT), 'go_gc_gomemlimit_bytes'), 2 ** 63)
+  for (const page of [MODERN_BOTH, MODERN_RM_ONLY]) {
+    assert.deepEqual(gauges(page), {
+      gogcPercent: 100,
+      memoryLimit: 2 ** 63,
+      heapLive: valueIn(textOf(page), 'go_gc_heap_live_bytes'),
+    })
+  }
+  // The live heap is what the last GC marked: below the goal it set.
+  assert.ok(valueIn(text, 'go_gc_heap_live_bytes') < valueIn(text, 'go_gc_heap_goal_bytes'))
+  // client_golang 1.14 has none of them.
+  for (const page of [DEFAULT, BOTH, RM_ONLY]) {
+    assert.deepEqual(gauges(page), {
+      gogcPercent: undefined,
+      memoryLimit: undefined,
+      heapLive: undefined,
+    })
+  }
+})
+
+test('reads GOGC=off as -1 and a set limit as bytes, and rejects gauges that are not a setting', () => {
+  const text = textOf(MODERN_DEFAULT)
+  const page = (gogc: string, limit = '9.223372036854776e+18') =>
+    text
+      .replace(/^go_gc_gogc_percent .*$/m, `go_gc_gogc_percent ${gogc}`)
+      .replace(/^go_gc_gomemlimit_bytes .*$/m, `go_gc_gomemlimit_bytes ${limit}`)
+  const runtime = runtimeFromPromText(parse(page('-1', '5.36870912e+08')), 'x').runtime
+  assert.equal(runtime?.gogcPercent, -1)
+  assert.equal(runtime?.memoryLimit, 512 * 2 ** 20)
+  const cases: [string, string, RegExp][] = [
+    ['gogc -2', page('-2'), /go_gc_gogc_percent is -2, not a GOGC percentage/],
+    ['gogc 1.5', page('1.5'), /go_gc_gogc_percent is 1.5/],
+    ['gogc NaN', page('NaN'), /go_gc_gogc_percent is NaN/],
+    ['limit -1', page('100', '-1'), /go_gc_gomemlimit_bytes is -1, not a count/],
+    ['limit Inf', page('100', '+Inf'), /go_gc_gomemlimit_bytes is Infinity/],
+  ]
+  for (const [name, body, pattern] of cases) {
+    assertInputError(
+      () => runtimeFromPromText(parse(body), name),
+      new RegExp(`^${name}: .*${pattern.source}`),
+    )
+  }
 })
 
 test('reads a runtime/metrics-only page through the memory-class identities', () => {
@@ -219,6 +291,8 @@ test('rejects hostile pages with one line naming the origin', () => {
     ['10 MB of blanks then text', `${' '.repeat(10 * 1024 * 1024)}x`, /line 1: x has no value/],
     ['binary blob', '\0\x01\x02garbage', /line 1: expected a metric name, got "\\u0000/],
   ]
+  // No time limit here (a busy CI machine would trip it): the 10 MB cases pass in well under a
+  // second because the scans are linear; a quadratic one would show as a test taking minutes.
   for (const [name, page, pattern] of cases) {
     assertInputError(() => parse(page, name), new RegExp(`^${name}: .*${pattern.source}`))
   }

@@ -7,10 +7,18 @@
  *   go_memstats_heap_idle_bytes 2.613248e+06
  *   go_gc_duration_seconds{quantile="0.5"} 4.0751e-05
  *
+ * Three runtime/metrics gauges (Go ≥ 1.21) are read where a page has them:
+ *   go_gc_gogc_percent      /gc/gogc:percent      the GOGC in effect, SetGCPercent included; -1 off
+ *   go_gc_gomemlimit_bytes  /gc/gomemlimit:bytes  the limit in effect; math.MaxInt64 (9.22e18) unset
+ *   go_gc_heap_live_bytes   /gc/heap/live:bytes   the heap the last GC marked live
+ * client_golang ≥ 1.20 serves the first two in its default registry
+ * (internal.GoCollectorDefaultRuntimeMetrics: /gc/gogc:percent|/gc/gomemlimit:bytes|
+ * /sched/gomaxprocs:threads); heap live only with WithGoCollectorRuntimeMetrics (MetricsGC, All).
+ *
  * Reference: prometheus/docs content/docs/instrumenting/exposition_formats.md ("Text format
  * details"); prometheus/common expfmt/text_parse.go; client_golang v1.14.0 prometheus/go_collector.go
  * (go_memstats_* names) and go_collector_latest.go memStatsFromRM (the MemStats ← runtime/metrics
- * identities used below).
+ * identities used below); client_golang v1.25.0 prometheus/internal/go_collector_options.go.
  */
 import { InputError } from '../../errors.ts'
 import type { GoRuntimeMemory } from '../../model/snapshot.ts'
@@ -308,6 +316,17 @@ export function runtimeFromValues(
     if (value !== undefined) runtime[key] = value
     else if (required) missing.push(names[0] ?? '')
   }
+  const heapLive = read(HEAP_LIVE)
+  if (heapLive !== undefined) runtime.heapLive = heapLive
+  const memoryLimit = read(GOMEMLIMIT)
+  if (memoryLimit !== undefined) runtime.memoryLimit = memoryLimit
+  // GOGC=off reads -1, the one negative value a gauge here may have.
+  const gogc = lookup(GOGC)
+  if (gogc !== undefined) {
+    if (!Number.isInteger(gogc) || gogc < -1)
+      throw new InputError(`${origin}: ${GOGC} is ${gogc}, not a GOGC percentage (-1 for off)`)
+    runtime.gogcPercent = gogc
+  }
   const view: PromRuntimeView = {}
   const goroutines = read(GOROUTINES[0]) ?? read(GOROUTINES[1])
   if (goroutines !== undefined) view.goroutines = goroutines
@@ -329,6 +348,9 @@ export function runtimeFromValues(
 }
 
 const GOROUTINES = ['go_goroutines', 'go_sched_goroutines_goroutines'] as const
+const HEAP_LIVE = 'go_gc_heap_live_bytes'
+const GOGC = 'go_gc_gogc_percent'
+const GOMEMLIMIT = 'go_gc_gomemlimit_bytes'
 const LAST_GC = 'go_memstats_last_gc_time_seconds'
 const RSS = 'process_resident_memory_bytes'
 
@@ -341,6 +363,9 @@ export const RUNTIME_METRIC_NAMES: readonly string[] = [
     ]),
     ...SINGLE.flatMap(([, names]) => names),
     ...GOROUTINES,
+    HEAP_LIVE,
+    GOGC,
+    GOMEMLIMIT,
     LAST_GC,
     RSS,
   ]),
