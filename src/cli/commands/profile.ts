@@ -103,7 +103,8 @@ function withTopOptions(command: Command): Command {
 
 async function load(source: string): Promise<Profile> {
   const capture = await readInput(source, 'pprof-heap', '/debug/pprof/heap')
-  return parsePprofAsync(capture.bytes, capture.origin)
+  // top and diff read no labels: skipping them is ~50 ms on a 1M-sample profile.
+  return parsePprofAsync(capture.bytes, capture.origin, undefined, { labels: false })
 }
 
 function top(profile: Profile, flags: TopFlags): TopReport {

@@ -45,6 +45,14 @@ function shortVarint(buf: Uint8Array, p: number): number {
   return v
 }
 
+export interface DecodeOptions {
+  /**
+   * false: sample labels are checked and skipped, and the profile has none (`profile top` and
+   * `diff` read none, and a 1M-sample heap profile's bytes= labels cost ~50 ms to keep).
+   */
+  labels?: boolean
+}
+
 export class ProfileDecoder {
   // Chunks holding one unfinished field, and how many bytes that field needs in all.
   private pending: Buffer[] = []
@@ -84,9 +92,14 @@ export class ProfileDecoder {
   private width = -1
   private readonly values: F64Column
   private readonly locationStart: U32Column
-  /** Raw location ids, resolved to indexes in place by finish(). */
+  /**
+   * Location ids minus one (id 0 wraps to WIDE_ID): already the indexes when Go numbered the
+   * locations 1..n, so finish() need not touch them; otherwise resolved in place.
+   */
   private locationIds: Uint32Array
   private locationLen = 0
+  /** The largest value in locationIds: below the location count, every id named a location. */
+  private locationMax = 0
   /** Ids too big for locationIds, by position (Go numbers locations 1..n; other writers may not). */
   private readonly wideIds = new Map<number, number>()
   private readonly labelStart: U32Column
@@ -101,10 +114,14 @@ export class ProfileDecoder {
    * `sizeHint`: about how many bytes will be pushed, to size the sample columns once instead of
    * doubling them (the copies cost a 1M-sample profile ~80 ms); a wrong hint costs only that.
    */
+  private readonly labels: boolean
+
   constructor(
     readonly source: string,
     sizeHint = 0,
+    options: DecodeOptions = {},
   ) {
+    this.labels = options.labels !== false
     // A Go heap sample is ~65 bytes: ~15 location ids of 3 bytes, 4 values, a label.
     // Reserved up front for at most 256 MB of input; past that the columns double as they fill,
     // so a wild hint cannot ask for gigabytes of address space at once.
@@ -112,13 +129,15 @@ export class ProfileDecoder {
     const samples = Math.max(1024, Math.ceil(hint / 48))
     this.values = f64(samples * 4)
     this.locationStart = u32(samples)
-    this.labelStart = u32(samples)
+    const labelled = this.labels ? samples : 1024
+    this.labelStart = u32(labelled)
     // Go labels every heap sample once (bytes=size).
-    this.labelKey = u32(samples)
-    this.labelStr = u32(samples)
-    this.labelNum = f64(samples)
-    this.labelUnit = u32(samples)
-    this.locationIds = new Uint32Array(Math.max(4096, Math.ceil(hint / 3)))
+    this.labelKey = u32(labelled)
+    this.labelStr = u32(labelled)
+    this.labelNum = f64(labelled)
+    this.labelUnit = u32(labelled)
+    // Ids are 1–3 bytes in Go's profiles (2.9–4.3 bytes a frame with the rest of the sample).
+    this.locationIds = new Uint32Array(Math.max(4096, Math.ceil(hint / 2)))
   }
 
   /** Decodes every whole field in `chunk` (after what earlier chunks left unfinished). */
@@ -254,7 +273,7 @@ export class ProfileDecoder {
   private sample(buf: Uint8Array, start: number, end: number): void {
     const r = this.reader
     this.locationStart.push(this.locationLen)
-    this.labelStart.push(this.labelKey.length)
+    if (this.labels) this.labelStart.push(this.labelKey.length)
     let valueCount = 0
     let pos = start
     while (pos < end) {
@@ -275,6 +294,7 @@ export class ProfileDecoder {
           // Each id takes at least a byte: room for the field's bytes is room for its ids.
           let ids = this.locationIds
           let n = this.locationLen
+          let max = this.locationMax
           if (n + (packedEnd - p) > ids.length) ids = grow(ids, n + (packedEnd - p))
           while (p < packedEnd) {
             let v = shortVarint(buf, p)
@@ -282,15 +302,19 @@ export class ProfileDecoder {
             else {
               v = r.at(buf, p, packedEnd).varint()
               p = r.pos
-              if (v >= WIDE_ID) {
+              if (v > WIDE_ID) {
                 this.wideIds.set(n, v)
-                v = WIDE_ID
+                v = 0
               }
             }
-            ids[n++] = v
+            // id 0 (reserved) wraps to WIDE_ID, above any location count.
+            const index = (v - 1) >>> 0
+            if (index > max) max = index
+            ids[n++] = index
           }
           this.locationIds = ids
           this.locationLen = n
+          this.locationMax = max
         } else {
           const column = this.values
           if (column.length + (packedEnd - p) > column.data.length)
@@ -312,7 +336,13 @@ export class ProfileDecoder {
         if (p !== packedEnd) throw new ProtoError('packed field overruns its length')
         pos = p
       } else if (tag === 0x1a) {
-        pos = this.label(buf, pos, end)
+        if (this.labels) pos = this.label(buf, pos, end)
+        else {
+          // Skipped, but its length must still hold within the sample.
+          const length = buf[pos] as number
+          if (length < 0x80 && pos + 1 + length <= end) pos += 1 + length
+          else pos = r.at(buf, pos, end).lengthEnd()
+        }
       } else {
         // Unpacked repeated fields (legal protobuf), unknown fields, multi-byte tags.
         r.at(buf, pos - 1, end)
@@ -323,19 +353,24 @@ export class ProfileDecoder {
           if (this.locationLen === this.locationIds.length)
             this.locationIds = grow(this.locationIds, this.locationLen + 1)
           let id = r.varint()
-          if (id >= WIDE_ID) {
+          if (id > WIDE_ID) {
             this.wideIds.set(this.locationLen, id)
-            id = WIDE_ID
+            id = 0
           }
-          this.locationIds[this.locationLen++] = id
+          const index = (id - 1) >>> 0
+          if (index > this.locationMax) this.locationMax = index
+          this.locationIds[this.locationLen++] = index
         } else if (f === 2) {
           expectWire(t, VARINT)
           this.values.push(r.int64())
           valueCount++
         } else if (f === 3) {
           expectWire(t, LEN)
-          pos = this.label(buf, r.pos, end)
-          continue
+          if (this.labels) {
+            pos = this.label(buf, r.pos, end)
+            continue
+          }
+          r.skip(LEN)
         } else r.skip(t & 7)
         pos = r.pos
       }
@@ -464,6 +499,10 @@ export class ProfileDecoder {
     this.lineStart.push(this.lineFunctionId.length)
     this.locationStart.push(this.locationLen)
     this.labelStart.push(this.labelKey.length)
+    // Without labels, every sample's range is empty.
+    const labelStart = this.labels
+      ? this.labelStart.trimmed()
+      : new Uint32Array(this.sampleCount + 1)
     return resolveProfile({
       source: this.source,
       sampleTypeIdx: this.sampleTypeIdx,
@@ -497,9 +536,10 @@ export class ProfileDecoder {
         width: this.width,
         locationStart: this.locationStart.trimmed(),
         locationIds: this.locationIds.subarray(0, this.locationLen),
+        locationMax: this.locationMax,
         wideIds: this.wideIds,
         values: this.values.trimmed(),
-        labelStart: this.labelStart.trimmed(),
+        labelStart,
         labelKey: this.labelKey.trimmed(),
         labelStr: this.labelStr.trimmed(),
         labelNum: this.labelNum.trimmed(),
