@@ -82,6 +82,16 @@ for (const [sampleType, cum] of [
   })
 }
 
+test('the shown rows and the node count are the same whether cum is summed for every node or the shown ones', () => {
+  const p = generateDeepProfile(deepShape)
+  for (const sampleType of ['inuse_space', 'alloc_space']) {
+    const every = heapTop(p, { sampleType, limit: Infinity })
+    const shown = heapTop(p, { sampleType, limit: 20 })
+    assert.deepEqual(shown.rows, every.rows.slice(0, 20), sampleType)
+    assert.equal(shown.nodeCount, every.nodeCount, sampleType)
+  }
+})
+
 test('names main.leakyCache and its inlined helper at the top of the real heap profile', () => {
   const path = join(dir, 'go1.19-heap-t1.pb.gz')
   const top = heapTop(parsePprof(readFileSync(path), path), { sampleType: 'inuse_space' })

@@ -74,18 +74,18 @@ export class ProfileDecoder {
   private readonly strings: string[] = []
   private readonly mappingRaw: RawMapping[] = []
 
-  private readonly fnId = f64()
-  private readonly fnName = f64()
-  private readonly fnSystem = f64()
-  private readonly fnFile = f64()
-  private readonly fnStart = f64()
+  private readonly fnId: F64Column
+  private readonly fnName: F64Column
+  private readonly fnSystem: F64Column
+  private readonly fnFile: F64Column
+  private readonly fnStart: F64Column
 
-  private readonly locId = f64()
-  private readonly locAddress = f64()
-  private readonly locMappingId = f64()
-  private readonly lineStart = u32()
-  private readonly lineFunctionId = f64()
-  private readonly lineNumber = f64()
+  private readonly locId: F64Column
+  private readonly locAddress: F64Column
+  private readonly locMappingId: F64Column
+  private readonly lineStart: U32Column
+  private readonly lineFunctionId: F64Column
+  private readonly lineNumber: F64Column
 
   private sampleCount = 0
   /** Values per sample, from the first sample; every other sample must agree. */
@@ -136,6 +136,20 @@ export class ProfileDecoder {
     this.labelStr = u32(labelled)
     this.labelNum = f64(labelled)
     this.labelUnit = u32(labelled)
+    // Tables: a location per 200–650 bytes of the profiles measured, a function per 600–3,000.
+    const locations = Math.max(1024, Math.ceil(hint / 128))
+    this.locId = f64(locations)
+    this.locAddress = f64(locations)
+    this.locMappingId = f64(locations)
+    this.lineStart = u32(locations)
+    this.lineFunctionId = f64(locations)
+    this.lineNumber = f64(locations)
+    const functions = Math.max(1024, Math.ceil(hint / 512))
+    this.fnId = f64(functions)
+    this.fnName = f64(functions)
+    this.fnSystem = f64(functions)
+    this.fnFile = f64(functions)
+    this.fnStart = f64(functions)
     // Ids are 1–3 bytes in Go's profiles (2.9–4.3 bytes a frame with the rest of the sample).
     this.locationIds = new Uint32Array(Math.max(4096, Math.ceil(hint / 2)))
   }
@@ -426,14 +440,38 @@ export class ProfileDecoder {
     return labelEnd
   }
 
-  /** Location {1: id, 2: mapping_id, 3: address, 4: line {1: function_id, 2: line}}. */
+  /**
+   * Location {1: id, 2: mapping_id, 3: address, 4: line {1: function_id, 2: line}}. Go writes
+   * one-byte tags and lines of two short varints: those are read inline (a deep profile has
+   * ~100k locations), anything else by the Reader, one field at a time.
+   */
   private location(r: Reader): void {
     const end = r.lengthEnd()
+    const buf = r.buf
     let id = 0
     let mappingId = 0
     let address = 0
     this.lineStart.push(this.lineFunctionId.length)
-    while (r.pos < end) {
+    let p = r.pos
+    while (p < end) {
+      const tag = buf[p] as number
+      if (tag === 0x08 || tag === 0x10 || tag === 0x18) {
+        const v = shortVarint(buf, p + 1)
+        if (v >= 0 && shortEnd <= end) {
+          p = shortEnd
+          if (tag === 0x08) id = v
+          else if (tag === 0x10) mappingId = v
+          else address = v
+          continue
+        }
+      } else if (tag === 0x22 && p + 1 < end && (buf[p + 1] as number) < 0x80) {
+        const lineEnd = p + 2 + (buf[p + 1] as number)
+        if (lineEnd <= end && this.shortLine(buf, p + 2, lineEnd)) {
+          p = lineEnd
+          continue
+        }
+      }
+      r.at(buf, p, end)
       const t = r.tag()
       const f = t >>> 3
       if (f >= 1 && f <= 3) expectWire(t, VARINT)
@@ -453,26 +491,66 @@ export class ProfileDecoder {
           else r.skip(lt & 7)
         }
         if (r.pos !== lineEnd) throw new ProtoError('line overruns its length')
-        // A line without a function carries nothing pprof can name; it is dropped.
-        if (fid === 0) continue
-        this.lineFunctionId.push(fid)
-        this.lineNumber.push(line)
+        this.addLine(fid, line)
       } else r.skip(t & 7)
+      p = r.pos
     }
     this.locId.push(id)
     this.locMappingId.push(mappingId)
     this.locAddress.push(address)
   }
 
+  /** A Line made of short varints under one-byte tags 1 and 2, added; false for anything else. */
+  private shortLine(buf: Uint8Array, start: number, end: number): boolean {
+    let fid = 0
+    let line = 0
+    let p = start
+    while (p < end) {
+      const tag = buf[p] as number
+      if (tag !== 0x08 && tag !== 0x10) return false
+      const v = shortVarint(buf, p + 1)
+      if (v < 0 || shortEnd > end) return false
+      if (tag === 0x08) fid = v
+      else line = v
+      p = shortEnd
+    }
+    this.addLine(fid, line)
+    return true
+  }
+
+  private addLine(fid: number, line: number): void {
+    // A line without a function carries nothing pprof can name; it is dropped.
+    if (fid === 0) return
+    this.lineFunctionId.push(fid)
+    this.lineNumber.push(line)
+  }
+
   /** Function {1: id, 2: name, 3: system_name, 4: filename, 5: start_line}. */
   private function(r: Reader): void {
     const end = r.lengthEnd()
+    const buf = r.buf
     let id = 0
     let name = 0
     let system = 0
     let file = 0
     let start = 0
-    while (r.pos < end) {
+    let p = r.pos
+    while (p < end) {
+      const tag = buf[p] as number
+      // One-byte tags of the five varint fields with short values: what Go writes.
+      if (tag <= 0x28 && tag >= 0x08 && (tag & 7) === VARINT) {
+        const v = shortVarint(buf, p + 1)
+        if (v >= 0 && shortEnd <= end) {
+          p = shortEnd
+          if (tag === 0x08) id = v
+          else if (tag === 0x10) name = v
+          else if (tag === 0x18) system = v
+          else if (tag === 0x20) file = v
+          else start = v
+          continue
+        }
+      }
+      r.at(buf, p, end)
       const t = r.tag()
       const f = t >>> 3
       if (f >= 1 && f <= 5) expectWire(t, VARINT)
@@ -482,6 +560,7 @@ export class ProfileDecoder {
       else if (f === 4) file = r.varint()
       else if (f === 5) start = r.int64()
       else r.skip(t & 7)
+      p = r.pos
     }
     this.fnId.push(id)
     this.fnName.push(name)
