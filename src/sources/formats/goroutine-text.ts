@@ -80,6 +80,7 @@ const CLOSE_BRACKET = 93
 function parseTracebacks(buf: Buffer, source: string, args: boolean): GoroutineDump {
   const table = new FrameTable()
   const frames = new FrameMatcher(buf, table, parseFrame, args)
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   const records: GoroutineRecord[] = []
   const brackets = new Map<string, GoroutineRecord>()
   const n = buf.length
@@ -110,7 +111,8 @@ function parseTracebacks(buf: Buffer, source: string, args: boolean): GoroutineD
         )
       const s = pos + prefixLength
       // A call line ends in ')' and has a '(' after its first character.
-      const open = state === 1 && buf[end - 1] === CLOSE_PAREN ? lastOpenParen(buf, s + 1, end) : -1
+      const open =
+        state === 1 && buf[end - 1] === CLOSE_PAREN ? lastOpenParen(buf, view, s + 1, end) : -1
       if (
         s >= end ||
         (prefixLength > 0 &&
@@ -215,9 +217,19 @@ function startsWith(buf: Buffer, start: number, end: number, text: string): bool
   return true
 }
 
-/** The last '(' in buf[from, end), where a call's arguments open; -1 when there is none. */
-function lastOpenParen(buf: Buffer, from: number, end: number): number {
-  for (let p = end - 1; p >= from; p--) if (buf[p] === OPEN_PAREN) return p
+/**
+ * The last '(' in buf[from, end), where a call's arguments open; -1 when there is none. Read 4
+ * bytes at a time from the end (a word holds a '(' when one of its bytes xor '(' is zero): the
+ * arguments of 1.5M call lines were a tenth of a 200k-goroutine parse, byte by byte.
+ */
+function lastOpenParen(buf: Buffer, view: DataView, from: number, end: number): number {
+  let p = end
+  while (p - 4 >= from) {
+    const x = view.getInt32(p - 4) ^ 0x28282828
+    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break
+    p -= 4
+  }
+  for (p--; p >= from; p--) if (buf[p] === OPEN_PAREN) return p
   return -1
 }
 
