@@ -3,7 +3,8 @@
  * `runs` > 1 (after one unmeasured warm-up: tsx compiles on first use, the file enters the page
  * cache), the best wall time and the highest peak RSS of the runs.
  */
-import { spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { cpus, loadavg } from 'node:os'
 
 export interface Measurement {
   label: string
@@ -41,13 +42,32 @@ function measureOnce(label: string, command: string, args: string[]): Measuremen
   return result
 }
 
-export function report(ours: Measurement, theirs: Measurement): string {
+/**
+ * `ours` against `theirs`, and the floor beside them when given: what any tool must spend on the
+ * same input (see floor.ts), so the distance left to the floor reads off the table.
+ */
+export function report(ours: Measurement, theirs: Measurement, floor?: Measurement): string {
   const mib = (b: number) => `${(b / 1048576).toFixed(0)} MiB`
   const row = (m: Measurement) =>
-    `${m.label.padEnd(56)} ${m.seconds.toFixed(2).padStart(8)} s ${mib(m.peakRssBytes).padStart(10)}`
-  return [
-    row(ours),
-    row(theirs),
-    `ratio: ${(theirs.seconds / ours.seconds).toFixed(1)}× faster, ${(theirs.peakRssBytes / ours.peakRssBytes).toFixed(1)}× less peak RSS`,
-  ].join('\n')
+    `${m.label.padEnd(64)} ${m.seconds.toFixed(2).padStart(8)} s ${mib(m.peakRssBytes).padStart(10)}`
+  const lines = [row(ours), row(theirs)]
+  if (floor) lines.push(row(floor))
+  lines.push(
+    `ratio: ${(theirs.seconds / ours.seconds).toFixed(1)}× faster, ${(theirs.peakRssBytes / ours.peakRssBytes).toFixed(1)}× less peak RSS` +
+      (floor ? `; ${(ours.seconds / floor.seconds).toFixed(2)}× the floor` : ''),
+  )
+  return lines.join('\n')
+}
+
+/** One line naming the machine and its load, printed before and after a bench's runs. */
+export function machine(): string {
+  const load = loadavg()
+    .map(l => l.toFixed(2))
+    .join(' ')
+  return `${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model ?? '?'} · node ${process.version} · load average ${load}`
+}
+
+/** `go version` of the Go binary the bench runs (GO in the environment, else go on PATH). */
+export function goVersion(go: string): string {
+  return execFileSync(go, ['version'], { encoding: 'utf8' }).trim()
 }
