@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { floorCommand, floorSteps } from './floor.ts'
 import { writeGoroutineDump } from './gen-goroutine-dump.ts'
-import { machine, measure, report } from './measure.ts'
+import { buildBundles, machine, measure, report } from './measure.ts'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '2' } } })
 const runs = Number(values.runs)
@@ -36,6 +36,7 @@ const version = execFileSync(
     encoding: 'utf8',
   },
 )
+buildBundles()
 console.log(machine())
 console.log(`reference: panicparse ${version} (Debian)`)
 console.log(`${file}: ${(statSync(file).size / 1048576).toFixed(1)} MiB, 200,000 goroutines`)

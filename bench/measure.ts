@@ -59,6 +59,15 @@ export function report(ours: Measurement, theirs: Measurement, floor?: Measureme
   return lines.join('\n')
 }
 
+/**
+ * Rebuilds build/cli.mjs and build/profile-cli.mjs: bin/gomemdoctor.js falls back to compiling
+ * src/ with tsx when a source is newer than its bundle, which would time tsx, not the CLI.
+ */
+export function buildBundles(): void {
+  const script = new URL('../scripts/build-cli.ts', import.meta.url).pathname
+  execFileSync(process.execPath, ['--import', 'tsx', script], { stdio: 'ignore' })
+}
+
 /** One line naming the machine and its load, printed before and after a bench's runs. */
 export function machine(): string {
   const load = loadavg()

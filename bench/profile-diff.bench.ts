@@ -14,7 +14,7 @@ import { encodeProfileGzip } from '../src/sources/formats/pprof-encode.ts'
 import { writeDeepProfile } from './gen-deep-profile.ts'
 import { grownProfile } from './gen-grown-profile.ts'
 import { writeHeapProfile } from './gen-heap-profile.ts'
-import { goVersion, machine, measure, report } from './measure.ts'
+import { buildBundles, goVersion, machine, measure, report } from './measure.ts'
 
 const bin = fileURLToPath(new URL('../bin/gomemdoctor.js', import.meta.url))
 const go = process.env.GO ?? 'go'
@@ -26,6 +26,7 @@ const shapes = [
   { name: 'deep', file: join(dir, 'heap-deep.pb.gz'), write: writeDeepProfile, runs: 5 },
 ]
 
+buildBundles()
 console.log(machine())
 console.log(`reference: ${goVersion(go)}`)
 for (const shape of shapes) {

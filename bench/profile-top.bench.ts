@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { floorCommand, floorSteps } from './floor.ts'
 import { writeDeepProfile } from './gen-deep-profile.ts'
 import { writeHeapProfile } from './gen-heap-profile.ts'
-import { goVersion, machine, measure, report } from './measure.ts'
+import { buildBundles, goVersion, machine, measure, report } from './measure.ts'
 
 const bin = fileURLToPath(new URL('../bin/gomemdoctor.js', import.meta.url))
 const go = process.env.GO ?? 'go'
@@ -36,6 +36,7 @@ const shapes = [
   },
 ]
 
+buildBundles()
 console.log(machine())
 console.log(`reference: ${goVersion(go)}`)
 for (const shape of shapes) {
