@@ -311,14 +311,25 @@ export class ProfileDecoder {
           let max = this.locationMax
           if (n + (packedEnd - p) > ids.length) ids = grow(ids, n + (packedEnd - p))
           while (p < packedEnd) {
-            let v = shortVarint(buf, p)
-            if (v >= 0) p = shortEnd
-            else {
-              v = r.at(buf, p, packedEnd).varint()
-              p = r.pos
-              if (v > WIDE_ID) {
-                this.wideIds.set(n, v)
-                v = 0
+            // One- and two-byte ids (below 16384) are most of a profile's: read here, straight.
+            const b0 = buf[p] as number
+            let v: number
+            if (b0 < 0x80) {
+              v = b0
+              p++
+            } else if ((buf[p + 1] as number) < 0x80) {
+              v = (b0 & 0x7f) | ((buf[p + 1] as number) << 7)
+              p += 2
+            } else {
+              v = shortVarint(buf, p)
+              if (v >= 0) p = shortEnd
+              else {
+                v = r.at(buf, p, packedEnd).varint()
+                p = r.pos
+                if (v > WIDE_ID) {
+                  this.wideIds.set(n, v)
+                  v = 0
+                }
               }
             }
             // id 0 (reserved) wraps to WIDE_ID, above any location count.
