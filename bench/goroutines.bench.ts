@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { floorCommand, floorSteps } from './floor.ts'
 import { writeGoroutineDump } from './gen-goroutine-dump.ts'
-import { buildBundles, machine, measure, report } from './measure.ts'
+import { buildBundles, type Measurement, machine, measureInterleaved, report } from './measure.ts'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '2' } } })
 const runs = Number(values.runs)
@@ -41,29 +41,34 @@ console.log(machine())
 console.log(`reference: panicparse ${version} (Debian)`)
 console.log(`${file}: ${(statSync(file).size / 1048576).toFixed(1)} MiB, 200,000 goroutines`)
 const [node, floorArgs] = floorCommand(file)
-const floor = measure('floor: node, read, one pass', node, floorArgs, 5)
 console.log(`floor steps (one run): ${floorSteps(file)}`)
 
 // -parse=false -rebase=false: panicparse would otherwise read Go sources that do not exist here.
 const base = ['-parse=false', '-rebase=false', '-no-color']
 const ours = (similarity: string) => [bin, 'goroutines', file, '--similarity', similarity]
-console.log(
-  report(
-    measure(
-      'gomemdoctor goroutines --similarity any-pointer',
-      process.execPath,
-      ours('any-pointer'),
-      5,
-    ),
-    measure('panicparse (any pointer)', panicparse, [...base, file], runs),
-    floor,
-  ),
-)
-console.log(
-  report(
-    measure('gomemdoctor goroutines (any value)', process.execPath, ours('any-value'), 5),
-    measure('panicparse -aggressive (any value)', panicparse, [...base, '-aggressive', file], runs),
-    floor,
-  ),
-)
+// In turns (see measureInterleaved), best of N each.
+const [pointerOurs, pointerTheirs, valueOurs, valueTheirs, floor] = measureInterleaved(
+  [
+    {
+      label: 'gomemdoctor goroutines --similarity any-pointer',
+      command: process.execPath,
+      args: ours('any-pointer'),
+    },
+    { label: 'panicparse (any pointer)', command: panicparse, args: [...base, file] },
+    {
+      label: 'gomemdoctor goroutines (any value)',
+      command: process.execPath,
+      args: ours('any-value'),
+    },
+    {
+      label: 'panicparse -aggressive (any value)',
+      command: panicparse,
+      args: [...base, '-aggressive', file],
+    },
+    { label: 'floor: node, read, one pass', command: node, args: floorArgs },
+  ],
+  runs,
+) as [Measurement, Measurement, Measurement, Measurement, Measurement]
+console.log(report(pointerOurs, pointerTheirs, floor))
+console.log(report(valueOurs, valueTheirs, floor))
 console.log(machine())

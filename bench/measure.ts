@@ -13,6 +13,31 @@ export interface Measurement {
   exitCode: number
 }
 
+/** A command to time: what measureInterleaved takes. */
+export interface Command {
+  label: string
+  command: string
+  args: string[]
+}
+
+/**
+ * The commands run in turns, `runs` rounds after one unmeasured warm-up round, so that each sees
+ * the same load on a shared machine (back-to-back best-of-N let one tool's runs fall in a quiet
+ * minute and the other's in a busy one); the best wall time and highest peak RSS of each.
+ */
+export function measureInterleaved(commands: Command[], runs: number): Measurement[] {
+  for (const c of commands) measureOnce(c.label, c.command, c.args)
+  const all = commands.map(() => [] as Measurement[])
+  for (let round = 0; round < runs; round++)
+    for (const [i, c] of commands.entries()) all[i]?.push(measureOnce(c.label, c.command, c.args))
+  return commands.map((c, i) => ({
+    label: `${c.label} (best of ${runs})`,
+    seconds: Math.min(...(all[i] ?? []).map(m => m.seconds)),
+    peakRssBytes: Math.max(...(all[i] ?? []).map(m => m.peakRssBytes)),
+    exitCode: 0,
+  }))
+}
+
 export function measure(label: string, command: string, args: string[], runs = 1): Measurement {
   if (runs === 1) return measureOnce(label, command, args)
   measureOnce(label, command, args)

@@ -14,7 +14,14 @@ import { encodeProfileGzip } from '../src/sources/formats/pprof-encode.ts'
 import { writeDeepProfile } from './gen-deep-profile.ts'
 import { grownProfile } from './gen-grown-profile.ts'
 import { writeHeapProfile } from './gen-heap-profile.ts'
-import { buildBundles, goVersion, machine, measure, report } from './measure.ts'
+import {
+  buildBundles,
+  goVersion,
+  type Measurement,
+  machine,
+  measureInterleaved,
+  report,
+} from './measure.ts'
 
 const bin = fileURLToPath(new URL('../bin/gomemdoctor.js', import.meta.url))
 const go = process.env.GO ?? 'go'
@@ -39,18 +46,21 @@ for (const shape of shapes) {
     )
   const mib = (f: string) => `${(statSync(f).size / 1048576).toFixed(1)} MiB`
   console.log(`\n${shape.name}: ${shape.file} (${mib(shape.file)}) → ${grown} (${mib(grown)})`)
-  const ours = measure(
-    'gomemdoctor profile diff',
-    process.execPath,
-    [bin, 'profile', 'diff', shape.file, grown, '-n', '20'],
+  const [ours, theirs] = measureInterleaved(
+    [
+      {
+        label: 'gomemdoctor profile diff',
+        command: process.execPath,
+        args: [bin, 'profile', 'diff', shape.file, grown, '-n', '20'],
+      },
+      {
+        label: 'go tool pprof -top -nodefraction=0 -base',
+        command: go,
+        args: ['tool', 'pprof', '-top', '-nodefraction=0', '-base', shape.file, grown],
+      },
+    ],
     shape.runs,
-  )
-  const theirs = measure(
-    'go tool pprof -top -nodefraction=0 -base',
-    go,
-    ['tool', 'pprof', '-top', '-nodefraction=0', '-base', shape.file, grown],
-    3,
-  )
+  ) as [Measurement, Measurement]
   console.log(report(ours, theirs))
 }
 console.log(`\n${machine()}`)

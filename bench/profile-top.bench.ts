@@ -14,7 +14,14 @@ import { fileURLToPath } from 'node:url'
 import { floorCommand, floorSteps } from './floor.ts'
 import { writeDeepProfile } from './gen-deep-profile.ts'
 import { writeHeapProfile } from './gen-heap-profile.ts'
-import { buildBundles, goVersion, machine, measure, report } from './measure.ts'
+import {
+  buildBundles,
+  goVersion,
+  type Measurement,
+  machine,
+  measureInterleaved,
+  report,
+} from './measure.ts'
 
 const bin = fileURLToPath(new URL('../bin/gomemdoctor.js', import.meta.url))
 const go = process.env.GO ?? 'go'
@@ -49,21 +56,24 @@ for (const shape of shapes) {
     `\n${shape.name}: ${shape.file}, ${(statSync(shape.file).size / 1048576).toFixed(1)} MiB gzipped`,
   )
   const [node, floorArgs] = floorCommand(shape.file)
-  const floor = measure('floor: node, read, inflate, one pass', node, floorArgs, 5)
-  const ours = measure(
-    'gomemdoctor profile top',
-    process.execPath,
-    [bin, 'profile', 'top', shape.file, '-n', '20'],
+  // In turns, best of N each: a busy machine slows either, and one tool's runs must not fall
+  // in a quieter minute than the other's.
+  const [ours, theirs, floor] = measureInterleaved(
+    [
+      {
+        label: 'gomemdoctor profile top',
+        command: process.execPath,
+        args: [bin, 'profile', 'top', shape.file, '-n', '20'],
+      },
+      {
+        label: 'go tool pprof -top -nodefraction=0',
+        command: go,
+        args: ['tool', 'pprof', '-top', '-nodefraction=0', shape.file],
+      },
+      { label: 'floor: node, read, inflate, one pass', command: node, args: floorArgs },
+    ],
     shape.runs,
-  )
-  // Best of N for both: a busy machine slows either, and one slow run of go tool pprof would
-  // flatter the ratio.
-  const theirs = measure(
-    'go tool pprof -top -nodefraction=0',
-    go,
-    ['tool', 'pprof', '-top', '-nodefraction=0', shape.file],
-    3,
-  )
+  ) as [Measurement, Measurement, Measurement]
   console.log(report(ours, theirs, floor))
   console.log(`floor steps (one run): ${floorSteps(shape.file)}`)
 }
