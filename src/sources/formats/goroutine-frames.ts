@@ -158,7 +158,7 @@ export class FrameMatcher {
         this.fileMatches(c.file, c.cut, fileStart, fileEnd) &&
         this.equal(callStart, c.call.start, c.call.length)
       ) {
-        if (i > 0) creators.unshift(...creators.splice(i, 1))
+        toFront(creators, i)
         return c.frame
       }
     }
@@ -175,17 +175,25 @@ export class FrameMatcher {
     const start = open + 1
     const length = callEnd - 1 - start
     const variants = s.variants
-    for (let i = 0; i < variants.length && i < SCAN; i++) {
+    // A site with many variants (pointers) goes to the hash after its last match: scanning
+    // SCAN of them first cost more than hashing.
+    const scan = s.byArgs ? 1 : SCAN
+    for (let i = 0; i < variants.length && i < scan; i++) {
       const v = variants[i] as Variant
       if (v.args.length === length && this.equal(start, v.args.start, length)) {
-        if (i > 0) variants.unshift(...variants.splice(i, 1))
+        toFront(variants, i)
         return v.frame
       }
     }
     // Pointer arguments make many variants at one site (runtime.gopark's): past SCAN, by hash.
     const hash = s.byArgs ? this.hash(start, length) : 0
-    for (const v of s.byArgs?.get(hash) ?? [])
-      if (v.args.length === length && this.equal(start, v.args.start, length)) return v.frame
+    const hashed = s.byArgs?.get(hash)
+    if (hashed)
+      for (const v of hashed)
+        if (v.args.length === length && this.equal(start, v.args.start, length)) {
+          variants[0] = v
+          return v.frame
+        }
     const call = this.bytes.toString('utf8', callStart, callEnd)
     const location = this.bytes.toString('utf8', fileStart + 1, fileStart + s.file.length)
     const frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
@@ -319,4 +327,12 @@ export class FrameMatcher {
       if (this.bytes[p] === SPACE && this.view.getInt32(p) === PLUS_0X) return true
     return false
   }
+}
+
+/** Moves list[i] to the front, in place (no arrays allocated on the hot path). */
+function toFront<T>(list: T[], i: number): void {
+  if (i === 0) return
+  const item = list[i] as T
+  for (let k = i; k > 0; k--) list[k] = list[k - 1] as T
+  list[0] = item
 }
