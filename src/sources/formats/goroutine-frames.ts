@@ -75,6 +75,8 @@ export class FrameMatcher {
   private readonly byPrint = new Map<number, number[]>()
   /** `created by` frames (whole call text, no arguments), most recently matched first. */
   private readonly creators: { call: Span; file: Span; cut: Cut; frame: number }[] = []
+  /** The frames of the stacks that ended at a node, shared by the goroutines whose are equal. */
+  private readonly nodeFrames: (number[] | undefined)[] = []
   /** The node the last stackFrame() call ended at; 0 starts a stack. */
   node = 0
 
@@ -146,6 +148,23 @@ export class FrameMatcher {
     }
     const s = this.sites[site] as Site
     return this.args ? this.variant(s, callStart, open, callEnd, fileStart) : s.frame
+  }
+
+  /**
+   * An array equal to `frames`, the stack that ended at the current node: the one kept there
+   * when equal (without arguments, always: a node is a stack of sites), else a copy, kept.
+   * Records may share it: model data is not mutated once parsed.
+   */
+  shared(frames: number[]): number[] {
+    const kept = this.nodeFrames[this.node]
+    if (kept && kept.length === frames.length) {
+      let same = true
+      for (let i = 0; i < kept.length && same; i++) same = kept[i] === frames[i]
+      if (same) return kept
+    }
+    const copy = frames.slice()
+    this.nodeFrames[this.node] = copy
+    return copy
   }
 
   /** The `created by` frame, whose call text (after 'created by ') has no arguments. */
