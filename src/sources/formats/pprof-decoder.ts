@@ -193,8 +193,10 @@ export class ProfileDecoder {
     const end = buf.length
     let pos = 0
     while (pos < end) {
-      // Samples (field 2) are nearly all of a big profile: their header is read here, once.
-      if (buf[pos] === 0x12 && pos + 2 < end) {
+      // Samples, locations, functions and strings (fields 2, 4, 5, 6) are nearly all of a
+      // profile: their header is read here, once, when its length takes one or two bytes.
+      const tag = buf[pos] as number
+      if ((tag === 0x12 || tag === 0x22 || tag === 0x2a || tag === 0x32) && pos + 2 < end) {
         let start = pos + 2
         let length = buf[pos + 1] as number
         if (length >= 0x80) {
@@ -202,8 +204,12 @@ export class ProfileDecoder {
           start++
         }
         if (length < 0x4000 && start + length <= end) {
-          this.sample(buf, start, start + length)
-          pos = start + length
+          const stop = start + length
+          if (tag === 0x12) this.sample(buf, start, stop)
+          else if (tag === 0x22) this.location(buf, start, stop)
+          else if (tag === 0x2a) this.function(buf, start, stop)
+          else this.strings.push(buf.toString('utf8', start, stop))
+          pos = stop
           continue
         }
       }
@@ -226,17 +232,21 @@ export class ProfileDecoder {
         this.sample(r.buf, r.pos, end)
         break
       }
-      case 4:
-        this.location(r)
+      case 4: {
+        const end = r.lengthEnd()
+        this.location(r.buf, r.pos, end)
         break
+      }
       case 6: {
         const end = r.lengthEnd()
         this.strings.push(this.text.toString('utf8', r.pos, end))
         break
       }
-      case 5:
-        this.function(r)
+      case 5: {
+        const end = r.lengthEnd()
+        this.function(r.buf, r.pos, end)
         break
+      }
       case 1:
         this.sampleTypeIdx.push(valueType(r))
         break
@@ -456,14 +466,13 @@ export class ProfileDecoder {
    * one-byte tags and lines of two short varints: those are read inline (a deep profile has
    * ~100k locations), anything else by the Reader, one field at a time.
    */
-  private location(r: Reader): void {
-    const end = r.lengthEnd()
-    const buf = r.buf
+  private location(buf: Uint8Array, start: number, end: number): void {
+    const r = this.reader
     let id = 0
     let mappingId = 0
     let address = 0
     this.lineStart.push(this.lineFunctionId.length)
-    let p = r.pos
+    let p = start
     while (p < end) {
       const tag = buf[p] as number
       if (tag === 0x08 || tag === 0x10 || tag === 0x18) {
@@ -537,15 +546,14 @@ export class ProfileDecoder {
   }
 
   /** Function {1: id, 2: name, 3: system_name, 4: filename, 5: start_line}. */
-  private function(r: Reader): void {
-    const end = r.lengthEnd()
-    const buf = r.buf
+  private function(buf: Uint8Array, from: number, end: number): void {
+    const r = this.reader
     let id = 0
     let name = 0
     let system = 0
     let file = 0
     let start = 0
-    let p = r.pos
+    let p = from
     while (p < end) {
       const tag = buf[p] as number
       // One-byte tags of the five varint fields with short values: what Go writes.
