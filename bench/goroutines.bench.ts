@@ -51,12 +51,14 @@ const [pointerOurs, pointerTheirs, valueOurs, valueTheirs, floor] = measureInter
   [
     {
       label: 'gomemdoctor goroutines --similarity any-pointer',
+      repeat: 3,
       command: process.execPath,
       args: ours('any-pointer'),
     },
     { label: 'panicparse (any pointer)', command: panicparse, args: [...base, file] },
     {
       label: 'gomemdoctor goroutines (any value)',
+      repeat: 3,
       command: process.execPath,
       args: ours('any-value'),
     },
@@ -65,7 +67,7 @@ const [pointerOurs, pointerTheirs, valueOurs, valueTheirs, floor] = measureInter
       command: panicparse,
       args: [...base, '-aggressive', file],
     },
-    { label: 'floor: node, read, one pass', command: node, args: floorArgs },
+    { label: 'floor: node, read, one pass', repeat: 3, command: node, args: floorArgs },
   ],
   runs,
 ) as [Measurement, Measurement, Measurement, Measurement, Measurement]

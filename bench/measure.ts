@@ -18,6 +18,11 @@ export interface Command {
   label: string
   command: string
   args: string[]
+  /**
+   * Runs per round (default 1): a 0.3 s run samples the load of one moment and a 15 s run
+   * averages it, so the short one is given a few tries in its turn. Said in the label.
+   */
+  repeat?: number
 }
 
 /**
@@ -29,9 +34,11 @@ export function measureInterleaved(commands: Command[], runs: number): Measureme
   for (const c of commands) measureOnce(c.label, c.command, c.args)
   const all = commands.map(() => [] as Measurement[])
   for (let round = 0; round < runs; round++)
-    for (const [i, c] of commands.entries()) all[i]?.push(measureOnce(c.label, c.command, c.args))
+    for (const [i, c] of commands.entries())
+      for (let k = 0; k < (c.repeat ?? 1); k++)
+        all[i]?.push(measureOnce(c.label, c.command, c.args))
   return commands.map((c, i) => ({
-    label: `${c.label} (best of ${runs})`,
+    label: `${c.label} (best of ${runs * (c.repeat ?? 1)})`,
     seconds: Math.min(...(all[i] ?? []).map(m => m.seconds)),
     peakRssBytes: Math.max(...(all[i] ?? []).map(m => m.peakRssBytes)),
     exitCode: 0,

@@ -50,6 +50,7 @@ for (const shape of shapes) {
     [
       {
         label: 'gomemdoctor profile diff',
+        repeat: 3,
         command: process.execPath,
         args: [bin, 'profile', 'diff', shape.file, grown, '-n', '20'],
       },

@@ -62,6 +62,7 @@ for (const shape of shapes) {
     [
       {
         label: 'gomemdoctor profile top',
+        repeat: 3,
         command: process.execPath,
         args: [bin, 'profile', 'top', shape.file, '-n', '20'],
       },
@@ -70,7 +71,7 @@ for (const shape of shapes) {
         command: go,
         args: ['tool', 'pprof', '-top', '-nodefraction=0', shape.file],
       },
-      { label: 'floor: node, read, inflate, one pass', command: node, args: floorArgs },
+      { label: 'floor: node, read, inflate, one pass', repeat: 3, command: node, args: floorArgs },
     ],
     shape.runs,
   ) as [Measurement, Measurement, Measurement]
