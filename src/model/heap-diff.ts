@@ -39,6 +39,8 @@ export function diffProfiles(base: Profile, next: Profile, options: DiffOptions 
   const baseScale = new Float64Array(width).fill(-1)
 
   const merged = new Merger(width)
+  // Profiles of one program share most stacks: the new one's size is a good first guess.
+  merged.reserve(next.samples.count, next.samples.location.length)
   merged.add(next, nextScale)
   merged.add(base, baseScale)
   return merged.finish(next, `${base.source} → ${next.source}`)
@@ -119,7 +121,8 @@ const mix = (h: number, v: number) => Math.imul(h ^ v, 0x85ebca6b) ^ (h >>> 13)
  * hit: string keys built from every sample's frames cost a 1M-sample profile seconds.
  */
 class Merger {
-  readonly fnKeys = new Map<string, number>()
+  /** Merged functions by name (names are nearly unique; the rest is compared on a hit). */
+  readonly fnByName = new Map<string, number[]>()
   readonly fnName: string[] = []
   readonly fnSystem: string[] = []
   readonly fnFile: string[] = []
@@ -143,16 +146,26 @@ class Merger {
     this.sampleStart.push(0)
   }
 
+  /** Room for `samples` samples and `frames` frames, so the columns are not copied as they grow. */
+  reserve(samples: number, frames: number): void {
+    this.sampleStart.reserve(samples + 1)
+    this.sampleLoc.reserve(frames)
+    this.values.reserve(samples * this.width)
+  }
+
   add(p: Profile, scale: Float64Array): void {
     const fnMap = p.functions.name.map((name, f) => {
       const system = p.functions.systemName[f] ?? ''
       const file = p.functions.filename[f] ?? ''
       const start = p.functions.startLine[f] ?? 0
-      const key = `${name}\0${system}\0${file}\0${start}`
-      let id = this.fnKeys.get(key)
+      const candidates = this.fnByName.get(name)
+      let id = candidates?.find(
+        c => this.fnSystem[c] === system && this.fnFile[c] === file && this.fnStart[c] === start,
+      )
       if (id === undefined) {
         id = this.fnName.length
-        this.fnKeys.set(key, id)
+        if (candidates) candidates.push(id)
+        else this.fnByName.set(name, [id])
         this.fnName.push(name)
         this.fnSystem.push(system)
         this.fnFile.push(file)

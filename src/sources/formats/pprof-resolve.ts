@@ -175,7 +175,8 @@ function sampleLocations(raw: RawProfile): Uint32Array {
   const locIds = raw.locations.id
   // Go numbers locations 1..n in order: then id − 1 is the index, and when the largest is below
   // n every sample named a location (a pass over 15M frames saved on a 1M-sample profile).
-  const dense = locIds.every((id, i) => id === i + 1)
+  let dense = true
+  for (let i = 0; i < locIds.length && dense; i++) dense = locIds[i] === i + 1
   if (dense && locationMax < locIds.length) return ids
   const index = new IdIndex(locIds, 'location')
   for (let i = 0; i < ids.length; i++) {
