@@ -29,7 +29,7 @@ const dir = join(tmpdir(), 'gomemdoctor-bench')
 mkdirSync(dir, { recursive: true })
 
 const shapes = [
-  { name: 'wide', file: join(dir, 'heap-1M-samples.pb.gz'), write: writeHeapProfile, runs: 3 },
+  { name: 'wide', file: join(dir, 'heap-1M-samples-v2.pb.gz'), write: writeHeapProfile, runs: 3 },
   { name: 'deep', file: join(dir, 'heap-deep.pb.gz'), write: writeDeepProfile, runs: 5 },
 ]
 

@@ -55,7 +55,7 @@ if (values.child) {
 
 const self = fileURLToPath(import.meta.url)
 const dir = join(tmpdir(), 'gomemdoctor-bench')
-for (const name of ['heap-1M-samples.pb.gz', 'heap-deep.pb.gz']) {
+for (const name of ['heap-1M-samples-v2.pb.gz', 'heap-deep.pb.gz']) {
   const file = join(dir, name)
   const best: Record<string, number> = {}
   for (let run = 0; run < Number(values.runs); run++)

@@ -31,7 +31,7 @@ mkdirSync(dir, { recursive: true })
 const shapes = [
   {
     name: 'wide: 1,000,000 samples 5–24 deep over 100,000 locations',
-    file: join(dir, 'heap-1M-samples.pb.gz'),
+    file: join(dir, 'heap-1M-samples-v2.pb.gz'),
     write: writeHeapProfile,
     runs: 3,
   },
