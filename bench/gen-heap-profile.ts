@@ -6,17 +6,16 @@
 import { writeFileSync } from 'node:fs'
 import type { Profile } from '../src/model/heap-profile.ts'
 import { encodeProfileGzip } from '../src/sources/formats/pprof-encode.ts'
+import { seededRandom } from '../test/helpers/random.ts'
 
 export function generateHeapProfile(
   samples = 1_000_000,
   locations = 100_000,
   functions = 20_000,
 ): Profile {
-  let seed = 42
-  const rnd = () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648
-    return seed / 2147483648
-  }
+  // mulberry32: the LCG used before issue 13 (seed * 1103515245 in doubles, past 2^53) fell into
+  // a short cycle, so its 1M samples had 595 distinct stacks over 7,893 of the 100k locations.
+  const rnd = seededRandom(42)
   const pkgs = [
     'main',
     'github.com/acme/orders/cache',

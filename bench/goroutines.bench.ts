@@ -1,41 +1,76 @@
 /**
  * `gomemdoctor goroutines` against panicparse (Debian package `panicparse`, binary `panicparse`)
- * on the same generated dump of 200k goroutines: wall time and peak RSS, and the ratios, at
- * panicparse's default similarity (any pointer) and its -aggressive one (any value).
- * Not part of the test suite: `node --import tsx bench/goroutines.bench.ts`.
+ * on the same generated dump of 200k goroutines, in one run: wall time and peak RSS, at
+ * panicparse's default similarity (any pointer) and its -aggressive one (any value), with the
+ * floor (floor.ts) beside them. Not part of the test suite:
+ *   node --import tsx bench/goroutines.bench.ts [--runs 2]   # panicparse's runs; 10–30 s each
  */
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { floorCommand, floorSteps } from './floor.ts'
 import { writeGoroutineDump } from './gen-goroutine-dump.ts'
-import { measure, report } from './measure.ts'
+import { buildBundles, type Measurement, machine, measureInterleaved, report } from './measure.ts'
 
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '2' } } })
+const runs = Number(values.runs)
 const bin = fileURLToPath(new URL('../bin/gomemdoctor.js', import.meta.url))
 const dir = join(tmpdir(), 'gomemdoctor-bench')
 mkdirSync(dir, { recursive: true })
 const file = join(dir, 'goroutines-200k.txt')
 if (!existsSync(file)) writeGoroutineDump(file)
-console.log(`${file}: ${(statSync(file).size / 1048576).toFixed(1)} MiB, 200,000 goroutines`)
 
 const panicparse = '/usr/bin/panicparse'
 if (!existsSync(panicparse)) {
   console.error('panicparse is not installed: apt-get install -y panicparse')
   process.exit(2)
 }
+// dpkg-query's format field, not a template.
+const version = execFileSync(
+  'dpkg-query',
+  ['-W', '-f', ['$', '{Version}'].join(''), 'panicparse'],
+  {
+    encoding: 'utf8',
+  },
+)
+buildBundles()
+console.log(machine())
+console.log(`reference: panicparse ${version} (Debian)`)
+console.log(`${file}: ${(statSync(file).size / 1048576).toFixed(1)} MiB, 200,000 goroutines`)
+const [node, floorArgs] = floorCommand(file)
+console.log(`floor steps (one run): ${floorSteps(file)}`)
+
 // -parse=false -rebase=false: panicparse would otherwise read Go sources that do not exist here.
-// panicparse runs once: a run takes 10-20 s.
 const base = ['-parse=false', '-rebase=false', '-no-color']
-const anyPointer = [bin, 'goroutines', file, '--similarity', 'any-pointer']
-console.log(
-  report(
-    measure('gomemdoctor goroutines --similarity any-pointer', process.execPath, anyPointer, 3),
-    measure('panicparse (any pointer)', panicparse, [...base, file]),
-  ),
-)
-console.log(
-  report(
-    measure('gomemdoctor goroutines (any value)', process.execPath, [bin, 'goroutines', file], 3),
-    measure('panicparse -aggressive (any value)', panicparse, [...base, '-aggressive', file]),
-  ),
-)
+const ours = (similarity: string) => [bin, 'goroutines', file, '--similarity', similarity]
+// In turns (see measureInterleaved), best of N each.
+const [pointerOurs, pointerTheirs, valueOurs, valueTheirs, floor] = measureInterleaved(
+  [
+    {
+      label: 'gomemdoctor goroutines --similarity any-pointer',
+      repeat: 3,
+      command: process.execPath,
+      args: ours('any-pointer'),
+    },
+    { label: 'panicparse (any pointer)', command: panicparse, args: [...base, file] },
+    {
+      label: 'gomemdoctor goroutines (any value)',
+      repeat: 3,
+      command: process.execPath,
+      args: ours('any-value'),
+    },
+    {
+      label: 'panicparse -aggressive (any value)',
+      command: panicparse,
+      args: [...base, '-aggressive', file],
+    },
+    { label: 'floor: node, read, one pass', repeat: 3, command: node, args: floorArgs },
+  ],
+  runs,
+) as [Measurement, Measurement, Measurement, Measurement, Measurement]
+console.log(report(pointerOurs, pointerTheirs, floor))
+console.log(report(valueOurs, valueTheirs, floor))
+console.log(machine())

@@ -1,6 +1,4 @@
-import { Command, CommanderError } from 'commander'
-import { InputError, messageOf, TargetError, UsageError } from '../errors.ts'
-import { VERSION } from '../install-root.ts'
+import type { Command } from 'commander'
 import { NETNS_RELAY_COMMAND, runNetnsRelay } from '../sources/transports/netns.ts'
 import type { CliCommand, CommandResult } from './command.ts'
 import { demoCommand } from './commands/demo.ts'
@@ -11,7 +9,7 @@ import { profileCommand } from './commands/profile.ts'
 import { recordCommand } from './commands/record.ts'
 import { reportCommand } from './commands/report.ts'
 import { watchCommand } from './commands/watch.ts'
-import { ExitCode } from './exit-codes.ts'
+import { buildProgram as buildProgramOf, runProgram } from './program.ts'
 
 /** Every sub-command, one line each. */
 const COMMANDS: readonly CliCommand[] = [
@@ -25,65 +23,15 @@ const COMMANDS: readonly CliCommand[] = [
   watchCommand,
 ]
 
-/**
- * Runs the CLI and returns the exit code. The only place that decides exit codes and prints
- * errors: known errors as one line, anything else as "internal error", stacks only with --debug.
- */
-export async function run(argv: readonly string[]): Promise<number> {
+/** Runs the CLI and returns the exit code (program.ts prints errors and decides codes). */
+export function run(argv: readonly string[]): Promise<number> {
   // Not a user's command: the half of the network-namespace relay that nsenter runs inside the
   // target's namespace (sources/transports/netns.ts).
   if (argv[0] === NETNS_RELAY_COMMAND) return runNetnsRelay(argv.slice(1))
-  // `gomemdoctor … | head` closes the pipe early: that is the reader's choice, not an error.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-      throw error
-    })
-  }
-  let result: CommandResult = { exitCode: ExitCode.Ok }
-  const program = buildProgram(r => {
-    result = r
-  })
-  try {
-    await program.parseAsync([...argv], { from: 'user' })
-    return result.exitCode
-  } catch (error) {
-    return reportError(error, argv.includes('--debug'))
-  }
+  return runProgram(argv, COMMANDS)
 }
 
 /** The command tree; `done` receives the result of whichever command runs. */
 export function buildProgram(done: (result: CommandResult) => void): Command {
-  const program = new Command('gomemdoctor')
-    .description(
-      "Explains why a Go process's memory keeps growing: where the resident bytes are, and why.",
-    )
-    .version(VERSION, '-V, --version', 'print the version')
-    .option('--debug', 'print stack traces of internal errors')
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
-  for (const command of COMMANDS) command.register(program, done)
-  return program
-}
-
-function reportError(error: unknown, debug: boolean): number {
-  if (error instanceof CommanderError) {
-    // Commander has already printed help or its own one-line message.
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version')
-      return ExitCode.Ok
-    if (error.code === 'commander.help') return ExitCode.Ok
-    return ExitCode.BadInput
-  }
-  if (error instanceof UsageError || error instanceof InputError) {
-    process.stderr.write(`gomemdoctor: ${error.message}\n`)
-    return ExitCode.BadInput
-  }
-  if (error instanceof TargetError) {
-    process.stderr.write(`gomemdoctor: ${error.message}\n`)
-    return ExitCode.Unreachable
-  }
-  process.stderr.write(`gomemdoctor: internal error: ${messageOf(error)}\n`)
-  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`)
-  else process.stderr.write('(run again with --debug for the stack trace, and report it)\n')
-  return ExitCode.BadInput
+  return buildProgramOf(COMMANDS, done)
 }

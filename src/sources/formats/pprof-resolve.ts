@@ -12,7 +12,10 @@ import { ProtoError } from './pprof-wire.ts'
 /** A mapping with its file name and build id still string indexes. */
 export type RawMapping = Omit<Mapping, 'filename' | 'buildId'> & { file: number; build: number }
 
-/** Location ids at or above 2^32 are kept aside in `wideIds`; their slot holds this marker. */
+/**
+ * Samples' location ids are kept as id − 1 in a Uint32Array. Ids above 2^32 are kept aside in
+ * `wideIds`, their slot holding this marker, which is also where the reserved id 0 wraps.
+ */
 export const WIDE_ID = 0xffffffff
 
 /** The tables as the file wrote them: ids and string indexes unresolved. */
@@ -51,8 +54,13 @@ export interface RawProfile {
     /** Values per sample, as every sample agreed (-1 without samples). */
     width: number
     locationStart: Uint32Array
-    /** Location ids, resolved in place: this array becomes the model's `location`. */
+    /**
+     * Location ids minus one (so the indexes already when Go numbered locations 1..n), resolved
+     * in place otherwise: this array becomes the model's `location`.
+     */
     locationIds: Uint32Array
+    /** The largest value in locationIds. */
+    locationMax: number
     /** Ids too big for locationIds, by position in it. */
     wideIds: ReadonlyMap<number, number>
     values: Float64Array
@@ -163,25 +171,18 @@ export function resolveProfile(raw: RawProfile): Profile {
 
 /** The samples' location ids turned into location indexes, in place. */
 function sampleLocations(raw: RawProfile): Uint32Array {
-  const { locationIds: ids, wideIds } = raw.samples
+  const { locationIds: ids, wideIds, locationMax } = raw.samples
   const locIds = raw.locations.id
-  const missing = (id: number) =>
-    new ProtoError(`a sample names location ${id}, which is not in the profile`)
-  // Go numbers locations 1..n in order: then an id is its index + 1 and no table is needed.
-  if (wideIds.size === 0 && locIds.every((id, i) => id === i + 1)) {
-    const count = locIds.length
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i] as number
-      if (id === 0 || id > count) throw missing(id)
-      ids[i] = id - 1
-    }
-    return ids
-  }
+  // Go numbers locations 1..n in order: then id − 1 is the index, and when the largest is below
+  // n every sample named a location (a pass over 15M frames saved on a 1M-sample profile).
+  let dense = true
+  for (let i = 0; i < locIds.length && dense; i++) dense = locIds[i] === i + 1
+  if (dense && locationMax < locIds.length) return ids
   const index = new IdIndex(locIds, 'location')
   for (let i = 0; i < ids.length; i++) {
-    const id = ids[i] === WIDE_ID ? (wideIds.get(i) ?? WIDE_ID) : (ids[i] as number)
+    const id = ids[i] === WIDE_ID ? (wideIds.get(i) ?? 0) : (ids[i] as number) + 1
     const at = index.get(id)
-    if (at < 0) throw missing(id)
+    if (at < 0) throw new ProtoError(`a sample names location ${id}, which is not in the profile`)
     ids[i] = at
   }
   return ids

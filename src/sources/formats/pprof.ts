@@ -9,7 +9,7 @@ import type { Profile } from '../../model/heap-profile.ts'
 import { formatBytes } from '../../model/units.ts'
 import type { RawCapture } from '../capture.ts'
 import type { Format } from './format.ts'
-import { ProfileDecoder } from './pprof-decoder.ts'
+import { type DecodeOptions, ProfileDecoder } from './pprof-decoder.ts'
 import { ProtoError } from './pprof-wire.ts'
 import { looksLikeHtml } from './sniff.ts'
 
@@ -40,6 +40,7 @@ export function parsePprof(
   bytes: Uint8Array,
   source: string,
   maxInflatedBytes = MAX_INFLATED_BYTES,
+  options: DecodeOptions = {},
 ): Profile {
   if (bytes.byteLength === 0) throw new InputError(`${source}: empty file, not a pprof profile`)
   let raw = bytes
@@ -53,7 +54,7 @@ export function parsePprof(
   }
   const buf = checked(raw, source)
   return namingSource(source, () => {
-    const decoder = new ProfileDecoder(source, buf.length)
+    const decoder = new ProfileDecoder(source, buf.length, options)
     decoder.push(buf)
     return decoder.finish()
   })
@@ -68,12 +69,12 @@ export async function parsePprofAsync(
   bytes: Uint8Array,
   source: string,
   maxInflatedBytes = MAX_INFLATED_BYTES,
+  options: DecodeOptions = {},
 ): Promise<Profile> {
-  if (!isGzip(bytes)) return parsePprof(bytes, source)
+  if (!isGzip(bytes)) return parsePprof(bytes, source, maxInflatedBytes, options)
   const gunzip = createGunzip({ chunkSize: 1 << 20 })
   gunzip.end(bytes)
-  // Profiles inflate 1.5–5×; an overestimate only reserves address space it never touches.
-  const decoder = new ProfileDecoder(source, bytes.length * 3)
+  const decoder = new ProfileDecoder(source, inflatedSize(bytes, maxInflatedBytes), options)
   let inflated = 0
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
@@ -92,6 +93,24 @@ export async function parsePprofAsync(
 }
 
 const isGzip = (bytes: Uint8Array) => bytes[0] === 0x1f && bytes[1] === 0x8b
+
+/**
+ * About how many bytes a gzip stream inflates to, to size the decoder's columns once: the
+ * trailer's ISIZE (the size mod 2^32, exact for one member under 4 GiB, which is what Go writes),
+ * else 3× (profiles inflate 1.5–5×). Only a hint: a wrong one costs copies, never correctness.
+ */
+function inflatedSize(gz: Uint8Array, limit: number): number {
+  const n = gz.length
+  const isize =
+    n >= 18
+      ? ((gz[n - 4] as number) |
+          ((gz[n - 3] as number) << 8) |
+          ((gz[n - 2] as number) << 16) |
+          ((gz[n - 1] as number) << 24)) >>>
+        0
+      : 0
+  return Math.min(limit, isize >= n ? isize : n * 3)
+}
 
 /** Runs a decoding step, turning malformed protobuf into one line naming the source. */
 function namingSource<T>(source: string, step: () => T): T {

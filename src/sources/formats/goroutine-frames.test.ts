@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { type Frame, FrameTable } from '../../model/goroutines.ts'
+import { FrameMatcher } from './goroutine-frames.ts'
+
+/** Each stack of `lines` (call, file, call, file …) through one matcher: the frames it names. */
+function match(stacks: string[][], args: boolean): Frame[][] {
+  const text = stacks.map(lines => `${lines.join('\n')}\n`).join('')
+  const bytes = Buffer.from(text)
+  const table = new FrameTable()
+  const parse = (call: string, location: string): Frame => {
+    const open = call.lastIndexOf('(')
+    return { func: call.slice(0, open), args: call.slice(open + 1, -1), file: location, line: 0 }
+  }
+  const matcher = new FrameMatcher(bytes, table, parse, args)
+  let at = 0
+  return stacks.map(lines => {
+    matcher.node = 0
+    const frames: number[] = []
+    for (let i = 0; i < lines.length; i += 2) {
+      const call = lines[i] as string
+      const file = lines[i + 1] as string
+      const callStart = at
+      const callEnd = at + Buffer.byteLength(call)
+      const open = callStart + Buffer.byteLength(call.slice(0, call.lastIndexOf('(')))
+      const fileStart = callEnd + 1
+      const fileEnd = fileStart + Buffer.byteLength(file)
+      frames.push(matcher.stackFrame(callStart, open, callEnd, fileStart, fileEnd))
+      at = fileEnd + 1
+    }
+    return frames.map(f => table.frames[f] as Frame)
+  })
+}
+
+test('names the same frame for the same lines, whatever the offset after +0x', () => {
+  const [a, b] = match(
+    [
+      ['main.f(0x1)', '\t/src/a.go:10 +0x1a', 'main.main()', '\t/src/a.go:3 +0x2'],
+      ['main.f(0x1)', '\t/src/a.go:10 +0x77', 'main.main()', '\t/src/a.go:3 +0x2'],
+    ],
+    true,
+  )
+  assert.deepEqual(a, b)
+  assert.deepEqual(a?.[0], { func: 'main.f', args: '0x1', file: '/src/a.go:10', line: 0 })
+})
+
+test('tells arguments apart, unless told to keep none', () => {
+  const stacks = [
+    ['main.f(0xc000010000)', '\t/src/a.go:10 +0x1a'],
+    ['main.f(0xc000020000)', '\t/src/a.go:10 +0x1a'],
+    ['main.f()', '\t/src/a.go:10 +0x1a'],
+  ]
+  assert.deepEqual(
+    match(stacks, true).map(s => s[0]?.args),
+    ['0xc000010000', '0xc000020000', ''],
+  )
+  assert.deepEqual(
+    match(stacks, false).map(s => s[0]?.args),
+    ['…', '…', ''],
+  )
+})
+
+test('tells lines apart that differ only past what the first frame compared, or in their cut', () => {
+  const stacks = [
+    ['main.f(0x1)', '\t/src/a.go:10 +0x1a'],
+    ['main.f(0x1)', '\t/src/a.go:10'],
+    ['main.f(0x1)', '\t/src/a.go:10 fp=0x1 sp=0x2'],
+    ['main.f(0x1)', '\t/src/a.go:101 +0x1a'],
+    ['main.g(0x1)', '\t/src/a.go:10 +0x1a'],
+  ]
+  const files = match(stacks, true).map(s => `${s[0]?.func} ${s[0]?.file}`)
+  assert.deepEqual(files, [
+    'main.f /src/a.go:10',
+    'main.f /src/a.go:10',
+    'main.f /src/a.go:10',
+    'main.f /src/a.go:101',
+    'main.g /src/a.go:10',
+  ])
+})
+
+test('finds every one of hundreds of stacks that follow one frame, in any order', () => {
+  const stack = (i: number) => [
+    'runtime.gopark(0x1)',
+    '\t/go/src/runtime/proc.go:363 +0xd6',
+    `main.worker${i}(0x${(i * 7919).toString(16)})`,
+    `\t/src/w.go:${i} +0x1`,
+  ]
+  const order = Array.from({ length: 600 }, (_, i) => (i * 37) % 300)
+  const frames = match(
+    order.map(i => stack(i)),
+    true,
+  )
+  frames.forEach((f, k) => {
+    assert.equal(f[1]?.func, `main.worker${order[k]}`)
+    assert.equal(f[1]?.line, 0)
+  })
+})

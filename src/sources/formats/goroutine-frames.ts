@@ -1,0 +1,357 @@
+/**
+ * Frame identities for goroutine-text.ts, found from the dump's bytes. A debug=2 dump of 200k
+ * goroutines repeats a few hundred stacks: hashing every frame's text (two lines, ~120 bytes) as
+ * a string key cost more than half of the parse. Here a frame's site (its function and its
+ * file:line) is compared, 4 bytes at a time, with the sites that followed the same sites in
+ * earlier goroutines (a trie of stacks, innermost first), then its arguments with the ones seen
+ * at that site; only what is new is decoded and looked up by its text.
+ *
+ * Sites, not whole frames, make the trie: arguments differ between goroutines on one stack
+ * (pointers), and a trie keyed by them would branch at every such frame. With `args: false` the
+ * arguments are not compared at all: a frame keeps only whether it had any ('…' or '').
+ *
+ * Identity as in goroutine-text.ts: the call line, and the file line up to its `+0x…` offset (or
+ * SIGQUIT's `fp=`, when the line has no offset).
+ */
+import type { Frame, FrameTable } from '../../model/goroutines.ts'
+
+const SPACE = 0x20
+/** ' +0x' and ' fp=' as big-endian 32-bit words, as DataView.getInt32 reads them. */
+const PLUS_0X = 0x202b3078
+const FP_EQ = 0x2066703d
+/**
+ * Entries compared before falling back to the text lookup. Lists are kept most recently matched
+ * first, so what most goroutines share is found at once, and a site followed by thousands of
+ * others costs a lookup, not a scan of them all.
+ */
+const SCAN = 8
+
+/** How a file line was cut: nowhere, at ' +0x', or at ' fp=' (a line without ' +0x'). */
+enum Cut {
+  None = 0,
+  Offset = 1,
+  Fp = 2,
+}
+
+/** A range of the dump's bytes: where a text was first seen. */
+interface Span {
+  start: number
+  length: number
+}
+
+interface Site {
+  func: Span
+  file: Span
+  cut: Cut
+  hasArgs: boolean
+  /** The frame without its arguments (args: false). */
+  frame: number
+  /** Arguments seen here, most recently matched first, and their frames (args: true). */
+  variants: Variant[]
+  /** Every variant by a hash of its arguments' bytes, when there are more than SCAN. */
+  byArgs: Map<number, Variant[]> | undefined
+}
+
+interface Variant {
+  args: Span
+  frame: number
+}
+
+export class FrameMatcher {
+  private readonly view: DataView
+  private readonly sites: Site[] = []
+  private readonly siteByText = new Map<string, number>()
+  // The trie: node 0 is a stack's start; a node's children are the sites seen after it.
+  private readonly nodeSite: number[] = [-1]
+  private readonly firstChild: number[] = [-1]
+  private readonly nextSibling: number[] = [-1]
+  /** Child of a node by its site: node × 2^26 + site (a dump has fewer than 2^26 lines). */
+  private readonly childOf = new Map<number, number>()
+  /**
+   * Children past the first SCAN of their list, by a hash of their node, function length and
+   * last four bytes of function name: a node followed by hundreds of sites (the frame after
+   * runtime.gopark) finds most of them without decoding or hashing their text.
+   */
+  private readonly byPrint = new Map<number, number[]>()
+  /** `created by` frames (whole call text, no arguments), most recently matched first. */
+  private readonly creators: { call: Span; file: Span; cut: Cut; frame: number }[] = []
+  /** The frames of the stacks that ended at a node, shared by the goroutines whose are equal. */
+  private readonly nodeFrames: (number[] | undefined)[] = []
+  /** The node the last stackFrame() call ended at; 0 starts a stack. */
+  node = 0
+
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly table: FrameTable,
+    private readonly parse: (call: string, location: string) => Frame,
+    private readonly args: boolean,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  }
+
+  /**
+   * The frame whose call line is bytes[callStart, callEnd), its arguments' '(' at `open`, and
+   * whose file line is bytes[fileStart, fileEnd) (from its tab), following the frame matched
+   * last; moves the node on to it.
+   */
+  stackFrame(
+    callStart: number,
+    open: number,
+    callEnd: number,
+    fileStart: number,
+    fileEnd: number,
+  ): number {
+    const node = this.node
+    const hasArgs = callEnd - open > 2
+    let site = -1
+    let previous = -1
+    let c = this.firstChild[node] as number
+    for (let scanned = 0; c >= 0 && scanned < SCAN; scanned++) {
+      const s = this.sites[this.nodeSite[c] as number] as Site
+      if (
+        s.hasArgs === hasArgs &&
+        s.func.length === open - callStart &&
+        this.fileMatches(s.file, s.cut, fileStart, fileEnd) &&
+        this.equal(callStart, s.func.start, s.func.length)
+      ) {
+        if (previous >= 0) this.toFront(node, previous, c)
+        site = this.nodeSite[c] as number
+        this.node = c
+        break
+      }
+      previous = c
+      c = this.nextSibling[c] as number
+    }
+    if (site < 0 && c >= 0) {
+      const print = this.print(node, callStart, open)
+      for (const candidate of this.byPrint.get(print) ?? []) {
+        const s = this.sites[this.nodeSite[candidate] as number] as Site
+        if (
+          s.hasArgs === hasArgs &&
+          s.func.length === open - callStart &&
+          this.fileMatches(s.file, s.cut, fileStart, fileEnd) &&
+          this.equal(callStart, s.func.start, s.func.length)
+        ) {
+          site = this.nodeSite[candidate] as number
+          this.node = candidate
+          break
+        }
+      }
+    }
+    if (site < 0) {
+      site = this.siteOf(callStart, open, callEnd, fileStart, fileEnd)
+      this.node = this.child(node, site)
+      const print = this.print(node, callStart, open)
+      const list = this.byPrint.get(print)
+      if (!list) this.byPrint.set(print, [this.node])
+      else if (!list.includes(this.node)) list.push(this.node)
+    }
+    const s = this.sites[site] as Site
+    return this.args ? this.variant(s, callStart, open, callEnd, fileStart) : s.frame
+  }
+
+  /**
+   * An array equal to `frames`, the stack that ended at the current node: the one kept there
+   * when equal (without arguments, always: a node is a stack of sites), else a copy, kept.
+   * Records may share it: model data is not mutated once parsed.
+   */
+  shared(frames: number[]): number[] {
+    const kept = this.nodeFrames[this.node]
+    if (kept && kept.length === frames.length) {
+      let same = true
+      for (let i = 0; i < kept.length && same; i++) same = kept[i] === frames[i]
+      if (same) return kept
+    }
+    const copy = frames.slice()
+    this.nodeFrames[this.node] = copy
+    return copy
+  }
+
+  /** The `created by` frame, whose call text (after 'created by ') has no arguments. */
+  creator(callStart: number, callEnd: number, fileStart: number, fileEnd: number): number {
+    const creators = this.creators
+    for (let i = 0; i < creators.length && i < SCAN; i++) {
+      const c = creators[i] as (typeof creators)[number]
+      if (
+        c.call.length === callEnd - callStart &&
+        this.fileMatches(c.file, c.cut, fileStart, fileEnd) &&
+        this.equal(callStart, c.call.start, c.call.length)
+      ) {
+        toFront(creators, i)
+        return c.frame
+      }
+    }
+    const { file, cut, location } = this.location(fileStart, fileEnd)
+    const call = this.bytes.toString('utf8', callStart, callEnd)
+    const frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
+    creators.unshift({ call: { start: callStart, length: callEnd - callStart }, file, cut, frame })
+    if (creators.length > SCAN) creators.pop()
+    return frame
+  }
+
+  /** The frame of site s with the arguments at bytes(open, callEnd - 1). */
+  private variant(s: Site, callStart: number, open: number, callEnd: number, fileStart: number) {
+    const start = open + 1
+    const length = callEnd - 1 - start
+    const variants = s.variants
+    // A site with many variants (pointers) goes to the hash after its last match: scanning
+    // SCAN of them first cost more than hashing.
+    const scan = s.byArgs ? 1 : SCAN
+    for (let i = 0; i < variants.length && i < scan; i++) {
+      const v = variants[i] as Variant
+      if (v.args.length === length && this.equal(start, v.args.start, length)) {
+        toFront(variants, i)
+        return v.frame
+      }
+    }
+    // Pointer arguments make many variants at one site (runtime.gopark's): past SCAN, by hash.
+    const hash = s.byArgs ? this.hash(start, length) : 0
+    const hashed = s.byArgs?.get(hash)
+    if (hashed)
+      for (const v of hashed)
+        if (v.args.length === length && this.equal(start, v.args.start, length)) {
+          variants[0] = v
+          return v.frame
+        }
+    const call = this.bytes.toString('utf8', callStart, callEnd)
+    const location = this.bytes.toString('utf8', fileStart + 1, fileStart + s.file.length)
+    const frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
+    const fresh = { args: { start, length }, frame }
+    variants.unshift(fresh)
+    if (variants.length > SCAN) {
+      if (!s.byArgs) {
+        s.byArgs = new Map()
+        for (const v of variants) this.addByArgs(s.byArgs, v)
+      } else this.addByArgs(s.byArgs, fresh)
+      variants.pop()
+    }
+    return frame
+  }
+
+  private addByArgs(byArgs: Map<number, Variant[]>, v: Variant): void {
+    const hash = this.hash(v.args.start, v.args.length)
+    const list = byArgs.get(hash)
+    if (!list) byArgs.set(hash, [v])
+    else if (!list.some(w => w.frame === v.frame)) list.push(v)
+  }
+
+  /** A 32-bit hash of bytes[start, start + length). */
+  private hash(start: number, length: number): number {
+    let h = length
+    let k = 0
+    for (; k + 4 <= length; k += 4) h = Math.imul(h ^ this.view.getInt32(start + k), 0x9e3779b1)
+    for (; k < length; k++) h = Math.imul(h ^ (this.bytes[start + k] as number), 0x85ebca6b)
+    return h
+  }
+
+  /** The site of a frame not found in the trie: by its text, added when new. */
+  private siteOf(cs: number, open: number, ce: number, fs: number, fe: number): number {
+    const { file, cut, location } = this.location(fs, fe)
+    const hasArgs = ce - open > 2
+    const func = this.bytes.toString('utf8', cs, open)
+    const key = `${func}\n${location}\n${hasArgs ? '…' : ''}`
+    let site = this.siteByText.get(key)
+    if (site === undefined) {
+      site = this.sites.length
+      this.siteByText.set(key, site)
+      let frame = -1
+      if (!this.args) {
+        const call = `${func}(${hasArgs ? '…' : ''})`
+        frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
+      }
+      const funcSpan = { start: cs, length: open - cs }
+      this.sites.push({
+        func: funcSpan,
+        file,
+        cut,
+        hasArgs,
+        frame,
+        variants: [],
+        byArgs: undefined,
+      })
+    }
+    return site
+  }
+
+  /** The file line's identity: up to its cut, from its tab, and the location after the tab. */
+  private location(fs: number, fe: number) {
+    const text = this.bytes.toString('latin1', fs, fe)
+    let cut = Cut.Offset
+    let at = text.indexOf(' +0x')
+    if (at < 0) {
+      cut = Cut.Fp
+      at = text.indexOf(' fp=')
+    }
+    if (at < 0) cut = Cut.None
+    const length = at < 0 ? fe - fs : at
+    const location = this.bytes.toString('utf8', fs + 1, fs + length)
+    return { file: { start: fs, length }, cut, location }
+  }
+
+  private print(node: number, callStart: number, open: number): number {
+    const tail = open - callStart >= 4 ? this.view.getInt32(open - 4) : 0
+    return Math.imul(Math.imul(node, 0x9e3779b1) ^ (open - callStart), 0x85ebca6b) ^ tail
+  }
+
+  /** The trie node for `site` after `node`, added when new (at the front of its list). */
+  private child(node: number, site: number): number {
+    const key = node * 2 ** 26 + site
+    let c = this.childOf.get(key)
+    if (c === undefined) {
+      c = this.nodeSite.length
+      this.nodeSite.push(site)
+      this.firstChild.push(-1)
+      this.nextSibling.push(this.firstChild[node] as number)
+      this.firstChild[node] = c
+      this.childOf.set(key, c)
+    }
+    return c
+  }
+
+  /** Moves child c, found after `previous` in node's list, to the front. */
+  private toFront(node: number, previous: number, c: number): void {
+    this.nextSibling[previous] = this.nextSibling[c] as number
+    this.nextSibling[c] = this.firstChild[node] as number
+    this.firstChild[node] = c
+  }
+
+  /** True when the file line at bytes[fs, fe) has the identity `file`, cut as `cut`. */
+  private fileMatches(file: Span, cut: Cut, fs: number, fe: number): boolean {
+    const after = fs + file.length
+    if (after > fe) return false
+    if (cut === Cut.None) {
+      if (after !== fe) return false
+    } else {
+      if (after + 4 > fe) return false
+      const word = this.view.getInt32(after)
+      // Equal bytes before `after` hold no ' +0x' of their own (the first one's was the cut).
+      if (cut === Cut.Offset ? word !== PLUS_0X : word !== FP_EQ || this.hasOffset(after, fe))
+        return false
+    }
+    return this.equal(fs, file.start, file.length)
+  }
+
+  /** bytes[a, a + length) equals bytes[b, b + length). */
+  private equal(a: number, b: number, length: number): boolean {
+    const view = this.view
+    let k = 0
+    for (; k + 4 <= length; k += 4) if (view.getInt32(a + k) !== view.getInt32(b + k)) return false
+    for (; k < length; k++) if (this.bytes[a + k] !== this.bytes[b + k]) return false
+    return true
+  }
+
+  /** ' +0x' somewhere in bytes[from, end). */
+  private hasOffset(from: number, end: number): boolean {
+    for (let p = from; p + 4 <= end; p++)
+      if (this.bytes[p] === SPACE && this.view.getInt32(p) === PLUS_0X) return true
+    return false
+  }
+}
+
+/** Moves list[i] to the front, in place (no arrays allocated on the hot path). */
+function toFront<T>(list: T[], i: number): void {
+  if (i === 0) return
+  const item = list[i] as T
+  for (let k = i; k > 0; k--) list[k] = list[k - 1] as T
+  list[0] = item
+}
