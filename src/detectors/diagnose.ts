@@ -1,4 +1,4 @@
-import type { Diagnosis } from '../model/diagnosis.ts'
+import type { Diagnosis, Verdict } from '../model/diagnosis.ts'
 import { type Finding, type FindingId, type Gap, SEVERITY_RANK } from '../model/finding.ts'
 import { breakdownRss } from '../model/rss-breakdown.ts'
 import type { Detector, DetectorInput } from './detector.ts'
@@ -17,6 +17,15 @@ export function rankFindings(findings: readonly Finding[]): Finding[] {
       b.bytesExplained - a.bytesExplained ||
       b.confidence - a.confidence,
   )
+}
+
+/**
+ * The verdict: the most important finding; without one, 'healthy' only when every detector
+ * judged. A detector that could not judge may be hiding exactly what it looks for, so its silence
+ * is 'inconclusive', never health.
+ */
+export function verdictOf(ranked: readonly Finding[], unjudged: readonly FindingId[]): Verdict {
+  return ranked[0]?.id ?? (unjudged.length > 0 ? 'inconclusive' : 'healthy')
 }
 
 /**
@@ -68,7 +77,7 @@ export function diagnose(
     findings: ranked,
     gaps,
     unjudged,
-    verdict: ranked[0]?.id ?? 'healthy',
+    verdict: verdictOf(ranked, unjudged),
     sources: input.sources,
     notes: input.notes,
     series: [...input.series],

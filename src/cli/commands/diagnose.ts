@@ -1,9 +1,7 @@
 import { stat } from 'node:fs/promises'
-import { Option } from 'commander'
 import { diagnose } from '../../detectors/diagnose.ts'
 import { UsageError } from '../../errors.ts'
 import type { Diagnosis } from '../../model/diagnosis.ts'
-import { SEVERITY_RANK, type Severity } from '../../model/finding.ts'
 import { formatBytes } from '../../model/units.ts'
 import { renderJson } from '../../report/json.ts'
 import { renderTerminal } from '../../report/terminal.ts'
@@ -17,7 +15,8 @@ import {
   writeCaptureDir,
 } from '../../sources/transports/capture-dir.ts'
 import type { CliCommand } from '../command.ts'
-import { ExitCode } from '../exit-codes.ts'
+import type { ExitCode } from '../exit-codes.ts'
+import { exitCodeFor, type FailOn, failOnOption } from '../fail-on.ts'
 import { writeHtmlReport } from '../html-report.ts'
 import {
   duration,
@@ -32,7 +31,7 @@ import { diagnoseFromPrometheus } from './fleet.ts'
 interface DiagnoseFlags extends LiveFlags {
   duration: string
   json?: boolean
-  failOn?: Severity
+  failOn?: FailOn
   save?: string
   html?: string
   prometheus?: string
@@ -53,11 +52,7 @@ export const diagnoseCommand: CliCommand = {
     )
       .option('--duration <d>', 'how long to sample', '30s')
       .option('--json', 'print one JSON document on stdout, nothing else')
-      .addOption(
-        new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices(
-          ['warning', 'critical'],
-        ),
-      )
+      .addOption(failOnOption('a finding'))
       .option('--save <dir>', 'also write every raw capture to DIR, for replay with `diagnose DIR`')
       .option('--html <file>', 'also write a self-contained HTML report (charts, findings) to FILE')
       .option('--prometheus <url>', "read the target's history from a Prometheus server instead")
@@ -148,7 +143,7 @@ async function readFiles(path: string): Promise<SavedRun> {
 /** Diagnoses, prints, and returns the exit code --fail-on asks for. */
 export function report(
   run: SavedRun,
-  flags: { json?: boolean; failOn?: Severity },
+  flags: { json?: boolean; failOn?: FailOn },
   result: Diagnosis = diagnoseRun(run),
 ): ExitCode {
   if (flags.json) process.stdout.write(renderJson(result))
@@ -160,14 +155,7 @@ export function report(
       }),
     )
   }
-  const threshold = flags.failOn
-  if (
-    threshold &&
-    result.findings.some(f => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold])
-  ) {
-    return ExitCode.Finding
-  }
-  return ExitCode.Ok
+  return exitCodeFor([result], flags.failOn)
 }
 
 /** Diagnoses a run; `assembled` when its captures were assembled already (a streamed report). */
