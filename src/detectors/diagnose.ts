@@ -39,11 +39,17 @@ export function diagnose(
   const findings: Finding[] = []
   const unjudged: FindingId[] = []
   const gaps: Gap[] = input.gaps.map(gap => ({ ...gap }))
+  const awaiting: { detectors: FindingId[]; inMs?: number } = { detectors: [] }
   for (const detector of detectors) {
     const outcome = detector.detect(input)
     if (outcome.kind === 'finding') findings.push(outcome.finding)
     if (outcome.kind === 'unknown') {
       unjudged.push(detector.id)
+      if (outcome.awaitsGc) {
+        awaiting.detectors.push(detector.id)
+        const inMs = outcome.awaitsGc.inMs
+        if (inMs !== undefined) awaiting.inMs = Math.min(awaiting.inMs ?? inMs, inMs)
+      }
       if (outcome.reason !== undefined || outcome.missing.length === 0) {
         // The signals were read; the window itself did not allow a judgement.
         gaps.push({
@@ -83,5 +89,6 @@ export function diagnose(
     series: [...input.series],
   }
   if (rss) diagnosis.rss = rss
+  if (awaiting.detectors.length > 0) diagnosis.awaitingGc = awaiting
   return diagnosis
 }

@@ -21,6 +21,11 @@ export interface Diagnosis {
   /** Detectors that answered unknown: with no finding, they make the verdict 'inconclusive'. */
   unjudged: FindingId[]
   verdict: Verdict
+  /**
+   * Detectors that one more GC cycle may let judge (the window was short, not a signal), and
+   * when the soonest next collection is expected: what diagnose waits for with --max-duration.
+   */
+  awaitingGc?: { detectors: FindingId[]; inMs?: number }
   /** Where data came from: '/proc', 'http://127.0.0.1:6060/debug/vars', a capture directory. */
   sources: string[]
   /** Things the user should know about the window itself (the target exited mid-run, …). */

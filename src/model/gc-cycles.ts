@@ -21,6 +21,13 @@ export interface GcCycle {
   nextGC: number
   /** The samples taken during the cycle, oldest first. */
   samples: { atMs: number; heapAlloc: number }[]
+  /**
+   * runtime/metrics /gc/heap/live:bytes where served (Go ≥ 1.21): the heap this cycle's
+   * collection marked live, exactly, without the stacks and globals NextGC adds.
+   */
+  heapLive?: number
+  /** /gc/gogc:percent where served: GOGC as the runtime holds it, set in code or not. */
+  gogcPercent?: number
   source: string
 }
 
@@ -45,19 +52,22 @@ export function gcCycles(series: readonly MemorySnapshot[]): GcCycles {
       restarted = true
       cycles.length = 0
     }
-    const same = cycles.at(-1)
     const sample = { atMs: runtime.readAtMs ?? snapshot.atMs, heapAlloc: runtime.heapAlloc }
-    if (same && same.numGC === runtime.numGC) {
-      same.samples.push(sample)
-      continue
+    let cycle = cycles.at(-1)
+    if (cycle && cycle.numGC === runtime.numGC) cycle.samples.push(sample)
+    else {
+      cycle = {
+        numGC: runtime.numGC,
+        endMs: runtime.lastGCMs ?? snapshot.atMs,
+        nextGC: runtime.nextGC,
+        samples: [sample],
+        source: runtime.source,
+      }
+      cycles.push(cycle)
     }
-    cycles.push({
-      numGC: runtime.numGC,
-      endMs: runtime.lastGCMs ?? snapshot.atMs,
-      nextGC: runtime.nextGC,
-      samples: [sample],
-      source: runtime.source,
-    })
+    // Both are fixed for the cycle; the latest seen wins (a scrape can lag a collection).
+    if (runtime.heapLive !== undefined) cycle.heapLive = runtime.heapLive
+    if (runtime.gogcPercent !== undefined) cycle.gogcPercent = runtime.gogcPercent
   }
   return { cycles, restarted }
 }
@@ -168,13 +178,23 @@ export interface GoalRatio {
 }
 
 /**
- * 1 + GOGC/100 with GOGC from the environment; without one, the runtime's default 100 unless the
- * measured multiple is clearly higher (a program that calls debug.SetGCPercent, which the
- * environment cannot show). Go ≥ 1.18 adds stacks and globals to the goal; small next to heaps
- * worth diagnosing.
+ * 1 + GOGC/100 with GOGC as the runtime reports it (/gc/gogc:percent, which sees
+ * debug.SetGCPercent too), else from the environment; without either, the runtime's default 100
+ * unless the measured multiple is clearly higher (a program that calls debug.SetGCPercent, which
+ * the environment cannot show). Go ≥ 1.18 adds stacks and globals to the goal; small next to
+ * heaps worth diagnosing.
  */
 export function goalRatio(cycles: readonly GcCycle[], target: TargetFacts): GoalRatio {
   const environ = target.pid === undefined ? 'the environment' : `/proc/${target.pid}/environ`
+  const reported = cycles.at(-1)?.gogcPercent
+  if (reported !== undefined && reported >= 0) {
+    return {
+      ratio: 1 + reported / 100,
+      how: `GOGC=${reported} (/gc/gogc:percent)`,
+      source: cycles.at(-1)?.source ?? environ,
+      derived: false,
+    }
+  }
   const gogc = gogcFromEnviron(target)
   if (typeof gogc === 'number') {
     return {
