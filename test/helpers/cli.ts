@@ -14,6 +14,11 @@ export interface CliRun {
 
 /** Runs the real binary in a child process, as a user would, for at most a minute. */
 export function runCli(...argv: string[]): Promise<CliRun> {
+  return runCliFor(60_000, ...argv)
+}
+
+/** runCli for a run that takes longer by design (a 60 s window): at most `timeoutMs`. */
+export function runCliFor(timeoutMs: number, ...argv: string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
@@ -26,8 +31,8 @@ export function runCli(...argv: string[]): Promise<CliRun> {
     })
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`gomemdoctor ${argv.join(' ')} took over a minute\n${err}`))
-    }, 60_000)
+      reject(new Error(`gomemdoctor ${argv.join(' ')} took over ${timeoutMs / 1000} s\n${err}`))
+    }, timeoutMs)
     child.once('error', reject)
     child.once('close', code => {
       clearTimeout(timer)
@@ -36,16 +41,38 @@ export function runCli(...argv: string[]): Promise<CliRun> {
   })
 }
 
-/** Runs the CLI with --json and parses stdout, which must be exactly one JSON document. */
+/**
+ * Runs the CLI with --json and parses stdout, which must be exactly one JSON document; and, for
+ * every diagnosis any test reads, one whose verdict keeps the contract: never 'healthy' while a
+ * detector could not judge.
+ */
 export async function runJson(
   args: readonly string[],
+  timeoutMs = 60_000,
 ): Promise<{ result: CliRun; report: JsonReport }> {
-  const result = await runCli(...args, '--json')
+  const result = await runCliFor(timeoutMs, ...args, '--json')
+  let report: JsonReport
   try {
-    return { result, report: JSON.parse(result.out) as JsonReport }
+    report = JSON.parse(result.out) as JsonReport
   } catch {
     throw new Error(
       `stdout is not one JSON document (exit ${result.code}):\n${result.out}\n${result.err}`,
+    )
+  }
+  assertHonestVerdict(report, args.join(' '))
+  return { result, report }
+}
+
+/** The verdict contract (README "JSON"): findings first, then inconclusive, then healthy. */
+export function assertHonestVerdict(
+  report: Pick<JsonReport, 'verdict' | 'unjudged' | 'findings'>,
+  what: string,
+): void {
+  const expected =
+    report.findings[0]?.id ?? (report.unjudged.length > 0 ? 'inconclusive' : 'healthy')
+  if (report.verdict !== expected) {
+    throw new Error(
+      `${what}: verdict ${report.verdict} with findings [${report.findings.map(f => f.id)}] and unjudged [${report.unjudged}]; expected ${expected}`,
     )
   }
 }
