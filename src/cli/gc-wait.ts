@@ -4,7 +4,7 @@
  * judgement. When it does, diagnose samples on until the next collection has been seen (expected
  * where HeapAlloc meets NextGC at the allocation rate), re-judging at each expected time, and
  * never past --max-duration. Each re-judgement is a whole diagnosis of the window so far, so they
- * happen once per expected collection, not once per tick.
+ * happen once per expected collection (again, re-estimated, when it runs late), not every tick.
  */
 
 import type { Diagnosis } from '../model/diagnosis.ts'
@@ -30,8 +30,11 @@ export interface GcWait {
   note(): string | undefined
 }
 
-/** The expected time is a projection: a cycle may run long as the heap (and its goal) grows. */
-const SLACK = 1.25
+/**
+ * With no expected time (an idle heap whose forced collection is unknown), judge again after this
+ * many samples: each judgement assembles the whole window.
+ */
+const UNKNOWN_WAIT_SAMPLES = 5
 
 export function gcWait(options: GcWaitOptions): GcWait {
   const { durationMs, maxDurationMs, intervalMs } = options
@@ -55,8 +58,9 @@ export function gcWait(options: GcWaitOptions): GcWait {
         waitingFor = undefined
         return false
       }
-      // The collection must end, then one sample must land in the cycle it opens.
-      const expectedMs = (awaiting.inMs ?? intervalMs) * SLACK + intervalMs
+      // The collection must end, then one sample must land in the cycle it opens. A cycle that
+      // runs late is judged again with a fresh estimate, from the samples taken meanwhile.
+      const expectedMs = (awaiting.inMs ?? UNKNOWN_WAIT_SAMPLES * intervalMs) + intervalMs
       until = Math.min(maxDurationMs, windowMs + expectedMs)
       if (!waitingFor) {
         const due =

@@ -43,7 +43,10 @@ test("reads the runtime view from client_golang's /metrics, preferred over expva
     true,
     'go_info{version} names the Go version',
   )
-  assert.equal(byUrl.report.verdict, 'healthy')
+  // By URL alone there is no /proc: what needs it cannot judge, so no finding is inconclusive.
+  assert.equal(byUrl.report.verdict, 'inconclusive')
+  assert.deepEqual(byUrl.report.findings, [])
+  assert.ok(!byUrl.report.unjudged.includes('heap-growth'), byUrl.report.unjudged.join(' '))
 
   const byPid = await runJson(['diagnose', String(target.pid), '--duration', '2s'])
   assert.equal(byPid.report.verdict, 'healthy')
