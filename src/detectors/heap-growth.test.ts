@@ -111,6 +111,8 @@ function sawtooth(
     })
     assert.ok(s.runtime)
     s.runtime.lastGCMs = 1_000_000 + (ends[k] as number)
+    // As a live run reads it: the time of the request for the runtime's figures.
+    s.runtime.readAtMs = s.atMs
     series.push(s)
   }
   return series
@@ -149,6 +151,23 @@ test('a heap goal raised by goroutine stacks while the heap after each GC stays 
   const goals = series.map(s => ({ atMs: s.atMs, value: s.runtime?.nextGC ?? 0 }))
   assert.ok((trendOf(goals)?.pRising ?? 1) < 0.05, 'the goal alone rises significantly')
   assert.equal(detect(series).kind, 'clear')
+})
+
+test('floors without the time the runtime was read (a Prometheus grid) are no witness, nor a veto', () => {
+  const untimed = (series: MemorySnapshot[]) =>
+    series.map(s => {
+      assert.ok(s.runtime)
+      const { readAtMs: _readAt, ...runtime } = s.runtime
+      return { ...s, runtime }
+    })
+  const leak = detect(untimed(sawtooth([150, 210, 290], { rate: 52 })))
+  assert.ok(leak.kind === 'finding')
+  assert.equal(evidence(leak, 'agrees: the heap right after each GC'), undefined)
+  // A goal raised by stacks then stays unexplained: the goal is all there is to read.
+  const stacks = detect(
+    untimed(sawtooth([100, 100, 100, 100, 100, 100], { goalExtra: k => 12 * k })),
+  )
+  assert.equal(stacks.kind, 'finding')
 })
 
 test('reads the live heap from /gc/heap/live:bytes where it is served', () => {

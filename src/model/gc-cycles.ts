@@ -22,6 +22,11 @@ export interface GcCycle {
   /** The samples taken during the cycle, oldest first. */
   samples: { atMs: number; heapAlloc: number }[]
   /**
+   * Every sample's time is when its runtime view was read (readAtMs), not a tick's or a
+   * Prometheus grid step's: only then does a rate between two samples hold.
+   */
+  timed: boolean
+  /**
    * runtime/metrics /gc/heap/live:bytes where served (Go ≥ 1.21): the heap this cycle's
    * collection marked live, exactly, without the stacks and globals NextGC adds.
    */
@@ -61,10 +66,12 @@ export function gcCycles(series: readonly MemorySnapshot[]): GcCycles {
         endMs: runtime.lastGCMs ?? snapshot.atMs,
         nextGC: runtime.nextGC,
         samples: [sample],
+        timed: true,
         source: runtime.source,
       }
       cycles.push(cycle)
     }
+    if (runtime.readAtMs === undefined) cycle.timed = false
     // Both are fixed for the cycle; the latest seen wins (a scrape can lag a collection).
     if (runtime.heapLive !== undefined) cycle.heapLive = runtime.heapLive
     if (runtime.gogcPercent !== undefined) cycle.gogcPercent = runtime.gogcPercent
@@ -97,8 +104,10 @@ export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
     const a = cycle.samples[i] as GcCycle['samples'][number]
     const b = cycle.samples[i + 1] as GcCycle['samples'][number]
     const rate = (b.heapAlloc - a.heapAlloc) / (b.atMs - a.atMs)
-    // A falling HeapAlloc inside one cycle is sweeping still freeing garbage: no rate to use.
-    if (!(rate >= 0) || a.atMs < cycle.endMs) continue
+    // A falling HeapAlloc inside one cycle is sweeping still freeing garbage: no rate to use. An
+    // unchanged one is most often the same scrape read twice (a Prometheus grid finer than its
+    // scrape), whose times are the grid's: no rate either.
+    if (!(rate > 0) || a.atMs < cycle.endMs) continue
     estimates.push(a.heapAlloc - rate * (a.atMs - cycle.endMs))
   }
   if (estimates.length === 0) return { bytes: lowest, method: 'lowest HeapAlloc' }
