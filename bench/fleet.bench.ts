@@ -42,8 +42,8 @@ async function allTroubled(view: FleetView): Promise<string> {
     const { findings, rss, top, verdict, severity, gaps, notes } = donor
     return { ...instance, findings, rss, top, verdict, severity, gaps, notes }
   })
-  const counts = { critical: 0, warning: 0, info: 0, none: 0 }
-  for (const i of instances) counts[i.findings[0]?.severity ?? 'none']++
+  const counts = { critical: 0, warning: 0, info: 0, inconclusive: 0, healthy: 0 }
+  for (const i of instances) counts[i.findings[0]?.severity ?? 'healthy']++
   return renderHtmlPage({ ...view, instances, counts }, await clientAssets())
 }
 

@@ -2,7 +2,7 @@
 export const ExitCode = {
   /** The diagnosis ran (whatever it found below --fail-on). */
   Ok: 0,
-  /** A finding at or above --fail-on. */
+  /** A finding at or above --fail-on; with --fail-on inconclusive, also a detector that could not judge. */
   Finding: 1,
   /** Bad usage or bad input. */
   BadInput: 2,

@@ -35,6 +35,11 @@ export type Outcome =
       missing: readonly Signal[]
       /** Why, when it is not simply that the missing signals were not read (a restart, too few samples). */
       reason?: string
+      /**
+       * Set when the window, not a signal, fell short: one more GC cycle may settle it, expected
+       * in `inMs` when that can be told (diagnose may wait for it: --max-duration).
+       */
+      awaitsGc?: { inMs?: number }
     }
 
 export interface Detector {

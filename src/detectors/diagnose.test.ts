@@ -65,7 +65,23 @@ test('the verdict is the first finding, and unknown detectors are named with a g
   assert.match(result.gaps[0]?.cost ?? '', /madv-free-retention could not be judged/)
 })
 
-test('healthy when every detector is clear; the input gaps are not mutated', () => {
+test('healthy when every detector is clear', () => {
+  const input = {
+    target: { sources: [] },
+    series: [snapshot({ rss: 100 })],
+    gaps: [],
+    sources: [],
+    notes: [],
+  }
+  const result = diagnose(input, [
+    stub('madv-free-retention', { kind: 'clear' }),
+    stub('heap-growth', { kind: 'clear' }),
+  ])
+  assert.equal(result.verdict, 'healthy')
+  assert.deepEqual(result.unjudged, [])
+})
+
+test('inconclusive, never healthy, when a detector could not judge; the input gaps are not mutated', () => {
   const gaps = [{ signal: 'os.lazyFree', reason: 'EACCES', cost: 'LazyFree unknown' }]
   const input = {
     target: { sources: [] },
@@ -76,8 +92,10 @@ test('healthy when every detector is clear; the input gaps are not mutated', () 
   }
   const result = diagnose(input, [
     stub('madv-free-retention', { kind: 'unknown', missing: ['os.lazyFree'] }),
+    stub('heap-growth', { kind: 'clear' }),
   ])
-  assert.equal(result.verdict, 'healthy')
+  assert.equal(result.verdict, 'inconclusive')
+  assert.deepEqual(result.unjudged, ['madv-free-retention'])
   assert.equal(gaps[0]?.cost, 'LazyFree unknown')
   assert.match(
     result.gaps[0]?.cost ?? '',

@@ -1,4 +1,4 @@
-import type { Diagnosis } from '../model/diagnosis.ts'
+import type { Diagnosis, Verdict } from '../model/diagnosis.ts'
 import { type Finding, type FindingId, type Gap, SEVERITY_RANK } from '../model/finding.ts'
 import { breakdownRss } from '../model/rss-breakdown.ts'
 import type { Detector, DetectorInput } from './detector.ts'
@@ -20,6 +20,15 @@ export function rankFindings(findings: readonly Finding[]): Finding[] {
 }
 
 /**
+ * The verdict: the most important finding; without one, 'healthy' only when every detector
+ * judged. A detector that could not judge may be hiding exactly what it looks for, so its silence
+ * is 'inconclusive', never health.
+ */
+export function verdictOf(ranked: readonly Finding[], unjudged: readonly FindingId[]): Verdict {
+  return ranked[0]?.id ?? (unjudged.length > 0 ? 'inconclusive' : 'healthy')
+}
+
+/**
  * Runs every detector on the same evidence and ranks what they found. Pure. A detector that
  * answers unknown adds a gap naming the signals it lacked, unless a gap already covers them.
  */
@@ -30,11 +39,17 @@ export function diagnose(
   const findings: Finding[] = []
   const unjudged: FindingId[] = []
   const gaps: Gap[] = input.gaps.map(gap => ({ ...gap }))
+  const awaiting: { detectors: FindingId[]; inMs?: number } = { detectors: [] }
   for (const detector of detectors) {
     const outcome = detector.detect(input)
     if (outcome.kind === 'finding') findings.push(outcome.finding)
     if (outcome.kind === 'unknown') {
       unjudged.push(detector.id)
+      if (outcome.awaitsGc) {
+        awaiting.detectors.push(detector.id)
+        const inMs = outcome.awaitsGc.inMs
+        if (inMs !== undefined) awaiting.inMs = Math.min(awaiting.inMs ?? inMs, inMs)
+      }
       if (outcome.reason !== undefined || outcome.missing.length === 0) {
         // The signals were read; the window itself did not allow a judgement.
         gaps.push({
@@ -74,11 +89,12 @@ export function diagnose(
     findings: ranked,
     gaps,
     unjudged,
-    verdict: ranked[0]?.id ?? 'healthy',
+    verdict: verdictOf(ranked, unjudged),
     sources: input.sources,
     notes: input.notes,
     series: [...input.series],
   }
   if (rss) diagnosis.rss = rss
+  if (awaiting.detectors.length > 0) diagnosis.awaitingGc = awaiting
   return diagnosis
 }

@@ -30,6 +30,7 @@ const cycle = (endMs: number, samples: [number, number][], nextGC = 100 * MiB): 
   endMs,
   nextGC,
   samples: samples.map(([atMs, mib]) => ({ atMs, heapAlloc: mib * MiB })),
+  timed: true,
   source: 'x',
 })
 

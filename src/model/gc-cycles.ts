@@ -21,6 +21,18 @@ export interface GcCycle {
   nextGC: number
   /** The samples taken during the cycle, oldest first. */
   samples: { atMs: number; heapAlloc: number }[]
+  /**
+   * Every sample's time is when its runtime view was read (readAtMs), not a tick's or a
+   * Prometheus grid step's: only then does a rate between two samples hold.
+   */
+  timed: boolean
+  /**
+   * runtime/metrics /gc/heap/live:bytes where served (Go ≥ 1.21): the heap this cycle's
+   * collection marked live, exactly, without the stacks and globals NextGC adds.
+   */
+  heapLive?: number
+  /** /gc/gogc:percent where served: GOGC as the runtime holds it, set in code or not. */
+  gogcPercent?: number
   source: string
 }
 
@@ -45,19 +57,24 @@ export function gcCycles(series: readonly MemorySnapshot[]): GcCycles {
       restarted = true
       cycles.length = 0
     }
-    const same = cycles.at(-1)
     const sample = { atMs: runtime.readAtMs ?? snapshot.atMs, heapAlloc: runtime.heapAlloc }
-    if (same && same.numGC === runtime.numGC) {
-      same.samples.push(sample)
-      continue
+    let cycle = cycles.at(-1)
+    if (cycle && cycle.numGC === runtime.numGC) cycle.samples.push(sample)
+    else {
+      cycle = {
+        numGC: runtime.numGC,
+        endMs: runtime.lastGCMs ?? snapshot.atMs,
+        nextGC: runtime.nextGC,
+        samples: [sample],
+        timed: true,
+        source: runtime.source,
+      }
+      cycles.push(cycle)
     }
-    cycles.push({
-      numGC: runtime.numGC,
-      endMs: runtime.lastGCMs ?? snapshot.atMs,
-      nextGC: runtime.nextGC,
-      samples: [sample],
-      source: runtime.source,
-    })
+    if (runtime.readAtMs === undefined) cycle.timed = false
+    // Both are fixed for the cycle; the latest seen wins (a scrape can lag a collection).
+    if (runtime.heapLive !== undefined) cycle.heapLive = runtime.heapLive
+    if (runtime.gogcPercent !== undefined) cycle.gogcPercent = runtime.gogcPercent
   }
   return { cycles, restarted }
 }
@@ -87,8 +104,10 @@ export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
     const a = cycle.samples[i] as GcCycle['samples'][number]
     const b = cycle.samples[i + 1] as GcCycle['samples'][number]
     const rate = (b.heapAlloc - a.heapAlloc) / (b.atMs - a.atMs)
-    // A falling HeapAlloc inside one cycle is sweeping still freeing garbage: no rate to use.
-    if (!(rate >= 0) || a.atMs < cycle.endMs) continue
+    // A falling HeapAlloc inside one cycle is sweeping still freeing garbage: no rate to use. An
+    // unchanged one is most often the same scrape read twice (a Prometheus grid finer than its
+    // scrape), whose times are the grid's: no rate either.
+    if (!(rate > 0) || a.atMs < cycle.endMs) continue
     estimates.push(a.heapAlloc - rate * (a.atMs - cycle.endMs))
   }
   if (estimates.length === 0) return { bytes: lowest, method: 'lowest HeapAlloc' }
@@ -168,13 +187,23 @@ export interface GoalRatio {
 }
 
 /**
- * 1 + GOGC/100 with GOGC from the environment; without one, the runtime's default 100 unless the
- * measured multiple is clearly higher (a program that calls debug.SetGCPercent, which the
- * environment cannot show). Go ≥ 1.18 adds stacks and globals to the goal; small next to heaps
- * worth diagnosing.
+ * 1 + GOGC/100 with GOGC as the runtime reports it (/gc/gogc:percent, which sees
+ * debug.SetGCPercent too), else from the environment; without either, the runtime's default 100
+ * unless the measured multiple is clearly higher (a program that calls debug.SetGCPercent, which
+ * the environment cannot show). Go ≥ 1.18 adds stacks and globals to the goal; small next to
+ * heaps worth diagnosing.
  */
 export function goalRatio(cycles: readonly GcCycle[], target: TargetFacts): GoalRatio {
   const environ = target.pid === undefined ? 'the environment' : `/proc/${target.pid}/environ`
+  const reported = cycles.at(-1)?.gogcPercent
+  if (reported !== undefined && reported >= 0) {
+    return {
+      ratio: 1 + reported / 100,
+      how: `GOGC=${reported} (/gc/gogc:percent)`,
+      source: cycles.at(-1)?.source ?? environ,
+      derived: false,
+    }
+  }
   const gogc = gogcFromEnviron(target)
   if (typeof gogc === 'number') {
     return {

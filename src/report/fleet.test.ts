@@ -17,6 +17,7 @@ function entry(
   severity: Severity | undefined,
   unexplained?: number,
   rss = 100 * MiB,
+  unjudged: Diagnosis['unjudged'] = [],
 ): FleetEntry {
   const findings: Finding[] = severity
     ? [
@@ -37,8 +38,8 @@ function entry(
     window: { startMs: 0, endMs: 1000, samples: 2 },
     findings,
     gaps: [{ signal: 'os.lazyFree', reason: 'r', cost: 'c' }],
-    unjudged: [],
-    verdict: findings[0]?.id ?? 'healthy',
+    unjudged,
+    verdict: findings[0]?.id ?? (unjudged.length > 0 ? 'inconclusive' : 'healthy'),
     sources: [],
     notes: [],
     series: [],
@@ -65,6 +66,33 @@ test('ranks by severity, then unexplained bytes, then RSS; unknown RSS last with
     ranked.map(e => e.instance),
     ['critical', 'warning-big', 'warning-small', 'warning-unknown', 'healthy-big', 'healthy-small'],
   )
+})
+
+test('an inconclusive instance ranks below every finding and above the healthy ones', () => {
+  const ranked = rankFleet([
+    entry('healthy', undefined, 900 * MiB),
+    entry('unjudged', undefined, 1 * MiB, 100 * MiB, ['heap-growth']),
+    entry('info', 'info', 0),
+  ])
+  assert.deepEqual(
+    ranked.map(e => [e.instance, e.diagnosis.verdict]),
+    [
+      ['info', 'heap-growth'],
+      ['unjudged', 'inconclusive'],
+      ['healthy', 'healthy'],
+    ],
+  )
+  const json = toFleetJson({
+    url: 'http://prom:9090',
+    selector: '',
+    range: '30s',
+    window: { startMs: 0, endMs: 30_000, stepMs: 1000 },
+    queries: 46,
+    entries: ranked,
+    gaps: [],
+  })
+  assert.deepEqual(json.instances[1]?.unjudged, ['heap-growth'])
+  assert.equal(json.instances[1]?.verdict, 'inconclusive')
 })
 
 test('the JSON document follows the contract; fleet-wide gaps are not repeated per instance', () => {

@@ -63,12 +63,17 @@ export function unexplainedBytes(diagnosis: Diagnosis): number | undefined {
   return diagnosis.rss?.slices.find(slice => slice.key === 'unexplained')?.bytes
 }
 
+/** A finding's severity rank (1–3); below any finding, inconclusive (0.5) before healthy (0). */
 function severityOf(diagnosis: Diagnosis): number {
   const top = diagnosis.findings[0]
-  return top ? SEVERITY_RANK[top.severity] : 0
+  if (top) return SEVERITY_RANK[top.severity]
+  return diagnosis.verdict === 'inconclusive' ? 0.5 : 0
 }
 
-/** Worst first: the top finding's severity, then unexplained bytes, then RSS, then the name. */
+/**
+ * Worst first: the top finding's severity (an inconclusive instance before a healthy one: what
+ * could not be judged may be wrong), then unexplained bytes, then RSS, then the name.
+ */
 export function rankFleet(entries: readonly FleetEntry[]): FleetEntry[] {
   return [...entries].sort(
     (a, b) =>
@@ -129,13 +134,11 @@ export function renderFleetJson(run: FleetRun): string {
 }
 
 /**
- * The verdict as the fleet shows it: 'healthy' with no runtime view would claim what nobody
- * could check, so such an instance is 'not judged' ('no data' without a single sample).
+ * The verdict as the fleet's table and page show it: the JSON's, except 'no data' for an
+ * instance without a single sample (whose JSON verdict is 'inconclusive').
  */
 export function fleetVerdict(diagnosis: Diagnosis): string {
-  if (diagnosis.findings.length > 0) return diagnosis.verdict
-  if (diagnosis.window.samples === 0) return 'no data'
-  if (diagnosis.gaps.some(gap => gap.signal === 'runtime.memstats')) return 'not judged'
+  if (diagnosis.findings.length === 0 && diagnosis.window.samples === 0) return 'no data'
   return diagnosis.verdict
 }
 

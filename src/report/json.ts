@@ -1,10 +1,14 @@
-import type { Diagnosis } from '../model/diagnosis.ts'
+import type { Diagnosis, Verdict } from '../model/diagnosis.ts'
 import type { Finding, FindingId, Gap } from '../model/finding.ts'
 import type { RssBreakdown } from '../model/rss-breakdown.ts'
 import type { RssSplit } from '../model/rss-split.ts'
 
-/** Bumped when a field changes meaning or disappears; adding fields does not bump it. */
-export const SCHEMA_VERSION = 1
+/**
+ * Bumped when a field changes meaning or disappears; adding fields does not bump it. 2: `verdict`
+ * may be 'inconclusive' (no finding, some detector could not judge), which version 1 called
+ * 'healthy'.
+ */
+export const SCHEMA_VERSION = 2
 
 /** The --json document (DESIGN.md "Contracts"). Bytes are raw numbers; times are ISO 8601. */
 export interface JsonReport {
@@ -30,9 +34,10 @@ export interface JsonReport {
   /** The model's findings as they are: every field is already JSON (bytes raw, sources named). */
   findings: Finding[]
   gaps: Gap[]
-  /** Detectors that could not judge (a signal was missing): a 'healthy' verdict does not cover them. */
+  /** Detectors that could not judge (a signal was missing, or the window too short). */
   unjudged: FindingId[]
-  verdict: FindingId | 'healthy'
+  /** The first finding's id; else 'inconclusive' while `unjudged` is not empty; else 'healthy'. */
+  verdict: Verdict
   sources: string[]
   notes: string[]
 }

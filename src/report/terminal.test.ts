@@ -14,7 +14,7 @@ const quiet = (unjudged: Diagnosis['unjudged']): Diagnosis => ({
   findings: [],
   gaps: [],
   unjudged,
-  verdict: 'healthy',
+  verdict: unjudged.length > 0 ? 'inconclusive' : 'healthy',
   sources: [],
   notes: [],
   series: [],
@@ -23,12 +23,15 @@ const quiet = (unjudged: Diagnosis['unjudged']): Diagnosis => ({
 const lastLine = (d: Diagnosis) =>
   renderTerminal(d, { width: 100, color: false }).trimEnd().split('\n').at(-1)
 
-test('healthy only when every detector could judge; otherwise it says how many could not', () => {
+test('healthy only when every detector could judge; otherwise inconclusive, saying how many could not', () => {
   assert.equal(lastLine(quiet([])), 'verdict: healthy')
   assert.equal(
     lastLine(quiet(['madv-free-retention', 'thp-bloat'])),
-    'verdict: no finding (2 of 10 detectors could not judge)',
+    'verdict: inconclusive (2 of 10 detectors could not judge)',
   )
+  const text = renderTerminal(quiet(['thp-bloat']), { width: 100, color: false })
+  assert.match(text, /^INCONCLUSIVE no finding, but thp-bloat could not be judged/m)
+  assert.doesNotMatch(text, /HEALTHY/)
 })
 
 const rssBlock = (d: Diagnosis) => {

@@ -30,19 +30,17 @@ export function renderTerminal(diagnosis: Diagnosis, options: TerminalOptions): 
   lines.push(...rssLines(diagnosis.rss, c, options.width))
   lines.push('')
 
-  if (diagnosis.findings.length === 0) {
-    if (diagnosis.unjudged.length === 0) {
-      lines.push(`${c.green(c.bold('HEALTHY'))}  no memory problem found in this window`)
-    } else {
-      lines.push(
-        ...wrap(
-          `${c.bold('NO FINDING')}  but ${diagnosis.unjudged.join(', ')} could not be judged: see "not read" below`,
-          options.width,
-          '',
-        ),
-      )
-    }
-    lines.push('')
+  if (diagnosis.verdict === 'healthy') {
+    lines.push(`${c.green(c.bold('HEALTHY'))}  every detector judged; no memory problem found`, '')
+  } else if (diagnosis.verdict === 'inconclusive') {
+    lines.push(
+      ...wrap(
+        `${c.bold('INCONCLUSIVE')}  no finding, but ${diagnosis.unjudged.join(', ')} could not be judged: see "not read" below`,
+        options.width,
+        '',
+      ),
+      '',
+    )
   }
   for (const finding of diagnosis.findings) {
     const head = `${severityLabel(finding.severity, c)}  ${c.bold(finding.id)}  (confidence ${finding.confidence.toFixed(2)})`
@@ -163,10 +161,10 @@ function wrap(text: string, width: number, first: string, rest = first): string[
 }
 
 /**
- * The last line. JSON keeps DESIGN's verdict ("healthy" when nothing was found, with `unjudged`
- * beside it); a person reading only this line must not take "nothing could be read" for health.
+ * The last line: the JSON's verdict, and when it is inconclusive how many detectors could not
+ * judge, so that a person reading only this line never takes "nothing could be read" for health.
  */
 function verdictText(diagnosis: Diagnosis): string {
-  if (diagnosis.findings.length > 0 || diagnosis.unjudged.length === 0) return diagnosis.verdict
-  return `no finding (${diagnosis.unjudged.length} of ${FINDING_IDS.length} detectors could not judge)`
+  if (diagnosis.verdict !== 'inconclusive') return diagnosis.verdict
+  return `inconclusive (${diagnosis.unjudged.length} of ${FINDING_IDS.length} detectors could not judge)`
 }

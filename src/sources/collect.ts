@@ -45,6 +45,11 @@ export interface CollectOptions {
    * Either way the tick onCaptures hands over is `captures.ticks.at(-1)`.
    */
   retainTicks?: number
+  /**
+   * Asked before each tick past `durationMs`, with the window that tick would make: true takes
+   * it. How diagnose samples on while a detector is one GC cycle short of a judgement.
+   */
+  extendWhile?: (run: Collection, windowMs: number) => boolean
   /** Aborting ends the window early; what was collected is still returned. */
   signal?: AbortSignal
   httpTimeoutMs?: number
@@ -264,7 +269,12 @@ async function collectTarget(options: CollectOptions): Promise<Collection> {
     if (rssBytes !== undefined) progress.rssBytes = rssBytes
     options.onTick?.(progress)
     const nextAt = start + (index + 1) * options.intervalMs
-    if (nextAt - start > options.durationMs) break
+    const windowMs = nextAt - start
+    if (
+      windowMs > options.durationMs &&
+      !options.extendWhile?.({ captures: set, gaps, notes, sources }, windowMs)
+    )
+      break
     await sleep(nextAt - Date.now(), options.signal)
   }
   const last = set.ticks.at(-1)

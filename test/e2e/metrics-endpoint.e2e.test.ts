@@ -48,7 +48,10 @@ for (const client of CLIENT_GOLANGS) {
       true,
       `go_info{version} names the Go version: ${byUrl.report.target.goVersion}`,
     )
-    assert.equal(byUrl.report.verdict, 'healthy')
+    // By URL alone there is no /proc: what needs it cannot judge, so no finding is inconclusive.
+    assert.equal(byUrl.report.verdict, 'inconclusive')
+    assert.deepEqual(byUrl.report.findings, [])
+    assert.ok(!byUrl.report.unjudged.includes('heap-growth'), byUrl.report.unjudged.join(' '))
 
     const byPid = await runJson(['diagnose', String(target.pid), '--duration', '2s'])
     assert.equal(byPid.report.verdict, 'healthy')

@@ -55,7 +55,12 @@ export function runProcess(
 
 /** Runs the real binary in a child process, as a user would, for at most a minute. */
 export function runCli(...argv: string[]): Promise<CliRun> {
-  return runProcess(process.execPath, [BIN, ...argv])
+  return runCliFor(60_000, ...argv)
+}
+
+/** runCli for a run that takes longer by design (a 60 s window): at most `timeoutMs`. */
+export function runCliFor(timeoutMs: number, ...argv: string[]): Promise<CliRun> {
+  return runProcess(process.execPath, [BIN, ...argv], { timeoutMs })
 }
 
 /** stdout as the one JSON document it must be. */
@@ -69,12 +74,33 @@ export function parseJsonOut(result: CliRun): JsonReport {
   }
 }
 
-/** Runs the CLI with --json and parses stdout, which must be exactly one JSON document. */
+/**
+ * Runs the CLI with --json and parses stdout, which must be exactly one JSON document; and, for
+ * every diagnosis any test reads, one whose verdict keeps the contract: never 'healthy' while a
+ * detector could not judge.
+ */
 export async function runJson(
   args: readonly string[],
+  timeoutMs = 60_000,
 ): Promise<{ result: CliRun; report: JsonReport }> {
-  const result = await runCli(...args, '--json')
-  return { result, report: parseJsonOut(result) }
+  const result = await runCliFor(timeoutMs, ...args, '--json')
+  const report = parseJsonOut(result)
+  assertHonestVerdict(report, args.join(' '))
+  return { result, report }
+}
+
+/** The verdict contract (README "JSON"): findings first, then inconclusive, then healthy. */
+export function assertHonestVerdict(
+  report: Pick<JsonReport, 'verdict' | 'unjudged' | 'findings'>,
+  what: string,
+): void {
+  const expected =
+    report.findings[0]?.id ?? (report.unjudged.length > 0 ? 'inconclusive' : 'healthy')
+  if (report.verdict !== expected) {
+    throw new Error(
+      `${what}: verdict ${report.verdict} with findings [${report.findings.map(f => f.id)}] and unjudged [${report.unjudged}]; expected ${expected}`,
+    )
+  }
 }
 
 /** A /proc field read with a plain regex: an independent check on gomemdoctor's parsers. */

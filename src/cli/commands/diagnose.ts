@@ -1,9 +1,7 @@
 import { stat } from 'node:fs/promises'
-import { Option } from 'commander'
 import { diagnose } from '../../detectors/diagnose.ts'
 import { UsageError } from '../../errors.ts'
 import type { Diagnosis } from '../../model/diagnosis.ts'
-import { SEVERITY_RANK, type Severity } from '../../model/finding.ts'
 import { formatBytes } from '../../model/units.ts'
 import { renderJson } from '../../report/json.ts'
 import { renderTerminal } from '../../report/terminal.ts'
@@ -17,7 +15,9 @@ import {
   writeCaptureDir,
 } from '../../sources/transports/capture-dir.ts'
 import type { CliCommand } from '../command.ts'
-import { ExitCode } from '../exit-codes.ts'
+import type { ExitCode } from '../exit-codes.ts'
+import { exitCodeFor, type FailOn, failOnOption } from '../fail-on.ts'
+import { gcWait } from '../gc-wait.ts'
 import { writeHtmlReport } from '../html-report.ts'
 import {
   duration,
@@ -32,8 +32,9 @@ import { diagnoseFromPrometheus } from './fleet.ts'
 
 interface DiagnoseFlags extends LiveFlags {
   duration: string
+  maxDuration?: string
   json?: boolean
-  failOn?: Severity
+  failOn?: FailOn
   save?: string
   html?: string
   prometheus?: string
@@ -53,12 +54,12 @@ export const diagnoseCommand: CliCommand = {
         .argument('[target]', 'a PID, a base URL (http://127.0.0.1:6060), or a capture directory'),
     )
       .option('--duration <d>', 'how long to sample', '30s')
-      .option('--json', 'print one JSON document on stdout, nothing else')
-      .addOption(
-        new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices(
-          ['warning', 'critical'],
-        ),
+      .option(
+        '--max-duration <d>',
+        'when a detector is one GC cycle short of a judgement at the end of --duration, sample on until that cycle is seen, up to this long (default: twice --duration; the same as --duration never extends)',
       )
+      .option('--json', 'print one JSON document on stdout, nothing else')
+      .addOption(failOnOption('a finding'))
       .option('--save <dir>', 'also write every raw capture to DIR, for replay with `diagnose DIR`')
       .option('--html <file>', 'also write a self-contained HTML report (charts, findings) to FILE')
       .option('--prometheus <url>', "read the target's history from a Prometheus server instead")
@@ -98,6 +99,12 @@ async function gather(target: string | undefined, flags: DiagnoseFlags): Promise
   const live = liveTarget('diagnose', target, flags, 'a PID, a URL, or a capture directory')
   const options = liveCollectOptions(live, flags)
   const durationMs = duration(flags.duration, '--duration')
+  const maxDurationMs =
+    flags.maxDuration === undefined ? 2 * durationMs : duration(flags.maxDuration, '--max-duration')
+  if (maxDurationMs < durationMs)
+    throw new UsageError(
+      `--max-duration ${flags.maxDuration} is shorter than --duration ${flags.duration}`,
+    )
   const { pid, url } = live
 
   // Ctrl-C ends the window early and still diagnoses; a second Ctrl-C quits at once.
@@ -109,19 +116,28 @@ async function gather(target: string | undefined, flags: DiagnoseFlags): Promise
   process.on('SIGINT', onSigint)
   const progress = progressLine(process.stderr)
   const what = pid !== undefined ? `pid ${pid}` : url
+  const wait = gcWait({
+    durationMs,
+    maxDurationMs,
+    intervalMs: options.intervalMs,
+    diagnose: collection => diagnoseRun({ ...collection, about: {} }),
+    progress,
+  })
   try {
     const collection = await collect({
       ...options,
       durationMs,
       signal: abort.signal,
+      extendWhile: wait.extendWhile,
       onTick: tick => {
         const total = Math.floor(durationMs / options.intervalMs) + 1
         const rss = tick.rssBytes === undefined ? '' : ` · RSS ${formatBytes(tick.rssBytes)}`
-        progress.update(
-          `sampling ${what} · ${tick.index + 1}/${total}${rss} · Ctrl-C to stop early`,
-        )
+        const doing = wait.status(tick.elapsedMs) ?? `${tick.index + 1}/${total}`
+        progress.update(`sampling ${what} · ${doing}${rss} · Ctrl-C to stop early`)
       },
     })
+    const waited = wait.note()
+    if (waited) collection.notes.push(waited)
     const run: SavedRun = {
       ...collection,
       about: { command: `diagnose ${process.argv.slice(3).join(' ')}` },
@@ -148,7 +164,7 @@ async function readFiles(path: string): Promise<SavedRun> {
 /** Diagnoses, prints, and returns the exit code --fail-on asks for. */
 export function report(
   run: SavedRun,
-  flags: { json?: boolean; failOn?: Severity },
+  flags: { json?: boolean; failOn?: FailOn },
   result: Diagnosis = diagnoseRun(run),
 ): ExitCode {
   if (flags.json) process.stdout.write(renderJson(result))
@@ -160,14 +176,7 @@ export function report(
       }),
     )
   }
-  const threshold = flags.failOn
-  if (
-    threshold &&
-    result.findings.some(f => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold])
-  ) {
-    return ExitCode.Finding
-  }
-  return ExitCode.Ok
+  return exitCodeFor([result], flags.failOn)
 }
 
 /** Diagnoses a run; `assembled` when its captures were assembled already (a streamed report). */

@@ -2,7 +2,7 @@ import { Option } from 'commander'
 import { diagnose } from '../../detectors/diagnose.ts'
 import { InputError, UsageError } from '../../errors.ts'
 import type { Diagnosis } from '../../model/diagnosis.ts'
-import { type Gap, SEVERITY_RANK, type Severity } from '../../model/finding.ts'
+import type { Gap } from '../../model/finding.ts'
 import { parseDuration } from '../../model/units.ts'
 import { type FleetEntry, renderFleetJson, renderFleetTable } from '../../report/fleet.ts'
 import { rssTrend, toFleetView } from '../../report/html/fleet-view.ts'
@@ -24,7 +24,8 @@ import {
   windowFor,
 } from '../../sources/transports/prometheus.ts'
 import type { CliCommand } from '../command.ts'
-import { ExitCode } from '../exit-codes.ts'
+import type { ExitCode } from '../exit-codes.ts'
+import { exitCodeFor, type FailOn, failOnOption } from '../fail-on.ts'
 import { writeHtmlPage } from '../html-report.ts'
 
 interface FleetFlags {
@@ -36,7 +37,7 @@ interface FleetFlags {
   timeout: string
   json?: boolean
   html?: string
-  failOn?: Severity
+  failOn?: FailOn
   maxPointsPerQuery?: string
 }
 
@@ -53,7 +54,7 @@ export const fleetCommand: CliCommand = {
       )
       .option('--selector <matchers>', 'which instances, as label matchers: \'{job="api"}\'')
       .option('--range <d>', 'how far back to look', '6h')
-      .option('--step <d>', 'time between points (default: the range / 720, at least 15s)')
+      .option('--step <d>', 'time between points (default: the range / 720, at least 1s)')
       .option('--end <time>', 'end of the window: RFC 3339 or Unix seconds (default: now)')
       .option('--timeout <d>', 'give up on one range query after this long', '30s')
       .option('--json', 'print one JSON document on stdout, nothing else')
@@ -61,12 +62,7 @@ export const fleetCommand: CliCommand = {
         '--html <file>',
         'also write a self-contained HTML report (ranked table, RSS chart, findings) to FILE',
       )
-      .addOption(
-        new Option(
-          '--fail-on <severity>',
-          'exit 1 when an instance has a finding this severe',
-        ).choices(['warning', 'critical']),
-      )
+      .addOption(failOnOption("an instance's finding"))
       .addOption(new Option('--max-points-per-query <n>').hideHelp())
       .addHelpText(
         'after',
@@ -104,7 +100,7 @@ async function runFleet(flags: FleetFlags): Promise<ExitCode> {
   if (flags.html !== undefined) {
     await writeHtmlPage(flags.html, toFleetView(run, { generatedAtMs: Date.now() }))
   }
-  return failOn(
+  return exitCodeFor(
     entries.map(e => e.diagnosis),
     flags.failOn,
   )
@@ -196,7 +192,7 @@ export async function diagnoseFromPrometheus(flags: {
   end?: string
   httpTimeout?: string
   json?: boolean
-  failOn?: Severity
+  failOn?: FailOn
   html?: string
 }): Promise<ExitCode> {
   if (flags.instance === undefined) {
@@ -244,15 +240,7 @@ export async function diagnoseFromPrometheus(flags: {
     })
     await writeHtmlPage(flags.html, view)
   }
-  return failOn([diagnosis], flags.failOn)
-}
-
-function failOn(diagnoses: readonly Diagnosis[], threshold: Severity | undefined): ExitCode {
-  if (!threshold) return ExitCode.Ok
-  const hit = diagnoses.some(d =>
-    d.findings.some(f => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold]),
-  )
-  return hit ? ExitCode.Finding : ExitCode.Ok
+  return exitCodeFor([diagnosis], flags.failOn)
 }
 
 function prometheusUrl(text: string): string {
@@ -265,7 +253,11 @@ function prometheusUrl(text: string): string {
   }
 }
 
-/** The window from --range, --step (default: range / points, at least 15 s) and --end. */
+/**
+ * The window from --range, --step and --end. The default step is range / points in whole
+ * seconds: a short range then sees every scrape (30 s at a 1 s scrape is 30 points, where a fast
+ * leak shows three or four GC cycles); a step below the scrape interval only repeats points.
+ */
 function windowOf(
   range: string,
   step: string | undefined,
@@ -275,7 +267,7 @@ function windowOf(
   const rangeMs = durationOf(range, '--range')
   const stepMs =
     step === undefined
-      ? Math.max(15_000, Math.ceil(rangeMs / points / 1000) * 1000)
+      ? Math.max(1000, Math.ceil(rangeMs / points / 1000) * 1000)
       : durationOf(step, '--step')
   if (rangeMs / stepMs > 1_000_000) {
     throw new UsageError(`--range ${range} at --step ${step} is over a million points per series`)

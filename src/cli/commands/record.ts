@@ -1,11 +1,10 @@
-import { Option } from 'commander'
-import type { Severity } from '../../model/finding.ts'
 import { formatBytes } from '../../model/units.ts'
 import { collect } from '../../sources/collect.ts'
 import type { SavedRun } from '../../sources/transports/capture-dir.ts'
 import { type Db, openStore } from '../../store/db.ts'
 import { appendCaptures, createRecording, finishRecording } from '../../store/recordings.ts'
 import type { CliCommand } from '../command.ts'
+import { type FailOn, failOnOption } from '../fail-on.ts'
 import { writeHtmlReport } from '../html-report.ts'
 import {
   duration,
@@ -23,7 +22,7 @@ interface RecordFlags extends LiveFlags {
   duration?: string
   json?: boolean
   html?: string
-  failOn?: Severity
+  failOn?: FailOn
 }
 
 export const recordCommand: CliCommand = {
@@ -40,11 +39,7 @@ export const recordCommand: CliCommand = {
       .option('--duration <d>', 'how long to record (default: until Ctrl-C or the target exits)')
       .option('--json', 'at the end, print the diagnosis as one JSON document on stdout')
       .option('--html <file>', 'at the end, also write a self-contained HTML report to FILE')
-      .addOption(
-        new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices(
-          ['warning', 'critical'],
-        ),
-      )
+      .addOption(failOnOption('a finding'))
       .addHelpText(
         'after',
         '\nEvery sample is committed as it is read: Ctrl-C, a crash or kill -9 loses at most the one in flight.\n\nExamples:\n  gomemdoctor record 4242 --out orders.db\n  gomemdoctor record http://127.0.0.1:6060 --out orders.db --duration 2h --interval 5s\n  gomemdoctor report orders.db --html orders.html',

@@ -1,13 +1,12 @@
-import { Option } from 'commander'
 import { InputError, UsageError } from '../../errors.ts'
 import type { Diagnosis } from '../../model/diagnosis.ts'
-import type { Severity } from '../../model/finding.ts'
 import { assemble } from '../../sources/assemble.ts'
 import type { CaptureSet } from '../../sources/capture.ts'
 import type { SavedRun } from '../../sources/transports/capture-dir.ts'
 import { openStore } from '../../store/db.ts'
 import { listRecordings, streamRecording } from '../../store/recordings.ts'
 import type { CliCommand } from '../command.ts'
+import { type FailOn, failOnOption } from '../fail-on.ts'
 import { writeHtmlReport } from '../html-report.ts'
 import { diagnoseRun, report } from './diagnose.ts'
 
@@ -15,7 +14,7 @@ interface ReportFlags {
   session?: string
   json?: boolean
   html?: string
-  failOn?: Severity
+  failOn?: FailOn
 }
 
 export const reportCommand: CliCommand = {
@@ -29,11 +28,7 @@ export const reportCommand: CliCommand = {
       .option('--session <n>', 'which recording session in the file (default: the last)')
       .option('--json', 'print one JSON document on stdout, the same `diagnose --json` prints')
       .option('--html <file>', 'also write a self-contained HTML report to FILE')
-      .addOption(
-        new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe').choices(
-          ['warning', 'critical'],
-        ),
-      )
+      .addOption(failOnOption('a finding'))
       .addHelpText(
         'after',
         '\nExamples:\n  gomemdoctor report orders.db\n  gomemdoctor report orders.db --session 2 --html orders.html',

@@ -99,7 +99,7 @@ test('the fleet view is ranked worst first, with labels as data', () => {
       [3, 'ok-1', 'healthy', 'healthy'],
     ],
   )
-  assert.deepEqual(view.counts, { critical: 1, warning: 1, info: 0, none: 1 })
+  assert.deepEqual(view.counts, { critical: 1, warning: 1, info: 0, inconclusive: 0, healthy: 1 })
   assert.deepEqual(
     view.chart.lines.map(l => l.rank),
     [1, 2, 3],

@@ -36,9 +36,10 @@ export const FLEET_CHART_UNIT = { name: 'MiB', bytes: 2 ** 20 } as const
 
 /**
  * The fleet page's own version of VIEW_VERSION's rule (bumped when its data changes shape): 2
- * when the chart came to hold every instance's RSS in FLEET_CHART_UNIT, by rank.
+ * when the chart came to hold every instance's RSS in FLEET_CHART_UNIT, by rank; 3 when the
+ * instances without a finding were counted as inconclusive and healthy apart.
  */
-export const FLEET_VIEW_VERSION = 2
+export const FLEET_VIEW_VERSION = 3
 
 export interface FleetView {
   kind: 'gomemdoctor-fleet'
@@ -48,8 +49,8 @@ export interface FleetView {
   headline: string
   facts: { label: string; value: string }[]
   window: { startMs: number; endMs: number; text: string }
-  /** How many instances have a finding of each severity, and how many have none. */
-  counts: { critical: number; warning: number; info: number; none: number }
+  /** How many instances have a finding of each severity; of the others, how many were inconclusive. */
+  counts: { critical: number; warning: number; info: number; inconclusive: number; healthy: number }
   /** Worst first (rankFleet). */
   instances: FleetInstanceView[]
   chart: FleetChartView
@@ -70,7 +71,7 @@ export interface FleetInstanceView {
   /** Every label of its series but __name__, sorted by name. */
   labels: { name: string; value: string }[]
   goVersion: string | null
-  /** 'madv-free-retention', 'healthy', 'not judged', 'no data' (fleetVerdict). */
+  /** 'madv-free-retention', 'inconclusive', 'healthy', 'no data' (fleetVerdict). */
   verdict: string
   severity: ReportView['verdict']['severity']
   /** RSS at the end of the window, for the table. */
@@ -155,12 +156,12 @@ export function toFleetView(run: FleetRun, options: FleetViewOptions): FleetView
   const ranked = rankFleet(run.entries)
   const grid = fleetGrid(run.window)
   const lines: FleetChartView['lines'] = []
-  const counts = { critical: 0, warning: 0, info: 0, none: 0 }
+  const counts = { critical: 0, warning: 0, info: 0, inconclusive: 0, healthy: 0 }
   const instances = ranked.map((entry, i): FleetInstanceView => {
     const { diagnosis } = entry
     const top = diagnosis.findings[0]
     if (top) counts[top.severity]++
-    else counts.none++
+    else counts[diagnosis.verdict === 'inconclusive' ? 'inconclusive' : 'healthy']++
     const trend = entry.rssTrend
     if (trend?.some(v => v !== null)) lines.push({ rank: i + 1, values: inChartUnit(trend) })
     const unexplained = unexplainedBytes(diagnosis)
@@ -228,9 +229,7 @@ export function toFleetView(run: FleetRun, options: FleetViewOptions): FleetView
   }
 }
 
-/** The severity the single report gives the same diagnosis, 'unjudged' when nobody could judge. */
+/** The severity the single report gives the same diagnosis: 'unjudged' when inconclusive. */
 function severityOf(diagnosis: Diagnosis): FleetInstanceView['severity'] {
-  const verdict = fleetVerdict(diagnosis)
-  if (verdict === 'not judged' || verdict === 'no data') return 'unjudged'
   return verdictView(diagnosis).severity
 }

@@ -22,6 +22,33 @@ test('the view of a real MADV_FREE run carries the LazyFree slice in every sampl
   assert.ok(evidence.some(e => e.source.includes('smaps_rollup')))
 })
 
+test("the page's verdict is the JSON's: inconclusive when a real run's detectors could not all judge", async () => {
+  // The healthy capture, replayed without its /proc view: what needs /proc cannot judge.
+  const run = await loadRun(`${GO119}/healthy`)
+  const judged = toReportView(diagnoseRun(run), { mode: 'report', generatedAtMs: 0 })
+  assert.deepEqual(judged.verdict, {
+    id: 'healthy',
+    severity: 'healthy',
+    text: 'no memory problem found in this window',
+  })
+  const withoutProc = {
+    ...run,
+    captures: {
+      ...run.captures,
+      ticks: run.captures.ticks.map(t => ({
+        ...t,
+        captures: t.captures.filter(c => !c.kind.startsWith('proc-') && c.kind !== 'smaps-rollup'),
+      })),
+    },
+  }
+  const diagnosis = diagnoseRun(withoutProc)
+  assert.equal(diagnosis.verdict, 'inconclusive')
+  const view = toReportView(diagnosis, { mode: 'report', generatedAtMs: 0 })
+  assert.equal(view.verdict.id, 'inconclusive')
+  assert.equal(view.verdict.severity, 'unjudged')
+  assert.match(view.verdict.text, /^no finding, but .*file-mapped.* could not be judged$/)
+})
+
 test('a long window is thinned to at most MAX_POINTS, keeping every step and peak', () => {
   const n = 86_400
   const snapshots: MemorySnapshot[] = Array.from({ length: n }, (_, i) => ({

@@ -194,9 +194,9 @@ export function generatedText(atMs: number): string {
 export function verdictView(diagnosis: Diagnosis): ReportView['verdict'] {
   const first = diagnosis.findings[0]
   if (first) return { id: first.id, severity: first.severity, text: first.title }
-  if (diagnosis.unjudged.length > 0) {
+  if (diagnosis.verdict === 'inconclusive') {
     return {
-      id: 'no finding',
+      id: 'inconclusive',
       severity: 'unjudged',
       text: `no finding, but ${diagnosis.unjudged.join(', ')} could not be judged`,
     }

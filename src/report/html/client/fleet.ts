@@ -29,7 +29,8 @@ const COUNT_COLORS = {
   critical: '#b91c1c',
   warning: '#d97706',
   info: '#2563eb',
-  none: '#10b981',
+  inconclusive: '#9ca3af',
+  healthy: '#10b981',
 } as const
 
 export function renderFleet(app: HTMLElement, view: FleetView): void {
@@ -421,25 +422,41 @@ function cached(
 }
 
 function worstSeverity(view: FleetView): string {
-  const { critical, warning, info } = view.counts
-  return critical > 0 ? 'critical' : warning > 0 ? 'warning' : info > 0 ? 'info' : 'healthy'
+  const { critical, warning, info, inconclusive } = view.counts
+  if (critical > 0) return 'critical'
+  if (warning > 0) return 'warning'
+  if (info > 0) return 'info'
+  return inconclusive > 0 ? 'unjudged' : 'healthy'
+}
+
+/** The fleet's verdict: healthy only when every instance was judged and none has a finding. */
+function fleetHeadline(view: FleetView): { title: string; text: string } {
+  const n = view.instances.length
+  const { inconclusive, healthy } = view.counts
+  const troubled = n - inconclusive - healthy
+  const instances = `${n} instance${n === 1 ? '' : 's'}`
+  const worst = view.instances[0]
+  if (troubled > 0 && worst)
+    return {
+      title: `${troubled} of ${n} in trouble`,
+      text: `worst: ${worst.instance} · ${worst.verdict}`,
+    }
+  if (inconclusive > 0)
+    return {
+      title: 'inconclusive',
+      text: `no finding on ${instances}, but ${inconclusive} could not be judged in full`,
+    }
+  return { title: 'healthy', text: `no memory problem found on ${instances}` }
 }
 
 function fleetCard(view: FleetView): HTMLElement {
-  const n = view.instances.length
-  const troubled = n - view.counts.none
+  const headline = fleetHeadline(view)
   return el(
     'section',
     { class: `verdict sev-${worstSeverity(view)}`, id: 'verdict' },
     el('p', { class: 'eyebrow' }, 'fleet'),
-    el('h1', {}, troubled === 0 ? 'healthy' : `${troubled} of ${n} in trouble`),
-    el(
-      'p',
-      { class: 'verdict-text' },
-      view.instances[0] && view.instances[0].findings.length > 0
-        ? `worst: ${view.instances[0].instance} · ${view.instances[0].verdict}`
-        : `no memory problem found on ${n} instance${n === 1 ? '' : 's'}`,
-    ),
+    el('h1', {}, headline.title),
+    el('p', { class: 'verdict-text' }, headline.text),
     el('p', { class: 'muted window' }, view.window.text),
     el(
       'dl',
@@ -455,7 +472,8 @@ function countsCard(view: FleetView): HTMLElement {
     { key: 'critical', label: 'critical finding' },
     { key: 'warning', label: 'warning' },
     { key: 'info', label: 'info only' },
-    { key: 'none', label: 'no finding' },
+    { key: 'inconclusive', label: 'no finding, inconclusive' },
+    { key: 'healthy', label: 'healthy' },
   ]
   const bar = el('div', { class: 'rss-bar', role: 'img', 'aria-label': 'instances by severity' })
   for (const row of rows) {
