@@ -97,7 +97,14 @@ onEveryGo(go => {
       assert.ok(!report.findings.some(f => f.id === 'goroutine-leak'), report.verdict)
       assert.ok(!report.unjudged.includes('goroutine-leak'))
     }
-    assert.equal(runs[0].report.verdict, 'healthy', JSON.stringify(runs[0].report.findings))
+    // By PID nothing else is found either. The pool allocates little, so a 5 s window may hold no
+    // GC cycle: heap-growth alone may then not judge, and the verdict says inconclusive.
+    assert.deepEqual(runs[0].report.findings, [])
+    assert.deepEqual(
+      runs[0].report.unjudged.filter(id => id !== 'heap-growth'),
+      [],
+      runs[0].report.unjudged.join(' '),
+    )
     assert.ok((await goroutineTotal(control.url)) >= 10_000, 'the pool really is large')
   })
 })
@@ -186,7 +193,14 @@ function leakProfileTests(go: GoBuildName) {
       'warning',
     ])
     assert.equal(result.code, 0, result.err)
-    assert.equal(report.verdict, 'healthy', JSON.stringify(report.findings))
+    // The pool allocates little: heap-growth may see no GC cycle in 3 s (the leak profile's own
+    // GCs are forced, not the heap's), so only it may go unjudged.
+    assert.deepEqual(report.findings, [])
+    assert.deepEqual(
+      report.unjudged.filter(id => id !== 'heap-growth'),
+      [],
+      report.unjudged.join(' '),
+    )
     assert.equal(leakNotes(report).length, 2, report.notes.join('\n'))
     assert.deepEqual(leakGaps(report), [])
     assert.equal(await leakedTotal(control.url), 0)
