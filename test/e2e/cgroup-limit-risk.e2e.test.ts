@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { mkdir, rmdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { runJson, within } from '../helpers/cli.ts'
+import { numericEvidence, runJson, within } from '../helpers/cli.ts'
 import { onEveryGo, startScenario } from '../helpers/memsick.ts'
 
 // A real cgroup v1 memory controller, made for the test. cgroup v2's memory controller is not
@@ -72,20 +72,19 @@ onEveryGo(go => {
     const finding = report.findings[0]
     assert.ok(finding)
     assert.equal(finding.severity, 'critical')
-    const evidence = (label: string) => {
-      const item = finding.evidence.find(e => e.label === label)
-      assert.ok(item && typeof item.value === 'number', `evidence ${label}`)
-      return item as { value: number; source: string }
-    }
-    assert.equal(evidence('cgroup limit').value, LIMIT)
-    assert.equal(evidence('cgroup limit').source, cgroup.dir)
+    assert.equal(numericEvidence(finding, 'cgroup limit').value, LIMIT)
+    assert.equal(numericEvidence(finding, 'cgroup limit').source, cgroup.dir)
     // Read independently of gomemdoctor's parsers, just after its window.
     assert.ok(
-      within(evidence('cgroup usage').value, read(cgroup.dir, 'memory.usage_in_bytes'), 0.05),
+      within(
+        numericEvidence(finding, 'cgroup usage').value,
+        read(cgroup.dir, 'memory.usage_in_bytes'),
+        0.05,
+      ),
     )
-    const share = evidence('not reclaimable / limit').value
+    const share = numericEvidence(finding, 'not reclaimable / limit').value
     assert.ok(share > 0.85 && share < 0.97, `not reclaimable / limit is ${share}`)
-    assert.ok(evidence('limit hits during the window').value > 0)
+    assert.ok(numericEvidence(finding, 'limit hits during the window').value > 0)
     assert.ok(read(cgroup.dir, 'memory.failcnt') > hitsBefore, 'the cgroup really hits its limit')
   })
 

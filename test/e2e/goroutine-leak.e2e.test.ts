@@ -5,16 +5,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { test } from 'node:test'
 import type { JsonReport } from '../../src/report/json.ts'
-import { runJson } from '../helpers/cli.ts'
+import { evidenceOf, runJson } from '../helpers/cli.ts'
 import { type GoBuildName, onEveryGo, startScenario } from '../helpers/memsick.ts'
-
-type JsonFinding = JsonReport['findings'][number]
-
-function evidence(finding: JsonFinding, label: string) {
-  const item = finding.evidence.find(e => e.label === label)
-  assert.ok(item, `evidence ${label}`)
-  return item
-}
 
 /** The count net/http/pprof announces, read independently of gomemdoctor's parsers. */
 async function goroutineTotal(url: string): Promise<number> {
@@ -56,30 +48,30 @@ onEveryGo(go => {
       assert.equal(report.verdict, 'goroutine-leak', JSON.stringify(report.findings, null, 2))
       const finding = report.findings[0]
       assert.ok(finding)
-      assert.equal(evidence(finding, 'growing stack group').value, 'main.leakyWorker')
+      assert.equal(evidenceOf(finding, 'growing stack group').value, 'main.leakyWorker')
       assert.equal(
-        evidence(finding, 'growing stack group').source,
+        evidenceOf(finding, 'growing stack group').source,
         `${target.url}/debug/pprof/goroutine`,
       )
       // The proto profile keeps runtime.chanrecv, which names the wait.
-      assert.equal(evidence(finding, 'wait reason').value, 'chan receive')
+      assert.equal(evidenceOf(finding, 'wait reason').value, 'chan receive')
       assert.ok(
-        String(evidence(finding, 'at').value).endsWith(`memsick/goroutines.go:${PARKED_AT}`),
+        String(evidenceOf(finding, 'at').value).endsWith(`memsick/goroutines.go:${PARKED_AT}`),
       )
-      const start = evidence(finding, 'goroutines in the group at start').value as number
-      const end = evidence(finding, 'goroutines in the group at end').value as number
+      const start = evidenceOf(finding, 'goroutines in the group at start').value as number
+      const end = evidenceOf(finding, 'goroutines in the group at end').value as number
       assert.ok(start >= 10_000 && end - start >= 800, `the group went ${start} → ${end}`)
       // The scenario adds 200 a second.
-      const rate = evidence(finding, 'goroutines added per second (Theil–Sen)').value as number
+      const rate = evidenceOf(finding, 'goroutines added per second (Theil–Sen)').value as number
       assert.ok(rate > 150 && rate < 250, `${rate}/s`)
-      const last = evidence(finding, 'goroutines at end')
+      const last = evidenceOf(finding, 'goroutines at end')
       assert.equal(last.source, `${target.url}/debug/pprof/`)
       assert.ok((last.value as number) <= after && (last.value as number) > after - 1000)
       assert.ok(finding.whatIf && finding.whatIf.rssBytes > 0, 'a what-if')
     }
     // By PID the what-if is RSS less the leaked workers' stacks, about 2 KiB each.
     const finding = byPid.report.findings[0]
-    const end = finding && (evidence(finding, 'goroutines in the group at end').value as number)
+    const end = finding && (evidenceOf(finding, 'goroutines in the group at end').value as number)
     assert.ok(finding?.whatIf && byPid.report.rss && end)
     const freed = byPid.report.rss.bytes - finding.whatIf.rssBytes
     assert.ok(freed > end * 2048 * 0.9 && freed < end * 4096, `${freed} bytes freed`)
@@ -139,8 +131,8 @@ function leakProfileTests(go: GoBuildName) {
     const finding = report.findings.find(f => f.id === 'goroutine-leak')
     assert.ok(finding, JSON.stringify(report.findings, null, 2))
     const source = `${target.url}/debug/pprof/goroutineleak`
-    const start = evidence(finding, 'goroutines leaked at start (runtime leak detection)')
-    const end = evidence(finding, 'goroutines leaked at end (runtime leak detection)')
+    const start = evidenceOf(finding, 'goroutines leaked at start (runtime leak detection)')
+    const end = evidenceOf(finding, 'goroutines leaked at end (runtime leak detection)')
     assert.equal(end.source, source)
     // 10k parked before READY, 200 more a second; our own fetch after the run saw more still.
     assert.ok((start.value as number) >= 10_000, `${start.value} at start`)
@@ -149,9 +141,9 @@ function leakProfileTests(go: GoBuildName) {
       `${start.value} → ${end.value}`,
     )
     assert.ok((end.value as number) <= after, `${end.value} then ${after}`)
-    assert.equal(evidence(finding, 'leaked stack group').value, 'main.leakyWorker')
-    assert.equal(evidence(finding, 'leaked, waiting in').value, 'chan receive')
-    assert.ok(String(evidence(finding, 'leaked at').value).endsWith(`goroutines.go:${PARKED_AT}`))
+    assert.equal(evidenceOf(finding, 'leaked stack group').value, 'main.leakyWorker')
+    assert.equal(evidenceOf(finding, 'leaked, waiting in').value, 'chan receive')
+    assert.ok(String(evidenceOf(finding, 'leaked at').value).endsWith(`goroutines.go:${PARKED_AT}`))
     assert.ok(finding.confidence >= 0.95, `confidence ${finding.confidence}`)
     assert.match(finding.summary, /leak detection found \d+ goroutines that can never wake/)
     // The cost is said: one leak detection GC at each edge, and nothing was missing.
@@ -175,7 +167,7 @@ function leakProfileTests(go: GoBuildName) {
     assert.ok(finding, JSON.stringify(withProfile.report.findings, null, 2))
     assert.equal(finding.title, 'Goroutine leak in main.leakyWorker')
     assert.match(finding.summary, /count did not rise in the window/)
-    const leaked = evidence(finding, 'goroutines leaked at end (runtime leak detection)')
+    const leaked = evidenceOf(finding, 'goroutines leaked at end (runtime leak detection)')
     assert.ok((leaked.value as number) >= 10_000, `${leaked.value}`)
     assert.ok(finding.bytesExplained >= 10_000 * 2048, `${finding.bytesExplained} bytes`)
   })
@@ -256,7 +248,7 @@ onEveryGo((go, version) => {
     assert.deepEqual(leakNotes(report), [])
     const finding = report.findings.find(f => f.id === 'goroutine-leak')
     assert.ok(finding, JSON.stringify(report.findings, null, 2))
-    assert.equal(evidence(finding, 'growing stack group').value, 'main.leakyWorker')
+    assert.equal(evidenceOf(finding, 'growing stack group').value, 'main.leakyWorker')
     assert.ok(!finding.evidence.some(e => e.label.includes('runtime leak detection')))
     // The fix says how this Go gets the profile.
     const how =

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { procKiB, runCli, runJson, within } from '../helpers/cli.ts'
+import { numericEvidence, procKiB, runCli, runJson, within } from '../helpers/cli.ts'
 import { onEveryGo, startScenario } from '../helpers/memsick.ts'
 
 onEveryGo((go, version) => {
@@ -27,19 +27,17 @@ onEveryGo((go, version) => {
     const finding = report.findings[0]
     assert.ok(finding)
     assert.equal(finding.severity, 'critical')
-    const evidence = (label: string) => {
-      const item = finding.evidence.find(e => e.label === label)
-      assert.ok(item && typeof item.value === 'number', `evidence ${label}`)
-      return item
-    }
-    assert.ok(within(evidence('RSS').value as number, rss, 0.05), 'RSS within 5%')
-    assert.ok(within(evidence('LazyFree').value as number, lazyFree, 0.05), 'LazyFree within 5%')
+    assert.ok(within(numericEvidence(finding, 'RSS').value, rss, 0.05), 'RSS within 5%')
     assert.ok(
-      within(evidence('HeapReleased').value as number, vars.memstats.HeapReleased, 0.05),
+      within(numericEvidence(finding, 'LazyFree').value, lazyFree, 0.05),
+      'LazyFree within 5%',
+    )
+    assert.ok(
+      within(numericEvidence(finding, 'HeapReleased').value, vars.memstats.HeapReleased, 0.05),
       'HeapReleased within 5%',
     )
-    assert.equal(evidence('LazyFree').source, `/proc/${target.pid}/smaps_rollup`)
-    assert.equal(evidence('HeapReleased').source, `${target.url}/debug/vars`)
+    assert.equal(numericEvidence(finding, 'LazyFree').source, `/proc/${target.pid}/smaps_rollup`)
+    assert.equal(numericEvidence(finding, 'HeapReleased').source, `${target.url}/debug/vars`)
 
     assert.ok(report.rss)
     const sum = report.rss.breakdown.reduce((total, slice) => total + slice.bytes, 0)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { procKiB, runJson, within } from '../helpers/cli.ts'
+import { numericEvidence, procKiB, runJson, within } from '../helpers/cli.ts'
 import { onEveryGo, startScenario } from '../helpers/memsick.ts'
 
 onEveryGo(go => {
@@ -13,29 +13,30 @@ onEveryGo(go => {
     const finding = report.findings[0]
     assert.ok(finding)
     assert.equal(finding.severity, 'critical')
-    const evidence = (label: string) => {
-      const item = finding.evidence.find(e => e.label === label)
-      assert.ok(item && typeof item.value === 'number', `evidence ${label}`)
-      return item as { value: number; source: string }
-    }
     // RssAnon read independently, just after the window; the scenario grows 8 MiB/s meanwhile.
-    assert.ok(within(evidence('RssAnon').value, procKiB(target.pid, 'status', 'RssAnon'), 0.1))
+    assert.ok(
+      within(
+        numericEvidence(finding, 'RssAnon').value,
+        procKiB(target.pid, 'status', 'RssAnon'),
+        0.1,
+      ),
+    )
     const vars = (await (await fetch(`${target.url}/debug/vars`)).json()) as {
       memstats: { Sys: number }
     }
     // Sys never shrinks, and the window's own profile requests add a few MiB to it.
-    const sys = evidence('Sys').value
+    const sys = numericEvidence(finding, 'Sys').value
     assert.ok(
       sys <= vars.memstats.Sys && sys > vars.memstats.Sys / 2,
       `Sys ${sys}, then ${vars.memstats.Sys}`,
     )
-    assert.ok(evidence('non-Go memory').value > 256 * 2 ** 20)
-    const rate = evidence('non-Go growth').value
+    assert.ok(numericEvidence(finding, 'non-Go memory').value > 256 * 2 ** 20)
+    const rate = numericEvidence(finding, 'non-Go growth').value
     assert.ok(
       rate > 5 * 2 ** 20 && rate < 11 * 2 ** 20,
       `growth ${rate} B/s, the scenario's 8 MiB/s`,
     )
-    assert.ok(evidence('gained by them during the window').value > 16 * 2 ** 20)
+    assert.ok(numericEvidence(finding, 'gained by them during the window').value > 16 * 2 ** 20)
     assert.ok(
       finding.evidence.some(
         e =>

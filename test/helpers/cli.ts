@@ -103,6 +103,30 @@ export function assertHonestVerdict(
   }
 }
 
+type JsonFinding = JsonReport['findings'][number]
+type JsonEvidence = JsonFinding['evidence'][number]
+
+/** The finding's evidence item `label`, which must be there. */
+export function evidenceOf(finding: JsonFinding, label: string): JsonEvidence {
+  const item = finding.evidence.find(e => e.label === label)
+  if (!item)
+    throw new Error(`no evidence ${label} in ${finding.id}: ${JSON.stringify(finding.evidence)}`)
+  return item
+}
+
+/** evidenceOf for an item whose value must be a number. */
+export function numericEvidence(
+  finding: JsonFinding,
+  label: string,
+): JsonEvidence & { value: number } {
+  const item = evidenceOf(finding, label)
+  if (typeof item.value !== 'number')
+    throw new Error(
+      `evidence ${label} in ${finding.id} is ${JSON.stringify(item.value)}, not a number`,
+    )
+  return item as JsonEvidence & { value: number }
+}
+
 /** A /proc field read with a plain regex: an independent check on gomemdoctor's parsers. */
 export function procKiB(pid: number, file: 'status' | 'smaps_rollup', field: string): number {
   const text = readFileSync(`/proc/${pid}/${file}`, 'utf8')
