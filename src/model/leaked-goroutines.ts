@@ -60,8 +60,13 @@ export function leakEvidence(leaks: LeakedGoroutines): Evidence[] {
       source: leaks.startSource ?? source,
     })
   }
+  // One read is not necessarily the window's end: a live watch has only its start's so far,
+  // and a target that stopped answering leaves only the start's.
   evidence.push({
-    label: 'goroutines leaked at end (runtime leak detection)',
+    label:
+      leaks.start === undefined
+        ? 'goroutines leaked (runtime leak detection)'
+        : 'goroutines leaked at end (runtime leak detection)',
     value: leaks.end,
     unit: 'count',
     source,
@@ -82,7 +87,8 @@ export function leakEvidence(leaks: LeakedGoroutines): Evidence[] {
 export function leakSentence(leaks: LeakedGoroutines): string {
   const at = leaks.start === undefined ? '' : ` (${leaks.start} at the window's start)`
   if (leaks.end === 0) {
-    return `The runtime's goroutine leak detection found none leaked at the window's end${at}.`
+    const when = leaks.start === undefined ? '' : " at the window's end"
+    return `The runtime's goroutine leak detection found none leaked${when}${at}.`
   }
   const site = leaks.bucket?.site
   const where = site

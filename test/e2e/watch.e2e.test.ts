@@ -136,3 +136,75 @@ test('the dashboard reconnects by itself when gomemdoctor watch comes back', asy
   const points = async () => Number(await page.evaluate('document.body.dataset.points ?? 0'))
   await until(async () => (await state()) === 'live' && (await points()) >= 2, 60_000, 'reconnect')
 })
+
+/** The server-sent events of `url` as they come: `event` and parsed `data`, until the stream ends. */
+async function* events(url: string): AsyncGenerator<{ event: string; data: unknown }> {
+  const response = await fetch(url)
+  assert.ok(response.body, 'an event stream')
+  const decoder = new TextDecoder()
+  let buffered = ''
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true })
+    let end = buffered.indexOf('\n\n')
+    while (end >= 0) {
+      const frame = buffered.slice(0, end)
+      buffered = buffered.slice(end + 2)
+      const event = /^event: (.*)$/m.exec(frame)?.[1]
+      const data = /^data: (.*)$/m.exec(frame)?.[1]
+      if (event && data) yield { event, data: JSON.parse(data) }
+      end = buffered.indexOf('\n\n')
+    }
+  }
+}
+
+type FindingsView = { findings: { id: string; evidence: { label: string; value: string }[] }[] }
+
+/** The count a leak-profile evidence line of the goroutine-leak finding shows, if any. */
+function leakedCount(view: FindingsView, edge: 'start' | 'end' | 'one read'): number | undefined {
+  const finding = view.findings.find(f => f.id === 'goroutine-leak')
+  const label = `goroutines leaked${edge === 'one read' ? '' : ` at ${edge}`} (runtime leak detection)`
+  const value = finding?.evidence.find(e => e.label === label)?.value
+  return value === undefined ? undefined : Number(value.replace(/[^\d]/g, ''))
+}
+
+// A watch that never shows the count would wait on its stream: the timeout makes that a failure.
+test('go1.27: watch --leak-profile shows the runtime-counted leaked goroutines live, and at both edges once stopped', {
+  timeout: 120_000,
+}, async t => {
+  const target = await startScenario('goroutine-leak', { go: 'go1.27' })
+  t.after(() => target.stop())
+  const { url, child } = await startWatch([
+    String(target.pid),
+    '--interval',
+    '500ms',
+    '--leak-profile',
+  ])
+  t.after(() => stopWatch(child))
+  // One stream throughout: leaving a for-await loop would close it.
+  const stream = events(new URL('/events', url).href)
+  const next = async (): Promise<FindingsView | undefined> => {
+    for (;;) {
+      const { done, value } = await stream.next()
+      if (done) return undefined
+      if (value.event === 'findings' || value.event === 'view') return value.data as FindingsView
+    }
+  }
+  // Live, only the start's profile has been read: its count stands alone, at no edge.
+  let live = await next()
+  while (live && leakedCount(live, 'one read') === undefined) live = await next()
+  assert.ok(live, 'a live diagnosis with the leak profile')
+  // memsick parks 10,000 leaked workers before it says READY, and adds 200 a second.
+  assert.ok((leakedCount(live, 'one read') ?? 0) >= 10_000, JSON.stringify(live.findings[0]))
+
+  // A later diagnosis (every 2 s) means more samples: a window of one has no end edge.
+  assert.ok(await next(), 'a second live diagnosis')
+  // Stopped, watch takes the end edge (the second leak profile) and sends the final diagnosis.
+  child.kill('SIGINT')
+  let last: FindingsView | undefined
+  for (let view = await next(); view; view = await next()) last = view
+  assert.ok(last, 'a final diagnosis before the stream ended')
+  const start = leakedCount(last, 'start') ?? 0
+  const end = leakedCount(last, 'end') ?? 0
+  assert.ok(start >= 10_000 && end >= start, `${start} → ${end}: ${JSON.stringify(last.findings)}`)
+  assert.equal(last.findings[0]?.id, 'goroutine-leak')
+})
