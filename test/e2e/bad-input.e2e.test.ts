@@ -58,6 +58,15 @@ test('a URL that refuses connections exits 3', async () => {
   assertOneLine(run, /connection refused/)
 })
 
+test('a URL on a port fetch refuses (6000, X11) says so, for a target and for Prometheus', async () => {
+  const target = await runCli('diagnose', 'http://127.0.0.1:6000', '--duration', '1s')
+  assert.equal(target.code, 3)
+  assertOneLine(target, /127\.0\.0\.1:6000.*fetch will not connect to this port/)
+  const prometheus = await runCli('fleet', '--prometheus', 'http://127.0.0.1:6000')
+  assert.equal(prometheus.code, 3)
+  assertOneLine(prometheus, /127\.0\.0\.1:6000.*fetch will not connect to this port/)
+})
+
 test('a URL that never answers times out with exit 3', async t => {
   const base = await serve(t, () => {
     // Accept and say nothing.

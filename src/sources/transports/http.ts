@@ -90,6 +90,10 @@ function describeFetchError(error: unknown, timeoutMs: number): string {
       return `no answer within ${timeoutMs} ms`
     }
     const cause = (error as Error & { cause?: unknown }).cause
+    // fetch refuses ports reserved for other protocols (1, 9, 25, 6000, …) before connecting;
+    // Node 20 says so as the cause of 'fetch failed'.
+    if (error.message === 'bad port' || (cause instanceof Error && cause.message === 'bad port'))
+      return 'fetch will not connect to this port (the Fetch standard reserves it for another protocol)'
     if (cause instanceof Error) {
       const code = (cause as Error & { code?: string }).code
       if (code === 'ECONNREFUSED') return 'connection refused'
@@ -97,9 +101,6 @@ function describeFetchError(error: unknown, timeoutMs: number): string {
       if (code === 'ENOTFOUND') return 'host not found'
       return cause.message
     }
-    // fetch refuses ports reserved for other protocols (1, 9, 25, 6000, …) before connecting.
-    if (error.message === 'bad port')
-      return 'fetch will not connect to this port (reserved for another protocol)'
     return error.message
   }
   return String(error)
