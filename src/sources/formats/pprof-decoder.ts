@@ -12,8 +12,9 @@
  * Reference: github.com/google/pprof proto/profile.proto; profile/encode.go for the checks.
  */
 import type { Profile } from '../../model/heap-profile.ts'
+import type { ProfileTables, TopSamples } from '../../model/heap-top.ts'
 import { type F64Column, f64, grow, type U32Column, u32 } from './pprof-columns.ts'
-import { type RawMapping, resolveProfile, WIDE_ID } from './pprof-resolve.ts'
+import { IdIndex, type RawMapping, resolveProfile, WIDE_ID } from './pprof-resolve.ts'
 import { expectWire, fieldEnd, fieldLength, LEN, ProtoError, Reader, VARINT } from './pprof-wire.ts'
 
 /** Where the varint read by the last shortVarint() call ends. */
@@ -51,6 +52,13 @@ export interface DecodeOptions {
    * `diff` read none, and a 1M-sample heap profile's bytes= labels cost ~50 ms to keep).
    */
   labels?: boolean
+  /**
+   * false: samples are checked for their length only and their byte ranges kept; samples()
+   * then decodes them one at a time, as often as asked, for a caller that needs no sample
+   * stored (`profile top`: 5.2M frames of a deep profile are 21 MiB as indexes). The input must
+   * then be pushed as one buffer, which must stay unchanged until the last samples() pass.
+   */
+  keepSamples?: boolean
 }
 
 export class ProfileDecoder {
@@ -115,6 +123,9 @@ export class ProfileDecoder {
    * doubling them (the copies cost a 1M-sample profile ~80 ms); a wrong hint costs only that.
    */
   private readonly labels: boolean
+  /** With keepSamples: false, where each sample's bytes start and end in the one buffer. */
+  private readonly spans: U32Column | undefined
+  private whole: Buffer | undefined
 
   constructor(
     readonly source: string,
@@ -126,7 +137,10 @@ export class ProfileDecoder {
     // Reserved up front for at most 256 MB of input; past that the columns double as they fill,
     // so a wild hint cannot ask for gigabytes of address space at once.
     const hint = Math.min(sizeHint, 256 * 2 ** 20)
-    const samples = Math.max(1024, Math.ceil(hint / 48))
+    const perSample = Math.max(1024, Math.ceil(hint / 48))
+    // Without samples kept, their columns hold one sample at a time.
+    this.spans = options.keepSamples === false ? u32(perSample * 2) : undefined
+    const samples = this.spans ? 1024 : perSample
     this.values = f64(samples * 4)
     this.locationStart = u32(samples)
     const labelled = this.labels ? samples : 1024
@@ -151,7 +165,7 @@ export class ProfileDecoder {
     this.fnFile = f64(functions)
     this.fnStart = f64(functions)
     // Ids are 1–3 bytes in Go's profiles (2.9–4.3 bytes a frame with the rest of the sample).
-    this.locationIds = new Uint32Array(Math.max(4096, Math.ceil(hint / 2)))
+    this.locationIds = new Uint32Array(Math.max(4096, this.spans ? 0 : Math.ceil(hint / 2)))
   }
 
   /** Decodes every whole field in `chunk` (after what earlier chunks left unfinished). */
@@ -159,6 +173,11 @@ export class ProfileDecoder {
     let buf: Buffer = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    if (this.spans) {
+      // Spans are offsets into one buffer.
+      if (this.whole) throw new Error('keepSamples: false takes the profile as one buffer')
+      this.whole = buf
+    }
     // Finish the field cut by the last chunk boundary from the head of this one: only that
     // field is copied, never the whole chunk.
     while (this.pendingBytes > 0) {
@@ -205,7 +224,7 @@ export class ProfileDecoder {
         }
         if (length < 0x4000 && start + length <= end) {
           const stop = start + length
-          if (tag === 0x12) this.sample(buf, start, stop)
+          if (tag === 0x12) this.sampleField(buf, start, stop)
           else if (tag === 0x22) this.location(buf, start, stop)
           else if (tag === 0x2a) this.function(buf, start, stop)
           else this.strings.push(buf.toString('utf8', start, stop))
@@ -229,7 +248,7 @@ export class ProfileDecoder {
     switch (field) {
       case 2: {
         const end = r.lengthEnd()
-        this.sample(r.buf, r.pos, end)
+        this.sampleField(r.buf, r.pos, end)
         break
       }
       case 4: {
@@ -286,6 +305,16 @@ export class ProfileDecoder {
         break
       default:
         r.skip(tag & 7)
+    }
+  }
+
+  /** A sample's bytes: decoded, or kept as a span to decode later (keepSamples: false). */
+  private sampleField(buf: Uint8Array, start: number, end: number): void {
+    const spans = this.spans
+    if (spans === undefined) this.sample(buf, start, end)
+    else {
+      spans.push(start)
+      spans.push(end)
     }
   }
 
@@ -645,6 +674,95 @@ export class ProfileDecoder {
         labelStringMax: this.labelStringMax,
       },
     })
+  }
+
+  /**
+   * The leaf and the values of a sample as Go writes it (packed ids, then `width` packed values),
+   * into the one-sample columns, reading none of its other frames; false for any other shape,
+   * which sample() then reads. Checks nothing it skips: a pass that reads every frame follows.
+   */
+  private leafSample(buf: Uint8Array, start: number, end: number, width: number): boolean {
+    if (buf[start] !== 0x0a) return false
+    const length = shortVarint(buf, start + 1)
+    const idsEnd = shortEnd + length
+    if (length <= 0 || idsEnd > end) return false
+    const id = shortVarint(buf, shortEnd)
+    if (id < 0 || shortEnd > idsEnd || buf[idsEnd] !== 0x12) return false
+    const valuesLength = shortVarint(buf, idsEnd + 1)
+    let p = shortEnd
+    const valuesEnd = p + valuesLength
+    if (valuesLength < 0 || valuesEnd > end) return false
+    const values = this.values.data
+    let n = 0
+    while (p < valuesEnd && n < values.length) {
+      let v = shortVarint(buf, p)
+      if (v >= 0) p = shortEnd
+      else {
+        v = this.reader.at(buf, p, valuesEnd).int64()
+        p = this.reader.pos
+      }
+      values[n++] = v
+    }
+    if (p !== valuesEnd || n !== width) return false
+    this.values.length = n
+    this.width = n
+    this.locationIds[0] = (id - 1) >>> 0
+    this.locationMax = (id - 1) >>> 0
+    this.locationLen = 1
+    return true
+  }
+
+  /**
+   * With keepSamples: false, the samples of `profile` (what finish() returned) as bytes decoded
+   * again on each pass, with the checks finish() makes on stored samples: their width against
+   * the sample types, their location ids against the locations. Throws ProtoError.
+   */
+  samples(profile: ProfileTables): TopSamples {
+    const { spans, whole } = this
+    if (!spans || !whole) throw new Error('samples() needs keepSamples: false and one push')
+    const locIds = profile.locations.id
+    const count = locIds.length
+    const width = profile.sampleTypes.length
+    let dense = true
+    for (let i = 0; i < count && dense; i++) dense = locIds[i] === i + 1
+    const index = dense ? undefined : new IdIndex(locIds, 'location')
+    const bounds = spans.trimmed()
+    return {
+      forEach: (typeIndex, leafOnly, visit) => {
+        this.width = -1
+        this.sampleCount = 0
+        for (let k = 0; k < bounds.length; k += 2) {
+          this.locationLen = 0
+          this.locationMax = 0
+          this.values.length = 0
+          if (this.wideIds.size > 0) this.wideIds.clear()
+          const start = bounds[k] as number
+          const end = bounds[k + 1] as number
+          if (!leafOnly || !this.leafSample(whole, start, end, width)) {
+            this.sample(whole, start, end)
+          }
+          if (this.width !== width)
+            throw new ProtoError(`a sample has ${this.width} values for ${width} sample types`)
+          const ids = this.locationIds
+          const frames = this.locationLen
+          const to = leafOnly && frames > 0 ? 1 : frames
+          // Go's ids are 1..n, kept as the indexes: then only the largest needs a look.
+          if (index !== undefined || this.locationMax >= count)
+            for (let i = 0; i < to; i++) {
+              const raw = ids[i] as number
+              let at = raw
+              if (index !== undefined || raw >= count) {
+                const id = raw === WIDE_ID ? (this.wideIds.get(i) ?? 0) : raw + 1
+                at = index ? index.get(id) : -1
+                if (at < 0)
+                  throw new ProtoError(`a sample names location ${id}, which is not in the profile`)
+              }
+              ids[i] = at
+            }
+          visit(ids, 0, to, this.values.data[typeIndex] as number)
+        }
+      },
+    }
   }
 }
 

@@ -189,7 +189,7 @@ function sampleLocations(raw: RawProfile): Uint32Array {
 }
 
 /** Maps file ids to table indexes: a dense array when ids are small (Go numbers them 1..n). */
-class IdIndex {
+export class IdIndex {
   private readonly dense: Int32Array | undefined
   private readonly sparse: Map<number, number> | undefined
   constructor(ids: Float64Array, what: string) {

@@ -6,6 +6,7 @@
 import { createGunzip, gunzipSync } from 'node:zlib'
 import { InputError } from '../../errors.ts'
 import type { Profile } from '../../model/heap-profile.ts'
+import type { ProfileTables, TopSamples } from '../../model/heap-top.ts'
 import { formatBytes } from '../../model/units.ts'
 import type { RawCapture } from '../capture.ts'
 import type { Format } from './format.ts'
@@ -42,22 +43,61 @@ export function parsePprof(
   maxInflatedBytes = MAX_INFLATED_BYTES,
   options: DecodeOptions = {},
 ): Profile {
-  if (bytes.byteLength === 0) throw new InputError(`${source}: empty file, not a pprof profile`)
-  let raw = bytes
-  if (isGzip(bytes)) {
-    try {
-      raw = gunzipSync(bytes, { maxOutputLength: maxInflatedBytes })
-    } catch (error) {
-      throw gunzipError(error, source, maxInflatedBytes)
-    }
-    if (raw.length === 0) throw new InputError(`${source}: empty gzip stream, not a pprof profile`)
-  }
-  const buf = checked(raw, source)
+  const buf = inflatedWhole(bytes, source, maxInflatedBytes)
   return namingSource(source, () => {
     const decoder = new ProfileDecoder(source, buf.length, options)
     decoder.push(buf)
     return decoder.finish()
   })
+}
+
+/**
+ * parsePprof without the samples stored: the tables, and the samples as bytes that each pass
+ * decodes again (pprof-decoder.ts keepSamples: false). For a reader of passes that keeps no
+ * sample, `profile top`: a deep profile's 5.2M frames would be 21 MiB as location indexes, more
+ * than its inflated bytes (14.7 MiB), which the passes read instead. The same errors as
+ * parsePprof, one line naming `source`; a sample's own error comes from the first pass over it.
+ */
+export function parsePprofSamplesUnstored(
+  bytes: Uint8Array,
+  source: string,
+  maxInflatedBytes = MAX_INFLATED_BYTES,
+  options: DecodeOptions = {},
+): { profile: ProfileTables; samples: TopSamples } {
+  const buf = inflatedWhole(bytes, source, maxInflatedBytes)
+  return namingSource(source, () => {
+    const decoder = new ProfileDecoder(source, buf.length, { ...options, keepSamples: false })
+    decoder.push(buf)
+    const { samples: _none, ...profile } = decoder.finish()
+    const passes = decoder.samples(profile)
+    const samples: TopSamples = {
+      forEach: (typeIndex, leafOnly, visit) =>
+        namingSource(source, () => passes.forEach(typeIndex, leafOnly, visit)),
+    }
+    return { profile, samples }
+  })
+}
+
+/**
+ * The profile's bytes in one buffer, inflated when gzipped: sized from the gzip trailer, zlib
+ * writes them into one buffer, where its default 16 KiB chunks end in a copy of all of them
+ * (a deep profile: 62 MiB peak RSS against 80, 32 ms against 57).
+ */
+function inflatedWhole(bytes: Uint8Array, source: string, maxInflatedBytes: number): Buffer {
+  if (bytes.byteLength === 0) throw new InputError(`${source}: empty file, not a pprof profile`)
+  let raw = bytes
+  if (isGzip(bytes)) {
+    try {
+      raw = gunzipSync(bytes, {
+        maxOutputLength: maxInflatedBytes,
+        ...oneChunk(bytes, maxInflatedBytes),
+      })
+    } catch (error) {
+      throw gunzipError(error, source, maxInflatedBytes)
+    }
+    if (raw.length === 0) throw new InputError(`${source}: empty gzip stream, not a pprof profile`)
+  }
+  return checked(raw, source)
 }
 
 /**
@@ -110,6 +150,25 @@ function inflatedSize(gz: Uint8Array, limit: number): number {
         0
       : 0
   return Math.min(limit, isize >= n ? isize : n * 3)
+}
+
+/**
+ * zlib's chunkSize for one output buffer: one byte more than the trailer's ISIZE, which zlib then
+ * never fills (a full buffer makes it start another). Nothing when ISIZE is implausible: below
+ * the compressed size, past deflate's largest ratio (1032:1) or the limit; a wrong but plausible
+ * one costs chunks and a copy, never correctness.
+ */
+function oneChunk(gz: Uint8Array, limit: number): { chunkSize?: number } {
+  const n = gz.length
+  if (n < 18) return {}
+  const isize =
+    ((gz[n - 4] as number) |
+      ((gz[n - 3] as number) << 8) |
+      ((gz[n - 2] as number) << 16) |
+      ((gz[n - 1] as number) << 24)) >>>
+    0
+  if (isize < n || isize > n * 1032 || isize > limit) return {}
+  return { chunkSize: Math.max(64, isize + 1) }
 }
 
 /** Runs a decoding step, turning malformed protobuf into one line naming the source. */
