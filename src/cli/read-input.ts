@@ -4,7 +4,11 @@
  */
 import { InputError, TargetError, UsageError } from '../errors.ts'
 import type { CaptureKind, RawCapture } from '../sources/capture.ts'
-import { readCapture } from '../sources/transports/files.ts'
+import {
+  gzipFileChunks as fileChunks,
+  type GzipFileChunks,
+  readCapture,
+} from '../sources/transports/files.ts'
 import { httpGet } from '../sources/transports/http.ts'
 
 /** Profiles of big heaps run to hundreds of MB; beyond this, the decoder would not cope anyway. */
@@ -35,4 +39,13 @@ export async function readInput(
   if (read.code === 'EISDIR') throw new UsageError(`${arg}: is a directory, not a file`)
   if (read.code === 'EFBIG') throw new InputError(`${arg}: larger than 1 GiB`)
   throw new InputError(`${arg}: cannot read (${read.code})`)
+}
+
+/**
+ * A FILE argument that is a gzipped regular file, as chunks while it is read (for a reader that
+ * inflates as it goes); undefined for a URL or anything else, which readInput then reads.
+ */
+export async function gzipFileChunks(arg: string): Promise<GzipFileChunks | undefined> {
+  if (/^https?:\/\//i.test(arg)) return undefined
+  return fileChunks(arg, MAX_INPUT_BYTES)
 }

@@ -16,15 +16,22 @@ export type ProfileTables = Omit<Profile, 'samples'>
 /**
  * The samples as top reads them, pass after pass: each forEach calls `visit` once per sample in
  * order, with its location indexes locations[from..to) (leaf first) and its value of sample type
- * `typeIndex`. `leafOnly` says the pass reads the leaf alone, so a source may stop at it. The
- * model's samples are one source (modelSamples); the pprof decoder's bytes, decoded per pass
- * without storing the frames, are another (`profile top`).
+ * `typeIndex` at values[at] (an index, not the number: a double passed to a call is boxed, 16
+ * bytes of garbage a sample, until the code is optimised). `leafOnly` says the pass reads the
+ * leaf alone, so a source may stop at it. The model's samples are one source (modelSamples); the
+ * pprof decoder's bytes, decoded per pass without storing the frames, are another (`profile top`).
  */
 export interface TopSamples {
   forEach(
     typeIndex: number,
     leafOnly: boolean,
-    visit: (locations: Uint32Array, from: number, to: number, value: number) => void,
+    visit: (
+      locations: Uint32Array,
+      from: number,
+      to: number,
+      values: Float64Array,
+      at: number,
+    ) => void,
   ): void
 }
 
@@ -39,7 +46,8 @@ export function modelSamples(profile: Profile): TopSamples {
           location,
           locationStart[s] as number,
           locationStart[s + 1] as number,
-          values[s * width + typeIndex] as number,
+          values,
+          s * width + typeIndex,
         )
     },
   }
@@ -189,7 +197,8 @@ function flatPass(samples: TopSamples, graph: NodeGraph, typeIndex: number) {
   let total = 0
   let positive = false
   let negative = false
-  samples.forEach(typeIndex, true, (location, from, to, v) => {
+  samples.forEach(typeIndex, true, (location, from, to, values, at) => {
+    const v = values[at] as number
     if (v === 0) return
     if (v > 0) positive = true
     else negative = true
@@ -213,7 +222,8 @@ function cumPass(samples: TopSamples, graph: NodeGraph, typeIndex: number): Floa
   const cum = new Float64Array(nodeCount)
   const stamp = new Int32Array(nodeCount)
   let mark = 0
-  samples.forEach(typeIndex, false, (location, from, to, v) => {
+  samples.forEach(typeIndex, false, (location, from, to, values, at) => {
+    const v = values[at] as number
     mark++
     if (v === 0) return
     for (let i = from; i < to; i++) {
@@ -270,7 +280,8 @@ function shownCumPass(samples: TopSamples, graph: NodeGraph, typeIndex: number, 
   const cum = new Float64Array(shown.length)
   const stamp = new Int32Array(shown.length)
   let mark = 0
-  samples.forEach(typeIndex, false, (location, from, to, v) => {
+  samples.forEach(typeIndex, false, (location, from, to, values, at) => {
+    const v = values[at] as number
     mark++
     if (v === 0) return
     for (let i = from; i < to; i++) {
@@ -320,7 +331,9 @@ export function functionNodes(profile: ProfileTables): {
     }
     return id
   }
-  const fnNode = Uint32Array.from(profile.functions.name, node)
+  const fnNames = profile.functions.name
+  const fnNode = new Uint32Array(fnNames.length)
+  for (let f = 0; f < fnNames.length; f++) fnNode[f] = node(fnNames[f] as string)
   const { lineStart, lineFunction, address } = profile.locations
   const locCount = address.length
   const locNodeStart = new Uint32Array(locCount + 1)

@@ -12,11 +12,15 @@ import {
 } from '../../model/heap-top.ts'
 import { formatBytes } from '../../model/units.ts'
 import { toSpeedscope } from '../../report/speedscope.ts'
-import { parsePprofAsync, parsePprofSamplesUnstored } from '../../sources/formats/pprof.ts'
+import {
+  parsePprofAsync,
+  parsePprofChunksSamplesUnstored,
+  parsePprofSamplesUnstored,
+} from '../../sources/formats/pprof.ts'
 import { encodeProfileGzip } from '../../sources/formats/pprof-encode.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
-import { readInput } from '../read-input.ts'
+import { gzipFileChunks, readInput } from '../read-input.ts'
 
 const SCHEMA_VERSION = 1
 
@@ -59,14 +63,7 @@ export const profileCommand: CliCommand = {
         await writeFile(flags.speedscope, JSON.stringify(toSpeedscope(p, typeIndex, 'gomemdoctor')))
         written = `\nwrote ${report.sampleType.type} to ${flags.speedscope} (open it at https://www.speedscope.app)\n`
       } else {
-        // Top alone stores no sample: it reads them from the profile's bytes in passes.
-        const capture = await readInput(source, 'pprof-heap', '/debug/pprof/heap')
-        const { profile, samples } = parsePprofSamplesUnstored(
-          capture.bytes,
-          capture.origin,
-          undefined,
-          { labels: false },
-        )
+        const { profile, samples } = await loadUnstored(source)
         report = top(profile, samples, flags)
       }
       print(flags.json ? json({ ...report }) : `${table(report)}${written}`)
@@ -121,6 +118,28 @@ async function load(source: string): Promise<Profile> {
   const capture = await readInput(source, 'pprof-heap', '/debug/pprof/heap')
   // top and diff read no labels: skipping them is ~50 ms on a 1M-sample profile.
   return parsePprofAsync(capture.bytes, capture.origin, undefined, { labels: false })
+}
+
+/**
+ * The profile's tables and its samples as bytes (top alone stores no sample: it reads them in
+ * passes). The file's bytes are not held past this call: once inflated they are garbage, and
+ * the collector may free them while top runs.
+ */
+async function loadUnstored(source: string) {
+  const file = await gzipFileChunks(source)
+  if (file)
+    return parsePprofChunksSamplesUnstored(
+      file.chunks,
+      file.size,
+      file.isize,
+      file.path,
+      undefined,
+      {
+        labels: false,
+      },
+    )
+  const capture = await readInput(source, 'pprof-heap', '/debug/pprof/heap')
+  return parsePprofSamplesUnstored(capture.bytes, capture.origin, undefined, { labels: false })
 }
 
 /** Both values once both have settled; else the first one's error, then the second's. */

@@ -759,7 +759,7 @@ export class ProfileDecoder {
               }
               ids[i] = at
             }
-          visit(ids, 0, to, this.values.data[typeIndex] as number)
+          visit(ids, 0, to, this.values.data, typeIndex)
         }
       },
     }

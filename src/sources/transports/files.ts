@@ -57,3 +57,43 @@ export async function readCapture(
 export function isVanished(code: string): boolean {
   return code === 'ENOENT' || code === 'ESRCH'
 }
+
+/** A gzipped regular file being read: its size, the gzip trailer's ISIZE, and its chunks. */
+export interface GzipFileChunks {
+  path: string
+  size: number
+  /** The trailer's last four bytes: the inflated size mod 2^32, as the file claims it. */
+  isize: number
+  chunks: AsyncIterable<Buffer>
+}
+
+/**
+ * A regular gzipped file of at most maxBytes as chunks while it is read, for a reader that
+ * inflates it as it comes and need not hold it whole; undefined for anything else (missing,
+ * not a regular file, not gzip, too big: readCapture then reads it, or says why not).
+ */
+export async function gzipFileChunks(
+  path: string,
+  maxBytes: number,
+): Promise<GzipFileChunks | undefined> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined
+  try {
+    handle = await open(path, 'r')
+    const stat = await handle.stat()
+    const size = stat.size
+    if (!stat.isFile() || size < 18 || size > maxBytes) return undefined
+    const head = Buffer.alloc(2)
+    const tail = Buffer.alloc(4)
+    await handle.read(head, 0, 2, 0)
+    await handle.read(tail, 0, 4, size - 4)
+    if (head[0] !== 0x1f || head[1] !== 0x8b) return undefined
+    const chunks = handle.createReadStream({ start: 0, highWaterMark: 1 << 20 })
+    handle = undefined
+    return { path, size, isize: tail.readUInt32LE(0), chunks }
+  } catch {
+    // readCapture meets the same error and names it.
+    return undefined
+  } finally {
+    await handle?.close()
+  }
+}
