@@ -55,8 +55,8 @@ export interface DecodeOptions {
   /**
    * false: samples are checked for their length only and their byte ranges kept; samples()
    * then decodes them one at a time, as often as asked, for a caller that needs no sample
-   * stored (`profile top`: 5.2M frames of a deep profile are 21 MiB as indexes). The input must
-   * then be pushed as one buffer, which must stay unchanged until the last samples() pass.
+   * stored (`profile top`: 5.2M frames of a deep profile are 21 MiB as indexes). The chunks
+   * pushed must then stay unchanged until the last samples() pass.
    */
   keepSamples?: boolean
 }
@@ -126,6 +126,10 @@ export class ProfileDecoder {
   /** With keepSamples: false, where each sample's bytes start and end in the one buffer. */
   private readonly spans: U32Column | undefined
   private whole: Buffer | undefined
+  /** How far into `whole` the fields are decoded. */
+  private scanned = 0
+  /** Where `whole` is copied to when a chunk does not continue it in memory. */
+  private room: Buffer | undefined
 
   constructor(
     readonly source: string,
@@ -174,9 +178,8 @@ export class ProfileDecoder {
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     if (this.spans) {
-      // Spans are offsets into one buffer.
-      if (this.whole) throw new Error('keepSamples: false takes the profile as one buffer')
-      this.whole = buf
+      this.grow(buf)
+      return
     }
     // Finish the field cut by the last chunk boundary from the head of this one: only that
     // field is copied, never the whole chunk.
@@ -196,6 +199,32 @@ export class ProfileDecoder {
     this.keep(buf, this.fields(buf))
   }
 
+  /**
+   * keepSamples: false: the chunks make one buffer, which spans are offsets into. A chunk that
+   * continues the last one in memory (zlib's chunks of one output buffer) only lengthens the
+   * view; any other is appended to a copy. Fields are decoded up to the last whole one, the
+   * rest once more bytes arrive.
+   */
+  private grow(chunk: Buffer): void {
+    const w = this.whole
+    if (w === undefined) this.whole = chunk
+    else if (chunk.buffer === w.buffer && chunk.byteOffset === w.byteOffset + w.length)
+      this.whole = Buffer.from(w.buffer, w.byteOffset, w.length + chunk.length)
+    else {
+      // Copied, into room that doubles: linear however many chunks come.
+      const length = w.length + chunk.length
+      let room = this.room
+      if (room === undefined || w.buffer !== room.buffer || room.length < length) {
+        room = Buffer.allocUnsafe(Math.max(2 * length, 1 << 16))
+        w.copy(room, 0)
+        this.room = room
+      }
+      chunk.copy(room, w.length)
+      this.whole = room.subarray(0, length)
+    }
+    this.scanned = this.fields(this.whole, this.scanned)
+  }
+
   /** Keeps buf[stop..] for the next chunk, and how many bytes its field needs in all. */
   private keep(buf: Buffer, stop: number): void {
     if (stop === buf.length) return
@@ -207,10 +236,10 @@ export class ProfileDecoder {
   }
 
   /** Decodes whole fields from the start of `buf`; returns where the first unfinished one starts. */
-  private fields(buf: Buffer): number {
+  private fields(buf: Buffer, from = 0): number {
     this.text = buf
     const end = buf.length
-    let pos = 0
+    let pos = from
     while (pos < end) {
       // Samples, locations, functions and strings (fields 2, 4, 5, 6) are nearly all of a
       // profile: their header is read here, once, when its length takes one or two bytes.
@@ -619,10 +648,9 @@ export class ProfileDecoder {
 
   /** The profile, ids resolved to indexes; throws if the input ended inside a field. */
   finish(): Profile {
-    if (this.pendingBytes > 0)
-      throw new ProtoError(
-        `truncated: it ends inside a field (the last ${this.pendingBytes} bytes)`,
-      )
+    const unfinished = this.spans ? (this.whole?.length ?? 0) - this.scanned : this.pendingBytes
+    if (unfinished > 0)
+      throw new ProtoError(`truncated: it ends inside a field (the last ${unfinished} bytes)`)
     this.lineStart.push(this.lineFunctionId.length)
     this.locationStart.push(this.locationLen)
     this.labelStart.push(this.labelKey.length)
@@ -719,7 +747,7 @@ export class ProfileDecoder {
    */
   samples(profile: ProfileTables): TopSamples {
     const { spans, whole } = this
-    if (!spans || !whole) throw new Error('samples() needs keepSamples: false and one push')
+    if (!spans || !whole) throw new Error('samples() needs keepSamples: false and bytes pushed')
     const locIds = profile.locations.id
     const count = locIds.length
     const width = profile.sampleTypes.length

@@ -85,13 +85,16 @@ export async function parsePprofChunksSamplesUnstored(
   const input = Readable.from(chunks)
   input.once('error', error => gunzip.destroy(error))
   input.pipe(gunzip)
-  const parts: Buffer[] = []
+  // The fields before the tables (the samples' spans) are found while the rest inflates.
+  const sizeHint = Math.min(maxInflatedBytes, isize >= compressedSize ? isize : compressedSize * 3)
+  const decoder = new ProfileDecoder(source, sizeHint, { ...options, keepSamples: false })
   let inflated = 0
   try {
     for await (const part of gunzip as AsyncIterable<Buffer>) {
+      if (inflated === 0) rejectText(part, source)
       inflated += part.length
       if (inflated > maxInflatedBytes) throw tooLarge(source, maxInflatedBytes)
-      parts.push(part)
+      namingSource(source, () => decoder.push(part))
     }
   } catch (error) {
     input.destroy()
@@ -99,18 +102,7 @@ export async function parsePprofChunksSamplesUnstored(
     throw isZlibError(error) ? gunzipError(error, source, maxInflatedBytes) : error
   }
   if (inflated === 0) throw new InputError(`${source}: empty gzip stream, not a pprof profile`)
-  return unstored(checked(joined(parts, inflated), source), source, options)
-}
-
-/** `parts` as one buffer: a view when they are consecutive views of one, else a copy. */
-function joined(parts: Buffer[], length: number): Buffer {
-  const first = parts[0] as Buffer
-  let end = first.byteOffset
-  for (const part of parts) {
-    if (part.buffer !== first.buffer || part.byteOffset !== end) return Buffer.concat(parts, length)
-    end += part.length
-  }
-  return Buffer.from(first.buffer, first.byteOffset, length)
+  return namingSource(source, () => passesOf(decoder))
 }
 
 function unstored(
@@ -121,14 +113,19 @@ function unstored(
   return namingSource(source, () => {
     const decoder = new ProfileDecoder(source, buf.length, { ...options, keepSamples: false })
     decoder.push(buf)
-    const { samples: _none, ...profile } = decoder.finish()
-    const passes = decoder.samples(profile)
-    const samples: TopSamples = {
-      forEach: (typeIndex, leafOnly, visit) =>
-        namingSource(source, () => passes.forEach(typeIndex, leafOnly, visit)),
-    }
-    return { profile, samples }
+    return passesOf(decoder)
   })
+}
+
+/** The tables of a keepSamples: false decoder's profile, and its samples for passes. */
+function passesOf(decoder: ProfileDecoder): { profile: ProfileTables; samples: TopSamples } {
+  const { samples: _none, ...profile } = decoder.finish()
+  const passes = decoder.samples(profile)
+  const samples: TopSamples = {
+    forEach: (typeIndex, leafOnly, visit) =>
+      namingSource(decoder.source, () => passes.forEach(typeIndex, leafOnly, visit)),
+  }
+  return { profile, samples }
 }
 
 /**
