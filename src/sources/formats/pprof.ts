@@ -86,8 +86,10 @@ export async function parsePprofChunksSamplesUnstored(
   input.once('error', error => gunzip.destroy(error))
   input.pipe(gunzip)
   // The fields before the tables (the samples' spans) are found while the rest inflates.
-  const sizeHint = Math.min(maxInflatedBytes, isize >= compressedSize ? isize : compressedSize * 3)
-  const decoder = new ProfileDecoder(source, sizeHint, { ...options, keepSamples: false })
+  const decoder = new ProfileDecoder(source, sizeHint(compressedSize, isize, maxInflatedBytes), {
+    ...options,
+    keepSamples: false,
+  })
   let inflated = 0
   try {
     for await (const part of gunzip as AsyncIterable<Buffer>) {
@@ -190,16 +192,23 @@ const isGzip = (bytes: Uint8Array) => bytes[0] === 0x1f && bytes[1] === 0x8b
  * else 3× (profiles inflate 1.5–5×). Only a hint: a wrong one costs copies, never correctness.
  */
 function inflatedSize(gz: Uint8Array, limit: number): number {
+  return sizeHint(gz.length, trailerSize(gz), limit)
+}
+
+function sizeHint(compressed: number, isize: number, limit: number): number {
+  return Math.min(limit, isize >= compressed ? isize : compressed * 3)
+}
+
+/** The gzip trailer's ISIZE (0 when too short to have one). */
+function trailerSize(gz: Uint8Array): number {
   const n = gz.length
-  const isize =
-    n >= 18
-      ? ((gz[n - 4] as number) |
-          ((gz[n - 3] as number) << 8) |
-          ((gz[n - 2] as number) << 16) |
-          ((gz[n - 1] as number) << 24)) >>>
+  return n >= 18
+    ? ((gz[n - 4] as number) |
+        ((gz[n - 3] as number) << 8) |
+        ((gz[n - 2] as number) << 16) |
+        ((gz[n - 1] as number) << 24)) >>>
         0
-      : 0
-  return Math.min(limit, isize >= n ? isize : n * 3)
+    : 0
 }
 
 /**
@@ -209,15 +218,7 @@ function inflatedSize(gz: Uint8Array, limit: number): number {
  * one costs chunks and a copy, never correctness.
  */
 function oneChunk(gz: Uint8Array, limit: number): { chunkSize?: number } {
-  const n = gz.length
-  if (n < 18) return {}
-  const isize =
-    ((gz[n - 4] as number) |
-      ((gz[n - 3] as number) << 8) |
-      ((gz[n - 2] as number) << 16) |
-      ((gz[n - 1] as number) << 24)) >>>
-    0
-  return chunkFor(n, isize, limit)
+  return gz.length < 18 ? {} : chunkFor(gz.length, trailerSize(gz), limit)
 }
 
 function chunkFor(compressed: number, isize: number, limit: number): { chunkSize?: number } {
