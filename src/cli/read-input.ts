@@ -4,11 +4,7 @@
  */
 import { InputError, TargetError, UsageError } from '../errors.ts'
 import type { CaptureKind, RawCapture } from '../sources/capture.ts'
-import {
-  gzipFileChunks as fileChunks,
-  type GzipFileChunks,
-  readCapture,
-} from '../sources/transports/files.ts'
+import { type GzipFile, gzipFile, readCapture } from '../sources/transports/files.ts'
 import { httpGet } from '../sources/transports/http.ts'
 
 /** Profiles of big heaps run to hundreds of MB; beyond this, the decoder would not cope anyway. */
@@ -42,10 +38,10 @@ export async function readInput(
 }
 
 /**
- * A FILE argument that is a gzipped regular file, as chunks while it is read (for a reader that
- * inflates as it goes); undefined for a URL or anything else, which readInput then reads.
+ * A FILE argument that is a gzipped regular file (to be read in chunks by a reader that inflates
+ * as it goes); undefined for a URL or anything else, which readInput then reads.
  */
-export async function gzipFileChunks(arg: string): Promise<GzipFileChunks | undefined> {
+export async function gzipFileArg(arg: string): Promise<GzipFile | undefined> {
   if (/^https?:\/\//i.test(arg)) return undefined
-  return fileChunks(arg, MAX_INPUT_BYTES)
+  return gzipFile(arg, MAX_INPUT_BYTES)
 }

@@ -13,14 +13,16 @@ import {
 import { formatBytes } from '../../model/units.ts'
 import { toSpeedscope } from '../../report/speedscope.ts'
 import {
+  DECODE_WHILE_INFLATING_FROM,
   parsePprofAsync,
   parsePprofChunksSamplesUnstored,
-  parsePprofSamplesUnstored,
+  parsePprofForPasses,
 } from '../../sources/formats/pprof.ts'
 import { encodeProfileGzip } from '../../sources/formats/pprof-encode.ts'
+import { fileChunks } from '../../sources/transports/files.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
-import { gzipFileChunks, readInput } from '../read-input.ts'
+import { gzipFileArg, readInput } from '../read-input.ts'
 
 const SCHEMA_VERSION = 1
 
@@ -63,7 +65,7 @@ export const profileCommand: CliCommand = {
         await writeFile(flags.speedscope, JSON.stringify(toSpeedscope(p, typeIndex, 'gomemdoctor')))
         written = `\nwrote ${report.sampleType.type} to ${flags.speedscope} (open it at https://www.speedscope.app)\n`
       } else {
-        const { profile, samples } = await loadUnstored(source)
+        const { profile, samples } = await loadForTop(source)
         report = top(profile, samples, flags)
       }
       print(flags.json ? json({ ...report }) : `${table(report)}${written}`)
@@ -121,17 +123,19 @@ async function load(source: string): Promise<Profile> {
 }
 
 /**
- * The profile's tables and its samples as bytes: top alone stores no sample, it reads them in
- * passes. A gzipped file is inflated as it is read, so its compressed bytes are never held
- * whole; anything else (a URL, a raw file) is read whole first.
+ * The profile for top's passes over its samples (parsePprofForPasses): a gzipped file that
+ * inflates to less than DECODE_WHILE_INFLATING_FROM is inflated as it is read, its compressed
+ * bytes never held whole; anything else is read whole first.
  */
-async function loadUnstored(source: string) {
+async function loadForTop(
+  source: string,
+): Promise<{ profile: ProfileTables; samples: TopSamples }> {
   // top reads no labels: skipping them is ~50 ms on a 1M-sample profile.
   const options = { labels: false }
-  const file = await gzipFileChunks(source)
-  if (file)
+  const file = await gzipFileArg(source)
+  if (file && file.isize < DECODE_WHILE_INFLATING_FROM)
     return parsePprofChunksSamplesUnstored(
-      file.chunks,
+      fileChunks(file.path),
       file.size,
       file.isize,
       file.path,
@@ -139,7 +143,7 @@ async function loadUnstored(source: string) {
       options,
     )
   const capture = await readInput(source, 'pprof-heap', '/debug/pprof/heap')
-  return parsePprofSamplesUnstored(capture.bytes, capture.origin, undefined, options)
+  return parsePprofForPasses(capture.bytes, capture.origin, undefined, options)
 }
 
 /** Both values once both have settled; else the first one's error, then the second's. */

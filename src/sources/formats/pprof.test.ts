@@ -13,6 +13,7 @@ import {
   parsePprof,
   parsePprofAsync,
   parsePprofChunksSamplesUnstored,
+  parsePprofForPasses,
   parsePprofSamplesUnstored,
 } from './pprof.ts'
 import { encodeProfile, encodeProfileGzip } from './pprof-encode.ts'
@@ -234,7 +235,7 @@ async function topsUnstored(bytes: Uint8Array, name: string, options: TopOptions
   return tops
 }
 
-/** Each way `profile top` reads `bytes`: whole, and gzipped ones as chunks. */
+/** Each way `profile top` reads `bytes`: whole (unstored or stored), gzipped ones as chunks. */
 function waysIn(bytes: Uint8Array, name: string) {
   const fromBytes = (options: TopOptions) => {
     const { profile, samples } = parsePprofSamplesUnstored(bytes, name, undefined, {
@@ -244,11 +245,19 @@ function waysIn(bytes: Uint8Array, name: string) {
     assert.deepEqual(topOfSamples(profile, samples, options), top, 'the passes can be run again')
     return top
   }
-  if (bytes[0] !== 0x1f) return [fromBytes]
+  // parsePprofForPasses, each way: unstored, or stored as it inflates (a big profile).
+  const forPasses = (from: number) => async (options: TopOptions) => {
+    const opts = { labels: false }
+    const { profile, samples } = await parsePprofForPasses(bytes, name, undefined, opts, from)
+    return topOfSamples(profile, samples, options)
+  }
+  if (bytes[0] !== 0x1f) return [fromBytes, forPasses(0)]
   // The trailer's size (zlib then writes one buffer), and none (chunks of 16 KiB, copied).
   const trailer = bytes.length < 18 ? 0 : Buffer.from(bytes).readUInt32LE(bytes.length - 4)
   return [
     fromBytes,
+    forPasses(0),
+    forPasses(Number.POSITIVE_INFINITY),
     ...[trailer, 0].map(isize => async (options: TopOptions) => {
       const { profile, samples } = await parsePprofChunksSamplesUnstored(
         chunksOf(bytes),

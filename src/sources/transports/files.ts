@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { errorCode, messageOf } from '../../errors.ts'
 import type { CaptureKind, RawCapture } from '../capture.ts'
@@ -58,24 +59,20 @@ export function isVanished(code: string): boolean {
   return code === 'ENOENT' || code === 'ESRCH'
 }
 
-/** A gzipped regular file being read: its size, the gzip trailer's ISIZE, and its chunks. */
-export interface GzipFileChunks {
+/** A gzipped regular file: its path, its size and the gzip trailer's ISIZE. */
+export interface GzipFile {
   path: string
   size: number
   /** The trailer's last four bytes: the inflated size mod 2^32, as the file claims it. */
   isize: number
-  chunks: AsyncIterable<Buffer>
 }
 
 /**
- * A regular gzipped file of at most maxBytes as chunks while it is read, for a reader that
- * inflates it as it comes and need not hold it whole; undefined for anything else (missing,
- * not a regular file, not gzip, too big: readCapture then reads it, or says why not).
+ * A regular gzipped file of at most maxBytes, for a reader that inflates it as it is read
+ * (fileChunks) and need not hold it whole; undefined for anything else (missing, not a regular
+ * file, not gzip, too big: readCapture then reads it, or says why not).
  */
-export async function gzipFileChunks(
-  path: string,
-  maxBytes: number,
-): Promise<GzipFileChunks | undefined> {
+export async function gzipFile(path: string, maxBytes: number): Promise<GzipFile | undefined> {
   let handle: Awaited<ReturnType<typeof open>> | undefined
   try {
     handle = await open(path, 'r')
@@ -87,15 +84,20 @@ export async function gzipFileChunks(
     await handle.read(head, 0, 2, 0)
     await handle.read(tail, 0, 4, size - 4)
     if (head[0] !== 0x1f || head[1] !== 0x8b) return undefined
-    // 256 KiB reads: each is garbage once inflated, and 1 MiB ones waiting for the collector
-    // cost a deep profile's `profile top` 3 MiB of its peak (64 KiB ones, more CPU).
-    const chunks = handle.createReadStream({ start: 0, highWaterMark: 1 << 18 })
-    handle = undefined
-    return { path, size, isize: tail.readUInt32LE(0), chunks }
+    return { path, size, isize: tail.readUInt32LE(0) }
   } catch {
     // readCapture meets the same error and names it.
     return undefined
   } finally {
     await handle?.close()
   }
+}
+
+/**
+ * A file's bytes in chunks as they are read. 256 KiB reads: each is garbage once inflated, and
+ * 1 MiB ones waiting for the collector cost a deep profile's `profile top` 3 MiB of its peak
+ * (64 KiB ones, more CPU).
+ */
+export function fileChunks(path: string): AsyncIterable<Buffer> {
+  return createReadStream(path, { highWaterMark: 1 << 18 })
 }
