@@ -4,7 +4,7 @@
  */
 import { InputError, TargetError, UsageError } from '../errors.ts'
 import type { CaptureKind, RawCapture } from '../sources/capture.ts'
-import { readCapture } from '../sources/transports/files.ts'
+import { type GzipFile, gzipFile, readCapture } from '../sources/transports/files.ts'
 import { httpGet } from '../sources/transports/http.ts'
 
 /** Profiles of big heaps run to hundreds of MB; beyond this, the decoder would not cope anyway. */
@@ -35,4 +35,13 @@ export async function readInput(
   if (read.code === 'EISDIR') throw new UsageError(`${arg}: is a directory, not a file`)
   if (read.code === 'EFBIG') throw new InputError(`${arg}: larger than 1 GiB`)
   throw new InputError(`${arg}: cannot read (${read.code})`)
+}
+
+/**
+ * A FILE argument that is a gzipped regular file (to be read in chunks by a reader that inflates
+ * as it goes); undefined for a URL or anything else, which readInput then reads.
+ */
+export async function gzipFileArg(arg: string): Promise<GzipFile | undefined> {
+  if (/^https?:\/\//i.test(arg)) return undefined
+  return gzipFile(arg, MAX_INPUT_BYTES)
 }

@@ -139,7 +139,10 @@ export function locationCount(profile: Profile): number {
  * The index of a sample type given by name ('inuse_space') or position ('2'). With no name,
  * pprof's default: the profile's default_sample_type, else the last type. -1 when none matches.
  */
-export function sampleTypeIndex(profile: Profile, name?: string): number {
+export function sampleTypeIndex(
+  profile: Pick<Profile, 'sampleTypes' | 'defaultSampleType'>,
+  name?: string,
+): number {
   const wanted = name ?? profile.defaultSampleType
   if (wanted === '') return profile.sampleTypes.length - 1
   const byName = profile.sampleTypes.findIndex(t => t.type === wanted)

@@ -10,6 +10,49 @@
  */
 import { type Profile, sampleTypeIndex, type ValueType } from './heap-profile.ts'
 
+/** A profile's tables: what top reads besides the samples. */
+export type ProfileTables = Omit<Profile, 'samples'>
+
+/**
+ * The samples as top reads them, pass after pass: each forEach calls `visit` once per sample in
+ * order, with its location indexes locations[from..to) (leaf first) and its value of sample type
+ * `typeIndex` at values[at] (an index, not the number: a double passed to a call is boxed, 16
+ * bytes of garbage a sample, until the code is optimised). `leafOnly` says the pass reads the
+ * leaf alone, so a source may stop at it. The model's samples are one source (modelSamples); the
+ * pprof decoder's bytes, decoded per pass without storing the frames, are another (`profile top`).
+ */
+export interface TopSamples {
+  forEach(
+    typeIndex: number,
+    leafOnly: boolean,
+    visit: (
+      locations: Uint32Array,
+      from: number,
+      to: number,
+      values: Float64Array,
+      at: number,
+    ) => void,
+  ): void
+}
+
+/** The stored samples of `profile` as a TopSamples. */
+export function modelSamples(profile: Profile): TopSamples {
+  const { values, location, locationStart, count } = profile.samples
+  const width = profile.sampleTypes.length
+  return {
+    forEach(typeIndex, _leafOnly, visit) {
+      for (let s = 0; s < count; s++)
+        visit(
+          location,
+          locationStart[s] as number,
+          locationStart[s + 1] as number,
+          values,
+          s * width + typeIndex,
+        )
+    },
+  }
+}
+
 export interface TopRow {
   /** Function name; an unsymbolized location shows as its address, 0x…. */
   name: string
@@ -44,6 +87,15 @@ export interface TopOptions {
 
 /** The top functions by one sample type. Throws RangeError naming the choices for a bad type. */
 export function heapTop(profile: Profile, options: TopOptions = {}): TopReport {
+  return topOfSamples(profile, modelSamples(profile), options)
+}
+
+/** heapTop over `samples` read from any source, with `profile`'s tables. */
+export function topOfSamples(
+  profile: ProfileTables,
+  samples: TopSamples,
+  options: TopOptions = {},
+): TopReport {
   const typeIndex = sampleTypeIndex(profile, options.sampleType)
   const sampleType = profile.sampleTypes[typeIndex]
   if (!sampleType)
@@ -54,7 +106,7 @@ export function heapTop(profile: Profile, options: TopOptions = {}): TopReport {
   const names = graph.nodeNames
   const limit = options.limit ?? 20
   const byFlat = options.sortBy !== 'cum'
-  const { flat, total, mixedSigns } = flatPass(profile, graph, typeIndex)
+  const { flat, total, mixedSigns } = flatPass(samples, graph, typeIndex)
   const flatNodes: number[] = []
   for (let n = 0; n < names.length; n++) if (flat[n] !== 0) flatNodes.push(n)
   const top = { source: profile.source, sampleType, total }
@@ -66,12 +118,12 @@ export function heapTop(profile: Profile, options: TopOptions = {}): TopReport {
   // every node would, without a write per frame (3× faster on a 1M-sample profile's 15M frames).
   if (byFlat && !mixedSigns && flatNodes.length >= limit) {
     const shown = firstInOrder(flatNodes, limit, order(flat, undefined, names))
-    const { cum, onStack } = shownCumPass(profile, graph, typeIndex, shown)
+    const { cum, onStack } = shownCumPass(samples, graph, typeIndex, shown)
     let nodeCount = flatNodes.length
     for (let n = 0; n < names.length; n++) if (onStack[n] === 1 && flat[n] === 0) nodeCount++
     return { ...top, nodeCount, rows: rows(shown, names, flat, i => cum[i] as number, total) }
   }
-  const cum = cumPass(profile, graph, typeIndex)
+  const cum = cumPass(samples, graph, typeIndex)
   const ids: number[] = []
   for (let n = 0; n < names.length; n++) if (flat[n] !== 0 || cum[n] !== 0) ids.push(n)
   ids.sort(byFlat ? order(flat, cum, names) : order(cum, flat, names))
@@ -139,25 +191,22 @@ function rows(
 }
 
 /** Flat per node (the innermost line of each sample's first location) and the absolute total. */
-function flatPass(profile: Profile, graph: NodeGraph, typeIndex: number) {
+function flatPass(samples: TopSamples, graph: NodeGraph, typeIndex: number) {
   const { locNodeStart, locNodes } = graph
   const flat = new Float64Array(graph.nodeNames.length)
-  const { values, location, locationStart, count } = profile.samples
-  const width = profile.sampleTypes.length
   let total = 0
   let positive = false
   let negative = false
-  for (let s = 0; s < count; s++) {
-    const v = values[s * width + typeIndex] as number
-    if (v === 0) continue
+  samples.forEach(typeIndex, true, (location, from, to, values, at) => {
+    const v = values[at] as number
+    if (v === 0) return
     if (v > 0) positive = true
     else negative = true
     total += Math.abs(v)
-    const from = locationStart[s] as number
-    if (from === (locationStart[s + 1] as number)) continue
+    if (from === to) return
     const leaf = locNodes[locNodeStart[location[from] as number] as number] as number
     flat[leaf] = (flat[leaf] as number) + v
-  }
+  })
   return { flat, total, mixedSigns: positive && negative }
 }
 
@@ -165,21 +214,19 @@ function flatPass(profile: Profile, graph: NodeGraph, typeIndex: number) {
  * Cum of every node: once per sample for each node on its stack, however often it recurs. The
  * per-sample "seen" set is a stamp array (the sample's number per node): no Set, no objects.
  */
-function cumPass(profile: Profile, graph: NodeGraph, typeIndex: number): Float64Array {
+function cumPass(samples: TopSamples, graph: NodeGraph, typeIndex: number): Float64Array {
   const { locNodeStart, locNodes } = graph
   const nodeCount = graph.nodeNames.length
   // Most locations are one frame: their node is read straight, without the inner loop.
   const only = onlyNodes(graph)
   const cum = new Float64Array(nodeCount)
   const stamp = new Int32Array(nodeCount)
-  const { values, location, locationStart, count } = profile.samples
-  const width = profile.sampleTypes.length
-  for (let s = 0; s < count; s++) {
-    const v = values[s * width + typeIndex] as number
-    if (v === 0) continue
-    const to = locationStart[s + 1] as number
-    const mark = s + 1
-    for (let i = locationStart[s] as number; i < to; i++) {
+  let mark = 0
+  samples.forEach(typeIndex, false, (location, from, to, values, at) => {
+    const v = values[at] as number
+    mark++
+    if (v === 0) return
+    for (let i = from; i < to; i++) {
       const loc = location[i] as number
       const one = only[loc] as number
       if (one >= 0) {
@@ -197,7 +244,7 @@ function cumPass(profile: Profile, graph: NodeGraph, typeIndex: number): Float64
         }
       }
     }
-  }
+  })
   return cum
 }
 
@@ -218,7 +265,7 @@ function onlyNodes({ locNodeStart, locNodes }: NodeGraph): Int32Array {
  * yet, 1 seen, 2 holds a shown node and not seen yet, 3 holds a shown node; only the first
  * sight of a location and locations holding a shown node write.
  */
-function shownCumPass(profile: Profile, graph: NodeGraph, typeIndex: number, shown: number[]) {
+function shownCumPass(samples: TopSamples, graph: NodeGraph, typeIndex: number, shown: number[]) {
   const { locNodeStart, locNodes } = graph
   const nodeCount = graph.nodeNames.length
   const slot = new Int32Array(nodeCount).fill(-1)
@@ -232,13 +279,12 @@ function shownCumPass(profile: Profile, graph: NodeGraph, typeIndex: number, sho
       if ((slot[locNodes[k] as number] as number) >= 0) state[l] = 2
   const cum = new Float64Array(shown.length)
   const stamp = new Int32Array(shown.length)
-  const { values, location, locationStart, count } = profile.samples
-  const width = profile.sampleTypes.length
-  for (let s = 0; s < count; s++) {
-    const v = values[s * width + typeIndex] as number
-    if (v === 0) continue
-    const to = locationStart[s + 1] as number
-    for (let i = locationStart[s] as number; i < to; i++) {
+  let mark = 0
+  samples.forEach(typeIndex, false, (location, from, to, values, at) => {
+    const v = values[at] as number
+    mark++
+    if (v === 0) return
+    for (let i = from; i < to; i++) {
       const loc = location[i] as number
       const seen = state[loc] as number
       if (seen === 1) continue
@@ -249,13 +295,13 @@ function shownCumPass(profile: Profile, graph: NodeGraph, typeIndex: number, sho
       state[loc] = 3
       for (let k = locNodeStart[loc] as number; k < (locNodeStart[loc + 1] as number); k++) {
         const at = slot[locNodes[k] as number] as number
-        if (at >= 0 && stamp[at] !== s + 1) {
-          stamp[at] = s + 1
+        if (at >= 0 && stamp[at] !== mark) {
+          stamp[at] = mark
           cum[at] = (cum[at] as number) + v
         }
       }
     }
-  }
+  })
   const onStack = new Uint8Array(nodeCount)
   for (let l = 0; l < locCount; l++)
     if ((state[l] as number) & 1)
@@ -269,7 +315,7 @@ function shownCumPass(profile: Profile, graph: NodeGraph, typeIndex: number, sho
  * this granularity, so same-named functions merge), one per address for unsymbolized locations.
  * locNodes[locNodeStart[l] .. locNodeStart[l+1]) are location l's nodes, innermost first.
  */
-export function functionNodes(profile: Profile): {
+export function functionNodes(profile: ProfileTables): {
   nodeNames: string[]
   locNodeStart: Uint32Array
   locNodes: Uint32Array
@@ -285,7 +331,9 @@ export function functionNodes(profile: Profile): {
     }
     return id
   }
-  const fnNode = Uint32Array.from(profile.functions.name, node)
+  const fnNames = profile.functions.name
+  const fnNode = new Uint32Array(fnNames.length)
+  for (let f = 0; f < fnNames.length; f++) fnNode[f] = node(fnNames[f] as string)
   const { lineStart, lineFunction, address } = profile.locations
   const locCount = address.length
   const locNodeStart = new Uint32Array(locCount + 1)

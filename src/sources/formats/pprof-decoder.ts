@@ -12,8 +12,9 @@
  * Reference: github.com/google/pprof proto/profile.proto; profile/encode.go for the checks.
  */
 import type { Profile } from '../../model/heap-profile.ts'
+import type { ProfileTables, TopSamples } from '../../model/heap-top.ts'
 import { type F64Column, f64, grow, type U32Column, u32 } from './pprof-columns.ts'
-import { type RawMapping, resolveProfile, WIDE_ID } from './pprof-resolve.ts'
+import { IdIndex, type RawMapping, resolveProfile, WIDE_ID } from './pprof-resolve.ts'
 import { expectWire, fieldEnd, fieldLength, LEN, ProtoError, Reader, VARINT } from './pprof-wire.ts'
 
 /** Where the varint read by the last shortVarint() call ends. */
@@ -51,6 +52,13 @@ export interface DecodeOptions {
    * `diff` read none, and a 1M-sample heap profile's bytes= labels cost ~50 ms to keep).
    */
   labels?: boolean
+  /**
+   * false: samples are checked for their length only and their byte ranges kept; samples()
+   * then decodes them one at a time, as often as asked, for a caller that needs no sample
+   * stored (`profile top`: 5.2M frames of a deep profile are 21 MiB as indexes). The chunks
+   * pushed must then stay unchanged until the last samples() pass.
+   */
+  keepSamples?: boolean
 }
 
 export class ProfileDecoder {
@@ -115,6 +123,13 @@ export class ProfileDecoder {
    * doubling them (the copies cost a 1M-sample profile ~80 ms); a wrong hint costs only that.
    */
   private readonly labels: boolean
+  /** With keepSamples: false, where each sample's bytes start and end in the one buffer. */
+  private readonly spans: U32Column | undefined
+  private whole: Buffer | undefined
+  /** How far into `whole` the fields are decoded. */
+  private scanned = 0
+  /** Where `whole` is copied to when a chunk does not continue it in memory. */
+  private room: Buffer | undefined
 
   constructor(
     readonly source: string,
@@ -126,7 +141,10 @@ export class ProfileDecoder {
     // Reserved up front for at most 256 MB of input; past that the columns double as they fill,
     // so a wild hint cannot ask for gigabytes of address space at once.
     const hint = Math.min(sizeHint, 256 * 2 ** 20)
-    const samples = Math.max(1024, Math.ceil(hint / 48))
+    const perSample = Math.max(1024, Math.ceil(hint / 48))
+    // Without samples kept, their columns hold one sample at a time.
+    this.spans = options.keepSamples === false ? u32(perSample * 2) : undefined
+    const samples = this.spans ? 1024 : perSample
     this.values = f64(samples * 4)
     this.locationStart = u32(samples)
     const labelled = this.labels ? samples : 1024
@@ -151,7 +169,7 @@ export class ProfileDecoder {
     this.fnFile = f64(functions)
     this.fnStart = f64(functions)
     // Ids are 1–3 bytes in Go's profiles (2.9–4.3 bytes a frame with the rest of the sample).
-    this.locationIds = new Uint32Array(Math.max(4096, Math.ceil(hint / 2)))
+    this.locationIds = new Uint32Array(Math.max(4096, this.spans ? 0 : Math.ceil(hint / 2)))
   }
 
   /** Decodes every whole field in `chunk` (after what earlier chunks left unfinished). */
@@ -159,6 +177,10 @@ export class ProfileDecoder {
     let buf: Buffer = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    if (this.spans) {
+      this.grow(buf)
+      return
+    }
     // Finish the field cut by the last chunk boundary from the head of this one: only that
     // field is copied, never the whole chunk.
     while (this.pendingBytes > 0) {
@@ -177,6 +199,32 @@ export class ProfileDecoder {
     this.keep(buf, this.fields(buf))
   }
 
+  /**
+   * keepSamples: false: the chunks make one buffer, which spans are offsets into. A chunk that
+   * continues the last one in memory (zlib's chunks of one output buffer) only lengthens the
+   * view; any other is appended to a copy. Fields are decoded up to the last whole one, the
+   * rest once more bytes arrive.
+   */
+  private grow(chunk: Buffer): void {
+    const w = this.whole
+    if (w === undefined) this.whole = chunk
+    else if (chunk.buffer === w.buffer && chunk.byteOffset === w.byteOffset + w.length)
+      this.whole = Buffer.from(w.buffer, w.byteOffset, w.length + chunk.length)
+    else {
+      // Copied, into room that doubles: linear however many chunks come.
+      const length = w.length + chunk.length
+      let room = this.room
+      if (room === undefined || w.buffer !== room.buffer || room.length < length) {
+        room = Buffer.allocUnsafe(Math.max(2 * length, 1 << 16))
+        w.copy(room, 0)
+        this.room = room
+      }
+      chunk.copy(room, w.length)
+      this.whole = room.subarray(0, length)
+    }
+    this.scanned = this.fields(this.whole, this.scanned)
+  }
+
   /** Keeps buf[stop..] for the next chunk, and how many bytes its field needs in all. */
   private keep(buf: Buffer, stop: number): void {
     if (stop === buf.length) return
@@ -188,10 +236,10 @@ export class ProfileDecoder {
   }
 
   /** Decodes whole fields from the start of `buf`; returns where the first unfinished one starts. */
-  private fields(buf: Buffer): number {
+  private fields(buf: Buffer, from = 0): number {
     this.text = buf
     const end = buf.length
-    let pos = 0
+    let pos = from
     while (pos < end) {
       // Samples, locations, functions and strings (fields 2, 4, 5, 6) are nearly all of a
       // profile: their header is read here, once, when its length takes one or two bytes.
@@ -205,7 +253,7 @@ export class ProfileDecoder {
         }
         if (length < 0x4000 && start + length <= end) {
           const stop = start + length
-          if (tag === 0x12) this.sample(buf, start, stop)
+          if (tag === 0x12) this.sampleField(buf, start, stop)
           else if (tag === 0x22) this.location(buf, start, stop)
           else if (tag === 0x2a) this.function(buf, start, stop)
           else this.strings.push(buf.toString('utf8', start, stop))
@@ -229,7 +277,7 @@ export class ProfileDecoder {
     switch (field) {
       case 2: {
         const end = r.lengthEnd()
-        this.sample(r.buf, r.pos, end)
+        this.sampleField(r.buf, r.pos, end)
         break
       }
       case 4: {
@@ -286,6 +334,16 @@ export class ProfileDecoder {
         break
       default:
         r.skip(tag & 7)
+    }
+  }
+
+  /** A sample's bytes: decoded, or kept as a span to decode later (keepSamples: false). */
+  private sampleField(buf: Uint8Array, start: number, end: number): void {
+    const spans = this.spans
+    if (spans === undefined) this.sample(buf, start, end)
+    else {
+      spans.push(start)
+      spans.push(end)
     }
   }
 
@@ -590,10 +648,9 @@ export class ProfileDecoder {
 
   /** The profile, ids resolved to indexes; throws if the input ended inside a field. */
   finish(): Profile {
-    if (this.pendingBytes > 0)
-      throw new ProtoError(
-        `truncated: it ends inside a field (the last ${this.pendingBytes} bytes)`,
-      )
+    const unfinished = this.spans ? (this.whole?.length ?? 0) - this.scanned : this.pendingBytes
+    if (unfinished > 0)
+      throw new ProtoError(`truncated: it ends inside a field (the last ${unfinished} bytes)`)
     this.lineStart.push(this.lineFunctionId.length)
     this.locationStart.push(this.locationLen)
     this.labelStart.push(this.labelKey.length)
@@ -645,6 +702,95 @@ export class ProfileDecoder {
         labelStringMax: this.labelStringMax,
       },
     })
+  }
+
+  /**
+   * The leaf and the values of a sample as Go writes it (packed ids, then `width` packed values),
+   * into the one-sample columns, reading none of its other frames; false for any other shape,
+   * which sample() then reads. Checks nothing it skips: a pass that reads every frame follows.
+   */
+  private leafSample(buf: Uint8Array, start: number, end: number, width: number): boolean {
+    if (buf[start] !== 0x0a) return false
+    const length = shortVarint(buf, start + 1)
+    const idsEnd = shortEnd + length
+    if (length <= 0 || idsEnd > end) return false
+    const id = shortVarint(buf, shortEnd)
+    if (id < 0 || shortEnd > idsEnd || buf[idsEnd] !== 0x12) return false
+    const valuesLength = shortVarint(buf, idsEnd + 1)
+    let p = shortEnd
+    const valuesEnd = p + valuesLength
+    if (valuesLength < 0 || valuesEnd > end) return false
+    const values = this.values.data
+    let n = 0
+    while (p < valuesEnd && n < values.length) {
+      let v = shortVarint(buf, p)
+      if (v >= 0) p = shortEnd
+      else {
+        v = this.reader.at(buf, p, valuesEnd).int64()
+        p = this.reader.pos
+      }
+      values[n++] = v
+    }
+    if (p !== valuesEnd || n !== width) return false
+    this.values.length = n
+    this.width = n
+    this.locationIds[0] = (id - 1) >>> 0
+    this.locationMax = (id - 1) >>> 0
+    this.locationLen = 1
+    return true
+  }
+
+  /**
+   * With keepSamples: false, the samples of `profile` (what finish() returned) as bytes decoded
+   * again on each pass, with the checks finish() makes on stored samples: their width against
+   * the sample types, their location ids against the locations. Throws ProtoError.
+   */
+  samples(profile: ProfileTables): TopSamples {
+    const { spans, whole } = this
+    if (!spans || !whole) throw new Error('samples() needs keepSamples: false and bytes pushed')
+    const locIds = profile.locations.id
+    const count = locIds.length
+    const width = profile.sampleTypes.length
+    let dense = true
+    for (let i = 0; i < count && dense; i++) dense = locIds[i] === i + 1
+    const index = dense ? undefined : new IdIndex(locIds, 'location')
+    const bounds = spans.trimmed()
+    return {
+      forEach: (typeIndex, leafOnly, visit) => {
+        this.width = -1
+        this.sampleCount = 0
+        for (let k = 0; k < bounds.length; k += 2) {
+          this.locationLen = 0
+          this.locationMax = 0
+          this.values.length = 0
+          if (this.wideIds.size > 0) this.wideIds.clear()
+          const start = bounds[k] as number
+          const end = bounds[k + 1] as number
+          if (!leafOnly || !this.leafSample(whole, start, end, width)) {
+            this.sample(whole, start, end)
+          }
+          if (this.width !== width)
+            throw new ProtoError(`a sample has ${this.width} values for ${width} sample types`)
+          const ids = this.locationIds
+          const frames = this.locationLen
+          const to = leafOnly && frames > 0 ? 1 : frames
+          // Go's ids are 1..n, kept as the indexes: then only the largest needs a look.
+          if (index !== undefined || this.locationMax >= count)
+            for (let i = 0; i < to; i++) {
+              const raw = ids[i] as number
+              let at = raw
+              if (index !== undefined || raw >= count) {
+                const id = raw === WIDE_ID ? (this.wideIds.get(i) ?? 0) : raw + 1
+                at = index ? index.get(id) : -1
+                if (at < 0)
+                  throw new ProtoError(`a sample names location ${id}, which is not in the profile`)
+              }
+              ids[i] = at
+            }
+          visit(ids, 0, to, this.values.data, typeIndex)
+        }
+      },
+    }
   }
 }
 

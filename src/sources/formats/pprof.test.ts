@@ -2,11 +2,20 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { gzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { generateDeepProfile } from '../../../bench/gen-deep-profile.ts'
+import { generateHeapProfile } from '../../../bench/gen-heap-profile.ts'
 import { buildProfile } from '../../../test/helpers/profile-builder.ts'
 import { InputError } from '../../errors.ts'
 import { sampleLabels, sampleTypeTotal } from '../../model/heap-profile.ts'
-import { parsePprof, parsePprofAsync } from './pprof.ts'
+import { heapTop, type TopOptions, topOfSamples } from '../../model/heap-top.ts'
+import {
+  parsePprof,
+  parsePprofAsync,
+  parsePprofChunksSamplesUnstored,
+  parsePprofForPasses,
+  parsePprofSamplesUnstored,
+} from './pprof.ts'
 import { encodeProfile, encodeProfileGzip } from './pprof-encode.ts'
 
 const dir = 'testdata/formats/pprof'
@@ -214,4 +223,158 @@ test('refuses a gzip stream that inflates past the limit (a zip bomb), by either
   const refused = /^InputError: bomb\.pb\.gz: inflates to more than 1\.00 MiB, refusing to read it$/
   assert.throws(() => parsePprof(bomb, 'bomb.pb.gz', 1 << 20), refused)
   await assert.rejects(parsePprofAsync(bomb, 'bomb.pb.gz', 1 << 20), refused)
+})
+
+/**
+ * `profile top`'s way in: the tables, and the samples as bytes decoded per pass. Its report must
+ * be heapTop's of the stored model, row for row, on every input; read from bytes and from chunks.
+ */
+async function topsUnstored(bytes: Uint8Array, name: string, options: TopOptions) {
+  const tops = []
+  for (const way of waysIn(bytes, name)) tops.push(await way(options))
+  return tops
+}
+
+/** Each way `profile top` reads `bytes`: whole (unstored or stored), gzipped ones as chunks. */
+function waysIn(bytes: Uint8Array, name: string) {
+  const fromBytes = (options: TopOptions) => {
+    const { profile, samples } = parsePprofSamplesUnstored(bytes, name, undefined, {
+      labels: false,
+    })
+    const top = topOfSamples(profile, samples, options)
+    assert.deepEqual(topOfSamples(profile, samples, options), top, 'the passes can be run again')
+    return top
+  }
+  // parsePprofForPasses, each way: unstored, or stored as it inflates (a big profile).
+  const forPasses = (from: number) => async (options: TopOptions) => {
+    const opts = { labels: false }
+    const { profile, samples } = await parsePprofForPasses(bytes, name, undefined, opts, from)
+    return topOfSamples(profile, samples, options)
+  }
+  if (bytes[0] !== 0x1f) return [fromBytes, forPasses(0)]
+  // The trailer's size (zlib then writes one buffer), and none (chunks of 16 KiB, copied).
+  const trailer = bytes.length < 18 ? 0 : Buffer.from(bytes).readUInt32LE(bytes.length - 4)
+  return [
+    fromBytes,
+    forPasses(0),
+    forPasses(Number.POSITIVE_INFINITY),
+    ...[trailer, 0].map(isize => async (options: TopOptions) => {
+      const { profile, samples } = await parsePprofChunksSamplesUnstored(
+        chunksOf(bytes),
+        bytes.length,
+        isize,
+        name,
+        undefined,
+        { labels: false },
+      )
+      return topOfSamples(profile, samples, options)
+    }),
+  ]
+}
+
+/** `bytes` in pieces of 1,000 bytes, as a file is read. */
+async function* chunksOf(bytes: Uint8Array) {
+  for (let i = 0; i < bytes.length; i += 1000) yield Buffer.from(bytes.subarray(i, i + 1000))
+}
+
+const topCases: TopOptions[] = [
+  { limit: 20 },
+  { limit: Infinity },
+  { limit: 20, sortBy: 'cum' },
+  { limit: 3, sampleType: '0' },
+  { limit: Infinity, sortBy: 'cum', sampleType: '1' },
+]
+
+async function assertSameTop(bytes: Uint8Array, name: string, sampleTypes: string[]) {
+  const model = parsePprof(bytes, name, undefined, { labels: false })
+  for (const sampleType of sampleTypes)
+    for (const options of topCases) {
+      const wanted = { sampleType, ...options }
+      if (Number(wanted.sampleType) >= model.sampleTypes.length) continue
+      const expected = heapTop(model, wanted)
+      for (const ours of await topsUnstored(bytes, name, wanted))
+        assert.deepEqual(ours, expected, `${name} ${JSON.stringify(wanted)}`)
+    }
+}
+
+test('top of the samples unstored is heapTop of the model on every real profile', async () => {
+  for (const name of fixtures) {
+    const bytes = readFileSync(join(dir, name))
+    const types = parsePprof(bytes, name).sampleTypes.map(t => t.type)
+    await assertSameTop(bytes, name, types)
+    await assertSameTop(gunzipSync(bytes), `${name} (raw)`, types.slice(0, 1))
+  }
+})
+
+test('top of the samples unstored is heapTop of the model on both bench shapes, small', async () => {
+  const types = ['inuse_space', 'alloc_objects']
+  const wide = generateHeapProfile(3000, 2000, 400)
+  await assertSameTop(encodeProfileGzip(wide), 'wide.pb.gz', types)
+  const deep = generateDeepProfile({
+    leaves: 200,
+    sitesPerLeaf: 3,
+    chainsPerSite: 2,
+    midFunctions: 60,
+    minDepth: 12,
+    maxDepth: 30,
+  })
+  await assertSameTop(encodeProfileGzip(deep), 'deep.pb.gz', types)
+})
+
+test('top of the samples unstored reads ids not numbered 1..n, ids past 2^32 and mixed signs', async () => {
+  const p = buildProfile(
+    [
+      { stack: ['main.walk', 'main.walk', 'main.main'], values: [100, 1] },
+      { stack: ['main.grow|main.cache', 'main.walk', 'main.main'], values: [-30, 2] },
+      { stack: ['main.shrink', 'main.main'], values: [30, 0] },
+      { stack: [], values: [5, 5] },
+    ],
+    [
+      { type: 'inuse_space', unit: 'bytes' },
+      { type: 'inuse_objects', unit: 'count' },
+    ],
+  )
+  const ids = p.locations.id
+  for (const [what, id] of [
+    ['sparse', (i: number) => 1000 - i * 7],
+    ['wide', (i: number) => 2 ** 33 + i],
+  ] as const) {
+    const renumbered = { ...p, locations: { ...p.locations, id: ids.map((_, i) => id(i)) } }
+    await assertSameTop(encodeProfileGzip(renumbered), `${what}.pb.gz`, ['inuse_space'])
+  }
+})
+
+test('top of the samples unstored rejects every hostile input with the line parsePprof gives', async () => {
+  const message = async (run: () => unknown) => {
+    try {
+      await run()
+    } catch (error) {
+      assert.ok(error instanceof InputError, String(error))
+      return error.message
+    }
+    assert.fail('accepted')
+  }
+  for (const [what, bytes] of hostile) {
+    const gzipped = bytes[0] === 0x1f ? bytes : gzipSync(bytes)
+    for (const input of [bytes, gzipped]) {
+      const expected = await message(() =>
+        heapTop(parsePprof(input, 'heap.pb.gz'), { sampleType: '0' }),
+      )
+      for (const way of waysIn(input, 'heap.pb.gz'))
+        assert.equal(await message(() => way({ sampleType: '0' })), expected, what)
+    }
+  }
+})
+
+test('top of the samples unstored refuses a zip bomb, from bytes or chunks', async () => {
+  const header = Buffer.from([0x32, 0x80, 0x80, 0xc0, 0x01])
+  const bomb = gzipSync(Buffer.concat([header, Buffer.alloc(3 << 20)]))
+  const refused = /^InputError: bomb\.pb\.gz: inflates to more than 1\.00 MiB, refusing to read it$/
+  assert.throws(() => parsePprofSamplesUnstored(bomb, 'bomb.pb.gz', 1 << 20), refused)
+  // The trailer's size is the truth here; a lying one must not get past the limit either.
+  for (const isize of [3 << 20, 100])
+    await assert.rejects(
+      parsePprofChunksSamplesUnstored(chunksOf(bomb), bomb.length, isize, 'bomb.pb.gz', 1 << 20),
+      refused,
+    )
 })
