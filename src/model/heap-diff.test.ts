@@ -1,40 +1,20 @@
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { generateDeepProfile } from '../../bench/gen-deep-profile.ts'
 import { grownProfile } from '../../bench/gen-grown-profile.ts'
+import { goPprofTop } from '../../test/helpers/go-pprof.ts'
 import { buildProfile } from '../../test/helpers/profile-builder.ts'
-import { goCommand } from '../demo/go-toolchains.ts'
 import { parsePprof } from '../sources/formats/pprof.ts'
 import { encodeProfileGzip } from '../sources/formats/pprof-encode.ts'
 import { diffProfiles, IncompatibleProfiles } from './heap-diff.ts'
 import { sampleTypeTotal } from './heap-profile.ts'
 import { heapTop } from './heap-top.ts'
 
-/** The Go whose `go tool pprof` is the reference answer. */
-const GO = goCommand('1.26')
 const dir = 'testdata/formats/pprof'
 const load = (name: string) => parsePprof(readFileSync(join(dir, name)), name)
-
-function goPprofTop(args: string[]): [string, number, number][] {
-  const out = execFileSync(
-    GO.command,
-    ['tool', 'pprof', '-top', '-nodefraction=0', '-unit=B', ...args],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, ...GO.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  return out.split('\n').flatMap(line => {
-    const m =
-      /^\s*(-?\d+)B?\s+\S+%\s+\S+%\s+(-?\d+)B?\s+\S+%\s+(.+?)( \((partial-)?inline\))?$/.exec(line)
-    return m ? [[m[3] as string, Number(m[1]), Number(m[2])] as [string, number, number]] : []
-  })
-}
 
 for (const normalize of [false, true]) {
   test(`agrees with go tool pprof -base${normalize ? ' -normalize' : ''} on two real heap profiles`, () => {
