@@ -12,6 +12,10 @@
  *
  * Identity as in goroutine-text.ts: the call line, and the file line up to its `+0x…` offset (or
  * SIGQUIT's `fp=`, when the line has no offset).
+ *
+ * The dump arrives in chunks (setChunk): the bytes a site, a variant or a creator is compared
+ * with are copied, when first seen, into the matcher's own store, so no chunk outlives its
+ * parse; a frame matched again is compared there and neither copied nor decoded.
  */
 import type { Frame, FrameTable } from '../../model/goroutines.ts'
 
@@ -33,7 +37,7 @@ enum Cut {
   Fp = 2,
 }
 
-/** A range of the dump's bytes: where a text was first seen. */
+/** A range of the store: the bytes of a text as first seen. */
 interface Span {
   start: number
   length: number
@@ -58,7 +62,13 @@ interface Variant {
 }
 
 export class FrameMatcher {
-  private readonly view: DataView
+  /** The chunk being parsed, which offsets given to the methods below point into. */
+  private bytes: Buffer = Buffer.alloc(0)
+  private view: DataView = new DataView(new ArrayBuffer(0))
+  /** The texts compared with, copied from the chunks they were first seen in; `stored` used. */
+  private store = Buffer.allocUnsafe(1 << 16)
+  private storeView = new DataView(this.store.buffer, this.store.byteOffset, this.store.length)
+  private stored = 0
   private readonly sites: Site[] = []
   private readonly siteByText = new Map<string, number>()
   // The trie: node 0 is a stack's start; a node's children are the sites seen after it.
@@ -81,11 +91,15 @@ export class FrameMatcher {
   node = 0
 
   constructor(
-    private readonly bytes: Buffer,
     private readonly table: FrameTable,
     private readonly parse: (call: string, location: string) => Frame,
     private readonly args: boolean,
-  ) {
+  ) {}
+
+  /** The chunk that offsets passed from now on point into; the matcher keeps no reference to
+   * the one before. */
+  setChunk(bytes: Buffer): void {
+    this.bytes = bytes
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
 
@@ -184,7 +198,8 @@ export class FrameMatcher {
     const { file, cut, location } = this.location(fileStart, fileEnd)
     const call = this.bytes.toString('utf8', callStart, callEnd)
     const frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
-    creators.unshift({ call: { start: callStart, length: callEnd - callStart }, file, cut, frame })
+    const kept = this.keep(file.start, file.length)
+    creators.unshift({ call: this.keep(callStart, callEnd - callStart), file: kept, cut, frame })
     if (creators.length > SCAN) creators.pop()
     return frame
   }
@@ -205,7 +220,7 @@ export class FrameMatcher {
       }
     }
     // Pointer arguments make many variants at one site (runtime.gopark's): past SCAN, by hash.
-    const hash = s.byArgs ? this.hash(start, length) : 0
+    const hash = s.byArgs ? hashOf(this.bytes, this.view, start, length) : 0
     const hashed = s.byArgs?.get(hash)
     if (hashed)
       for (const v of hashed)
@@ -216,7 +231,7 @@ export class FrameMatcher {
     const call = this.bytes.toString('utf8', callStart, callEnd)
     const location = this.bytes.toString('utf8', fileStart + 1, fileStart + s.file.length)
     const frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
-    const fresh = { args: { start, length }, frame }
+    const fresh = { args: this.keep(start, length), frame }
     variants.unshift(fresh)
     if (variants.length > SCAN) {
       if (!s.byArgs) {
@@ -229,19 +244,24 @@ export class FrameMatcher {
   }
 
   private addByArgs(byArgs: Map<number, Variant[]>, v: Variant): void {
-    const hash = this.hash(v.args.start, v.args.length)
+    const hash = hashOf(this.store, this.storeView, v.args.start, v.args.length)
     const list = byArgs.get(hash)
     if (!list) byArgs.set(hash, [v])
     else if (!list.some(w => w.frame === v.frame)) list.push(v)
   }
 
-  /** A 32-bit hash of bytes[start, start + length). */
-  private hash(start: number, length: number): number {
-    let h = length
-    let k = 0
-    for (; k + 4 <= length; k += 4) h = Math.imul(h ^ this.view.getInt32(start + k), 0x9e3779b1)
-    for (; k < length; k++) h = Math.imul(h ^ (this.bytes[start + k] as number), 0x85ebca6b)
-    return h
+  /** bytes[start, start + length) of the chunk, copied to the store: where it is now. */
+  private keep(start: number, length: number): Span {
+    if (this.stored + length > this.store.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.store.length * 2, this.stored + length))
+      this.store.copy(grown, 0, 0, this.stored)
+      this.store = grown
+      this.storeView = new DataView(grown.buffer, grown.byteOffset, grown.length)
+    }
+    this.bytes.copy(this.store, this.stored, start, start + length)
+    const span = { start: this.stored, length }
+    this.stored += length
+    return span
   }
 
   /** The site of a frame not found in the trie: by its text, added when new. */
@@ -259,10 +279,9 @@ export class FrameMatcher {
         const call = `${func}(${hasArgs ? '…' : ''})`
         frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
       }
-      const funcSpan = { start: cs, length: open - cs }
       this.sites.push({
-        func: funcSpan,
-        file,
+        func: this.keep(cs, open - cs),
+        file: this.keep(file.start, file.length),
         cut,
         hasArgs,
         frame,
@@ -273,7 +292,8 @@ export class FrameMatcher {
     return site
   }
 
-  /** The file line's identity: up to its cut, from its tab, and the location after the tab. */
+  /** The file line's identity (in the chunk): up to its cut, from its tab, and the location
+   * after the tab. */
   private location(fs: number, fe: number) {
     const text = this.bytes.toString('latin1', fs, fe)
     let cut = Cut.Offset
@@ -331,12 +351,14 @@ export class FrameMatcher {
     return this.equal(fs, file.start, file.length)
   }
 
-  /** bytes[a, a + length) equals bytes[b, b + length). */
+  /** The chunk's bytes[a, a + length) equal the store's [b, b + length). */
   private equal(a: number, b: number, length: number): boolean {
     const view = this.view
+    const stored = this.storeView
     let k = 0
-    for (; k + 4 <= length; k += 4) if (view.getInt32(a + k) !== view.getInt32(b + k)) return false
-    for (; k < length; k++) if (this.bytes[a + k] !== this.bytes[b + k]) return false
+    for (; k + 4 <= length; k += 4)
+      if (view.getInt32(a + k) !== stored.getInt32(b + k)) return false
+    for (; k < length; k++) if (this.bytes[a + k] !== this.store[b + k]) return false
     return true
   }
 
@@ -346,6 +368,15 @@ export class FrameMatcher {
       if (this.bytes[p] === SPACE && this.view.getInt32(p) === PLUS_0X) return true
     return false
   }
+}
+
+/** A 32-bit hash of bytes[start, start + length), the same for the same bytes in any buffer. */
+function hashOf(bytes: Buffer, view: DataView, start: number, length: number): number {
+  let h = length
+  let k = 0
+  for (; k + 4 <= length; k += 4) h = Math.imul(h ^ view.getInt32(start + k), 0x9e3779b1)
+  for (; k < length; k++) h = Math.imul(h ^ (bytes[start + k] as number), 0x85ebca6b)
+  return h
 }
 
 /** Moves list[i] to the front, in place (no arrays allocated on the hot path). */
