@@ -74,6 +74,8 @@ const COLON = 58
 const CLOSE_BRACKET = 93
 /** What the form is told from: the first 512 bytes (or the whole input, when shorter). */
 const HEAD = 512
+/** The first chunk's first bytes, parsed on their own (see push). */
+const WARM_UP = 4096
 
 enum Mode {
   /** Fewer than HEAD bytes seen: the form is not known yet. */
@@ -158,14 +160,27 @@ export class GoroutineTextParser {
         return
       }
       const data = chunk.subarray(room)
-      if (this.decide(data) === Mode.Count) kept.push(Buffer.from(data))
-      else this.parse(data, false)
+      if (this.decide(data) === Mode.Count) {
+        kept.push(Buffer.from(data))
+        return
+      }
+      // A few lines first, so that parse has run to its end once before its loop is optimised
+      // (see suspend); the rest follows as a chunk whose room holds the first part's carry.
+      const first = Math.min(data.length, WARM_UP)
+      this.parse(data.subarray(0, first), false)
+      if (first < data.length) this.pushLines(data, first)
       return
     }
     if (this.mode === Mode.Count) {
       this.kept.push(Buffer.from(chunk.subarray(room)))
       return
     }
+    this.pushLines(chunk, room)
+  }
+
+  /** A chunk of a traceback dump after the form is known: parsed after the carry. */
+  private pushLines(chunk: Buffer, room: number): void {
+    const length = chunk.length - room
     const carried = this.carryLength
     if (carried <= room) {
       this.carry.copy(chunk, room - carried, 0, carried)
@@ -381,8 +396,30 @@ export class GoroutineTextParser {
       }
       pos = eol + 1
     }
-    // The rest (a line without its newline yet, after the call line it completes) is carried.
-    const cut = state >= 2 ? callLine : Math.min(pos, n)
+    this.reason = reason
+    this.current = current
+    this.state = state
+    this.lineNo = lineNo
+    this.endedAt = endedAt
+    this.suspend(buf, Math.min(pos, n), callLine, callStart, callOpen, callEnd)
+  }
+
+  /**
+   * Keeps buf[cut, end) for the next chunk: from `pos` (a line without its newline yet), or from
+   * the call line that line completes. Apart from parse so that parse's loop, optimised while
+   * it runs (on-stack replacement), does not end in code it has no type feedback for: that
+   * deoptimised it at the end of every chunk.
+   */
+  private suspend(
+    buf: Buffer,
+    pos: number,
+    callLine: number,
+    callStart: number,
+    callOpen: number,
+    callEnd: number,
+  ): void {
+    const n = buf.length
+    const cut = this.state >= 2 ? callLine : pos
     const rest = n - cut
     if (buf.buffer === this.carry.buffer && buf.byteOffset === this.carry.byteOffset)
       this.carry.copyWithin(0, cut, n)
@@ -394,19 +431,10 @@ export class GoroutineTextParser {
     this.carryLength = rest
     this.resume = pos - cut
     this.scanFrom = rest
-    callLine -= cut
-    callStart -= cut
-    callOpen -= cut
-    callEnd -= cut
-    this.reason = reason
-    this.current = current
-    this.state = state
-    this.callLine = callLine
-    this.callStart = callStart
-    this.callOpen = callOpen
-    this.callEnd = callEnd
-    this.lineNo = lineNo
-    this.endedAt = endedAt
+    this.callLine = callLine - cut
+    this.callStart = callStart - cut
+    this.callOpen = callOpen - cut
+    this.callEnd = callEnd - cut
   }
 }
 
