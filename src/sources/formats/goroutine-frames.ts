@@ -44,16 +44,18 @@ interface Span {
 }
 
 interface Site {
+  /** Its index in FrameMatcher.sites. */
+  id: number
   func: Span
   file: Span
   cut: Cut
   hasArgs: boolean
   /** The frame without its arguments (args: false). */
   frame: number
-  /** Arguments seen here, most recently matched first, and their frames (args: true). */
+  /** Arguments seen here, most recently matched first, and their frames (args: true)... */
   variants: Variant[]
-  /** Every variant by a hash of its arguments' bytes, when there are more than SCAN. */
-  byArgs: Map<number, Variant[]> | undefined
+  /** ...until there are more than SCAN: then all are in the matcher's table of variants. */
+  hashed: boolean
 }
 
 interface Variant {
@@ -87,6 +89,16 @@ export class FrameMatcher {
   private readonly creators: { call: Span; file: Span; cut: Cut; frame: number }[] = []
   /** The frames of the stacks that ended at a node, shared by the goroutines whose are equal. */
   private readonly nodeFrames: (number[] | undefined)[] = []
+  /**
+   * The variants of sites with more than SCAN (pointer arguments: runtime.gopark's), in one
+   * open-addressing table keyed by site and a hash of the arguments' bytes: slots hold a
+   * variant's index + 1 (0 is empty); a Map per site of lists by hash cost twice as much.
+   */
+  private slots = new Int32Array(1 << 10)
+  private readonly variantSite: number[] = []
+  private readonly variantHash: number[] = []
+  private readonly variantArgs: Span[] = []
+  private readonly variantFrame: number[] = []
   /** The node the last stackFrame() call ended at; 0 starts a stack. */
   node = 0
 
@@ -208,46 +220,75 @@ export class FrameMatcher {
   private variant(s: Site, callStart: number, open: number, callEnd: number, fileStart: number) {
     const start = open + 1
     const length = callEnd - 1 - start
-    const variants = s.variants
-    // A site with many variants (pointers) goes to the hash after its last match: scanning
-    // SCAN of them first cost more than hashing.
-    const scan = s.byArgs ? 1 : SCAN
-    for (let i = 0; i < variants.length && i < scan; i++) {
-      const v = variants[i] as Variant
-      if (v.args.length === length && this.equal(start, v.args.start, length)) {
-        toFront(variants, i)
-        return v.frame
+    let hash = 0
+    if (s.hashed) {
+      // Pointer arguments make many variants at one site: past SCAN, by hash, not scanned.
+      hash = siteHash(s.id, hashOf(this.bytes, this.view, start, length))
+      const slots = this.slots
+      const mask = slots.length - 1
+      for (let i = hash & mask; ; i = (i + 1) & mask) {
+        const v = (slots[i] as number) - 1
+        if (v < 0) break
+        const args = this.variantArgs[v] as Span
+        if (
+          this.variantHash[v] === hash &&
+          this.variantSite[v] === s.id &&
+          args.length === length &&
+          this.equal(start, args.start, length)
+        )
+          return this.variantFrame[v] as number
       }
-    }
-    // Pointer arguments make many variants at one site (runtime.gopark's): past SCAN, by hash.
-    const hash = s.byArgs ? hashOf(this.bytes, this.view, start, length) : 0
-    const hashed = s.byArgs?.get(hash)
-    if (hashed)
-      for (const v of hashed)
+    } else {
+      const variants = s.variants
+      for (let i = 0; i < variants.length; i++) {
+        const v = variants[i] as Variant
         if (v.args.length === length && this.equal(start, v.args.start, length)) {
-          variants[0] = v
+          toFront(variants, i)
           return v.frame
         }
+      }
+    }
     const call = this.bytes.toString('utf8', callStart, callEnd)
     const location = this.bytes.toString('utf8', fileStart + 1, fileStart + s.file.length)
     const frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
-    const fresh = { args: this.keep(start, length), frame }
-    variants.unshift(fresh)
-    if (variants.length > SCAN) {
-      if (!s.byArgs) {
-        s.byArgs = new Map()
-        for (const v of variants) this.addByArgs(s.byArgs, v)
-      } else this.addByArgs(s.byArgs, fresh)
-      variants.pop()
+    const args = this.keep(start, length)
+    if (s.hashed) this.addVariant(s.id, hash, args, frame)
+    else {
+      s.variants.unshift({ args, frame })
+      if (s.variants.length > SCAN) {
+        s.hashed = true
+        for (const v of s.variants)
+          this.addVariant(
+            s.id,
+            siteHash(s.id, hashOf(this.store, this.storeView, v.args.start, v.args.length)),
+            v.args,
+            v.frame,
+          )
+        s.variants = []
+      }
     }
     return frame
   }
 
-  private addByArgs(byArgs: Map<number, Variant[]>, v: Variant): void {
-    const hash = hashOf(this.store, this.storeView, v.args.start, v.args.length)
-    const list = byArgs.get(hash)
-    if (!list) byArgs.set(hash, [v])
-    else if (!list.some(w => w.frame === v.frame)) list.push(v)
+  /** Adds a variant to the table, which doubles when half full. */
+  private addVariant(site: number, hash: number, args: Span, frame: number): void {
+    const v = this.variantFrame.length
+    this.variantSite.push(site)
+    this.variantHash.push(hash)
+    this.variantArgs.push(args)
+    this.variantFrame.push(frame)
+    if ((v + 1) * 2 > this.slots.length) {
+      this.slots = new Int32Array(this.slots.length * 2)
+      for (let w = 0; w <= v; w++) this.place(this.variantHash[w] as number, w)
+    } else this.place(hash, v)
+  }
+
+  private place(hash: number, v: number): void {
+    const slots = this.slots
+    const mask = slots.length - 1
+    let i = hash & mask
+    while (slots[i] !== 0) i = (i + 1) & mask
+    slots[i] = v + 1
   }
 
   /** bytes[start, start + length) of the chunk, copied to the store: where it is now. */
@@ -280,13 +321,14 @@ export class FrameMatcher {
         frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
       }
       this.sites.push({
+        id: site,
         func: this.keep(cs, open - cs),
         file: this.keep(file.start, file.length),
         cut,
         hasArgs,
         frame,
         variants: [],
-        byArgs: undefined,
+        hashed: false,
       })
     }
     return site
@@ -377,6 +419,14 @@ function hashOf(bytes: Buffer, view: DataView, start: number, length: number): n
   for (; k + 4 <= length; k += 4) h = Math.imul(h ^ view.getInt32(start + k), 0x9e3779b1)
   for (; k < length; k++) h = Math.imul(h ^ (bytes[start + k] as number), 0x85ebca6b)
   return h
+}
+
+/** The table key of a site's arguments: mixed so that its low bits, the slot, depend on all. */
+function siteHash(site: number, argsHash: number): number {
+  let h = Math.imul(argsHash ^ Math.imul(site, 0x27d4eb2f), 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
 }
 
 /** Moves list[i] to the front, in place (no arrays allocated on the hot path). */
