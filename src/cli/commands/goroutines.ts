@@ -8,7 +8,11 @@ import {
 } from '../../model/goroutine-buckets.ts'
 import { type GoroutineDump, goroutinesFromProfile } from '../../model/goroutines.ts'
 import type { RawCapture } from '../../sources/capture.ts'
-import { GoroutineTextParser, parseGoroutineText } from '../../sources/formats/goroutine-text.ts'
+import {
+  type GoroutineTextOptions,
+  GoroutineTextParser,
+  parseGoroutineText,
+} from '../../sources/formats/goroutine-text.ts'
 import { parsePprof } from '../../sources/formats/pprof.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
@@ -77,7 +81,7 @@ export function parseDump(capture: RawCapture, similarity?: Similarity): Gorouti
       )
     return goroutinesFromProfile(profile)
   }
-  return parseGoroutineText(capture.bytes, capture.origin, { args: similarity !== 'any-value' })
+  return parseGoroutineText(capture.bytes, capture.origin, textOptions(similarity))
 }
 
 /**
@@ -93,7 +97,7 @@ export async function parseDumpFile(path: string, similarity?: Similarity): Prom
     const first = proto.length > 0 ? 0x1f : chunk[room]
     if (first === 0x1f || first === 0x0a) proto.push(Buffer.from(chunk.subarray(room)))
     else {
-      text = new GoroutineTextParser(path, { args: similarity !== 'any-value' })
+      text = new GoroutineTextParser(path, textOptions(similarity))
       text.push(chunk, room)
     }
   })
@@ -104,6 +108,14 @@ export async function parseDumpFile(path: string, similarity?: Similarity): Prom
     )
   // An empty file: the text parser's error.
   return (text ?? new GoroutineTextParser(path)).finish()
+}
+
+/**
+ * Bucketing by any value ignores arguments, so the text parser need not keep them; by any
+ * pointer, it may merge frames whose arguments differ only in pointers.
+ */
+function textOptions(similarity: Similarity | undefined): GoroutineTextOptions {
+  return { args: similarity !== 'any-value', maskPointers: similarity === 'any-pointer' }
 }
 
 function render(groups: GoroutineGroups, limit: number): string {

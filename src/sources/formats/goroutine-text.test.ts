@@ -177,8 +177,14 @@ for (const [what, bytes, message] of hostile) {
 }
 
 /** `bytes` pushed in chunks of sizes() bytes, each after `room` free bytes the parser may use. */
-function parseInChunks(bytes: Buffer, sizes: () => number, room: number, args: boolean) {
-  const parser = new GoroutineTextParser('x.txt', { args })
+function parseInChunks(
+  bytes: Buffer,
+  sizes: () => number,
+  room: number,
+  args: boolean,
+  maskPointers = false,
+) {
+  const parser = new GoroutineTextParser('x.txt', { args, maskPointers })
   for (let at = 0; at < bytes.length; ) {
     const next = Math.min(bytes.length, at + sizes())
     const chunk = Buffer.alloc(room + next - at, 0x41)
@@ -279,5 +285,54 @@ test('a chunked parse of a cut, prefixed, CRLF or hostile dump gives what the wh
         whole,
         `${what}: ${size}-byte chunks`,
       )
+  }
+})
+
+test('with maskPointers, frames differing only in pointers are one, and any-pointer buckets are the same', () => {
+  const pointers = Buffer.from(
+    [1, 2, 3]
+      .map(
+        g =>
+          `goroutine ${g} [select]:\nmain.f(0xc00001${g}000, 0x${g}, {0x4b2c4e?, 0x5}, 0x00000${g}ab)\n\t/src/a.go:10 +0x1a\n\n`,
+      )
+      .join(''),
+  )
+  const masked = parseGoroutineText(pointers, 'x.txt', { maskPointers: true })
+  assert.deepEqual(
+    masked.records.map(r => r.frames),
+    [[0], [1], [2]],
+    'small values (0x1, 0x2, 0x3; 0x00000Nab, three digits after its zeros) tell frames apart',
+  )
+  const same = Buffer.from(
+    pointers
+      .toString('utf8')
+      .replace(/0x\d,/g, '0x7,')
+      .replace(/0x00000\dab/g, '0x000007ab'),
+  )
+  assert.deepEqual(
+    parseGoroutineText(same, 'x.txt', { maskPointers: true }).records.map(r => r.frames),
+    [[0], [0], [0]],
+  )
+  const random = seededRandom(21)
+  for (const name of readdirSync(dir).filter(f => /\.(txt|log)$/.test(f))) {
+    const bytes = raw(name)
+    const exact = bucketGoroutines(parseGoroutineText(bytes, 'x.txt'), 'any-pointer')
+    for (const size of [bytes.length, 7, 4096])
+      assert.deepEqual(
+        bucketGoroutines(
+          parseInChunks(bytes, () => size, 8, true, true),
+          'any-pointer',
+        ),
+        exact,
+        `${name}: ${size}-byte chunks`,
+      )
+    assert.deepEqual(
+      bucketGoroutines(
+        parseInChunks(bytes, () => 1 + Math.floor(random() * 500), 0, true, true),
+        'any-pointer',
+      ),
+      exact,
+      `${name}: random chunks`,
+    )
   }
 })

@@ -50,6 +50,13 @@ export interface GoroutineTextOptions {
    * bucketing shows them, so goroutines differing in pointers share frames (default true).
    */
   args?: boolean
+  /**
+   * true: frames at one site whose arguments differ only in pointers (as maskPointers in
+   * model/goroutine-buckets.ts masks them) are one frame, with the first one's arguments, as
+   * any-pointer bucketing would merge them anyway: a dump whose every goroutine has its own
+   * pointers then has a frame per stack line, not per goroutine (default false).
+   */
+  maskPointers?: boolean
 }
 
 /** Parses any text form; throws InputError naming `source` when there is no stack in it. */
@@ -135,7 +142,7 @@ export class GoroutineTextParser {
     options: GoroutineTextOptions = {},
   ) {
     this.args = options.args !== false
-    this.frames = new FrameMatcher(this.table, parseFrame, this.args)
+    this.frames = new FrameMatcher(this.table, parseFrame, this.args, options.maskPointers === true)
   }
 
   /**
