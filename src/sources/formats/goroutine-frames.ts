@@ -229,6 +229,10 @@ export class FrameMatcher {
     const start = open + 1
     const length = callEnd - 1 - start
     let hash = 0
+    // Variants that never recur (every goroutine its own pointers) are not worth keeping, nor
+    // looking up: past 64 of them at a site, with fewer lookups finding one, it masks at once.
+    const recurring = !this.maskPointers || s.added < 64 || s.hits >= s.added
+    if (!recurring) return this.maskedFrame(s, callStart, callEnd, fileStart, start, length)
     if (s.hashed) {
       // Pointer arguments make many variants at one site: past SCAN, by hash, not scanned.
       hash = siteHash(s.id, hashOf(this.bytes, this.view, start, length))
@@ -260,8 +264,6 @@ export class FrameMatcher {
     let frame: number
     if (this.maskPointers) {
       frame = this.maskedFrame(s, callStart, callEnd, fileStart, start, length)
-      // Variants that never recur (every goroutine its own pointers) are not worth keeping.
-      if (s.added >= 64 && s.hits < s.added) return frame
     } else {
       const call = this.bytes.toString('utf8', callStart, callEnd)
       const location = this.bytes.toString('utf8', fileStart + 1, fileStart + s.file.length)
