@@ -16,6 +16,10 @@
  * The dump arrives in chunks (setChunk): the bytes a site, a variant or a creator is compared
  * with are copied, when first seen, into the matcher's own store, so no chunk outlives its
  * parse; a frame matched again is compared there and neither copied nor decoded.
+ *
+ * Over 400 lines: the trie, the variant tables and the byte helpers below them (hash, mask,
+ * compare) all work on the matcher's store and chunk and are parts of the one lookup; split,
+ * they would pass those around on the hot path.
  */
 import { maskPointers } from '../../model/goroutine-buckets.ts'
 import type { Frame, FrameTable } from '../../model/goroutines.ts'
@@ -93,11 +97,7 @@ export class FrameMatcher {
   private readonly creators: { call: Span; file: Span; cut: Cut; frame: number }[] = []
   /** The frames of the stacks that ended at a node, shared by the goroutines whose are equal. */
   private readonly nodeFrames: (number[] | undefined)[] = []
-  /**
-   * The variants of sites with more than SCAN (pointer arguments: runtime.gopark's), in one
-   * open-addressing table keyed by site and a hash of the arguments' bytes: slots hold a
-   * variant's index + 1 (0 is empty); a Map per site of lists by hash cost twice as much.
-   */
+  /** The variants of sites with more than SCAN (pointer arguments: runtime.gopark's). */
   private readonly variants = new SpanTable()
   /**
    * With maskPointers: the frames by site and arguments as bucketing by any pointer sees them
