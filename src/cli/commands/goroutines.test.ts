@@ -59,3 +59,32 @@ test('goroutines exits 2 with one line for a heap profile or a bad similarity', 
   assert.equal(level.code, 2)
   assert.match(level.err, /--similarity fuzzy: expected one of exact, any-pointer, any-value/)
 })
+
+test('a dump file read in chunks parses to what its whole buffer does, in every form', async () => {
+  const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs')
+  const { parseDump, parseDumpFile } = await import('./goroutines.ts')
+  const tmp = mkdtempSync('/tmp/gomemdoctor-')
+  // 40 copies of a real dump: 2.5 MiB, three 1 MiB chunks whose edges cut its lines.
+  const big = `${tmp}/big.txt`
+  writeFileSync(
+    big,
+    Buffer.concat(Array.from({ length: 40 }, () => readFileSync(`${dir}/go1.19-debug2.txt`))),
+  )
+  const files = [
+    big,
+    `${dir}/go1.19-sigquit.log`,
+    `${dir}/go1.19-debug1.txt`,
+    'testdata/formats/pprof/go1.19-goroutine.pb.gz',
+  ]
+  for (const path of files)
+    for (const similarity of ['any-value', 'any-pointer'] as const) {
+      const bytes = readFileSync(path)
+      const whole = parseDump({ kind: 'goroutine-text', origin: path, atMs: 0, bytes }, similarity)
+      assert.deepEqual(await parseDumpFile(path, similarity), whole, `${path} ${similarity}`)
+    }
+  const empty = `${tmp}/empty.txt`
+  writeFileSync(empty, '')
+  await assert.rejects(parseDumpFile(empty), /empty\.txt: empty file, no goroutine stacks/)
+  await assert.rejects(parseDumpFile(`${tmp}/none.txt`), /none\.txt: no such file/)
+  await assert.rejects(parseDumpFile(tmp), /is a directory, not a file/)
+})

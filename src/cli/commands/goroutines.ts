@@ -8,11 +8,15 @@ import {
 } from '../../model/goroutine-buckets.ts'
 import { type GoroutineDump, goroutinesFromProfile } from '../../model/goroutines.ts'
 import type { RawCapture } from '../../sources/capture.ts'
-import { parseGoroutineText } from '../../sources/formats/goroutine-text.ts'
+import {
+  type GoroutineTextOptions,
+  GoroutineTextParser,
+  parseGoroutineText,
+} from '../../sources/formats/goroutine-text.ts'
 import { parsePprof } from '../../sources/formats/pprof.ts'
 import type { CliCommand } from '../command.ts'
 import { ExitCode } from '../exit-codes.ts'
-import { readInput } from '../read-input.ts'
+import { isUrl, readInput, readInputChunks } from '../read-input.ts'
 
 const SCHEMA_VERSION = 1
 
@@ -46,9 +50,14 @@ export const goroutinesCommand: CliCommand = {
         const limit = Number(flags.buckets)
         if (!Number.isInteger(limit) || limit < 1)
           throw new UsageError(`-n ${flags.buckets}: expected a positive whole number`)
-        const capture = await readInput(source, 'goroutine-text', '/debug/pprof/goroutine')
         const similarity = flags.similarity as Similarity
-        const groups = bucketGoroutines(parseDump(capture, similarity), similarity)
+        const dump = isUrl(source)
+          ? parseDump(
+              await readInput(source, 'goroutine-text', '/debug/pprof/goroutine'),
+              similarity,
+            )
+          : await parseDumpFile(source, similarity)
+        const groups = bucketGoroutines(dump, similarity)
         const text = flags.json
           ? JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...groups }, null, 2)
           : render(groups, limit)
@@ -72,7 +81,41 @@ export function parseDump(capture: RawCapture, similarity?: Similarity): Gorouti
       )
     return goroutinesFromProfile(profile)
   }
-  return parseGoroutineText(capture.bytes, capture.origin, { args: similarity !== 'any-value' })
+  return parseGoroutineText(capture.bytes, capture.origin, textOptions(similarity))
+}
+
+/**
+ * A dump file as parseDump reads it, parsed as it is read: the text forms a chunk at a time (a
+ * 227 MiB debug=2 dump is never held whole); a proto profile (small) is gathered and decoded whole.
+ */
+export async function parseDumpFile(path: string, similarity?: Similarity): Promise<GoroutineDump> {
+  const atMs = Date.now()
+  let text: GoroutineTextParser | undefined
+  const proto: Buffer[] = []
+  await readInputChunks(path, (chunk, room) => {
+    if (text) return text.push(chunk, room)
+    const first = proto.length > 0 ? 0x1f : chunk[room]
+    if (first === 0x1f || first === 0x0a) proto.push(Buffer.from(chunk.subarray(room)))
+    else {
+      text = new GoroutineTextParser(path, textOptions(similarity))
+      text.push(chunk, room)
+    }
+  })
+  if (proto.length > 0)
+    return parseDump(
+      { kind: 'goroutine-text', origin: path, atMs, bytes: Buffer.concat(proto) },
+      similarity,
+    )
+  // An empty file: the text parser's error.
+  return (text ?? new GoroutineTextParser(path)).finish()
+}
+
+/**
+ * Bucketing by any value ignores arguments, so the text parser need not keep them; by any
+ * pointer, it may merge frames whose arguments differ only in pointers.
+ */
+function textOptions(similarity: Similarity | undefined): GoroutineTextOptions {
+  return { args: similarity !== 'any-value', maskPointers: similarity === 'any-pointer' }
 }
 
 function render(groups: GoroutineGroups, limit: number): string {

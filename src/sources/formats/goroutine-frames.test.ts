@@ -12,7 +12,8 @@ function match(stacks: string[][], args: boolean): Frame[][] {
     const open = call.lastIndexOf('(')
     return { func: call.slice(0, open), args: call.slice(open + 1, -1), file: location, line: 0 }
   }
-  const matcher = new FrameMatcher(bytes, table, parse, args)
+  const matcher = new FrameMatcher(table, parse, args)
+  matcher.setChunk(bytes)
   let at = 0
   return stacks.map(lines => {
     matcher.node = 0

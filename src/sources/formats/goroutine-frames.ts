@@ -12,7 +12,16 @@
  *
  * Identity as in goroutine-text.ts: the call line, and the file line up to its `+0x…` offset (or
  * SIGQUIT's `fp=`, when the line has no offset).
+ *
+ * The dump arrives in chunks (setChunk): the bytes a site, a variant or a creator is compared
+ * with are copied, when first seen, into the matcher's own store, so no chunk outlives its
+ * parse; a frame matched again is compared there and neither copied nor decoded.
+ *
+ * Over 400 lines: the trie, the variant tables and the byte helpers below them (hash, mask,
+ * compare) all work on the matcher's store and chunk and are parts of the one lookup; split,
+ * they would pass those around on the hot path.
  */
+import { maskPointers } from '../../model/goroutine-buckets.ts'
 import type { Frame, FrameTable } from '../../model/goroutines.ts'
 
 const SPACE = 0x20
@@ -33,23 +42,28 @@ enum Cut {
   Fp = 2,
 }
 
-/** A range of the dump's bytes: where a text was first seen. */
+/** A range of the store: the bytes of a text as first seen. */
 interface Span {
   start: number
   length: number
 }
 
 interface Site {
+  /** Its index in FrameMatcher.sites. */
+  id: number
   func: Span
   file: Span
   cut: Cut
   hasArgs: boolean
   /** The frame without its arguments (args: false). */
   frame: number
-  /** Arguments seen here, most recently matched first, and their frames (args: true). */
+  /** Arguments seen here, most recently matched first, and their frames (args: true)... */
   variants: Variant[]
-  /** Every variant by a hash of its arguments' bytes, when there are more than SCAN. */
-  byArgs: Map<number, Variant[]> | undefined
+  /** ...until there are more than SCAN: then all are in the matcher's table of variants. */
+  hashed: boolean
+  /** Variants added here, and lookups that found one. */
+  added: number
+  hits: number
 }
 
 interface Variant {
@@ -58,7 +72,13 @@ interface Variant {
 }
 
 export class FrameMatcher {
-  private readonly view: DataView
+  /** The chunk being parsed, which offsets given to the methods below point into. */
+  private bytes: Buffer = Buffer.alloc(0)
+  private view: DataView = new DataView(new ArrayBuffer(0))
+  /** The texts compared with, copied from the chunks they were first seen in; `stored` used. */
+  private store = Buffer.allocUnsafe(1 << 16)
+  private storeView = new DataView(this.store.buffer, this.store.byteOffset, this.store.length)
+  private stored = 0
   private readonly sites: Site[] = []
   private readonly siteByText = new Map<string, number>()
   // The trie: node 0 is a stack's start; a node's children are the sites seen after it.
@@ -77,15 +97,29 @@ export class FrameMatcher {
   private readonly creators: { call: Span; file: Span; cut: Cut; frame: number }[] = []
   /** The frames of the stacks that ended at a node, shared by the goroutines whose are equal. */
   private readonly nodeFrames: (number[] | undefined)[] = []
+  /** The variants of sites with more than SCAN (pointer arguments: runtime.gopark's). */
+  private readonly variants = new SpanTable()
+  /**
+   * With maskPointers: the frames by site and arguments as bucketing by any pointer sees them
+   * (maskPointers'), the masked bytes in the store, in a table as the variants'; and by the
+   * masked text, which decides (bytes that are not UTF-8 can differ and decode alike).
+   */
+  private readonly masked = new SpanTable()
+  private readonly maskedByText = new Map<string, number>()
   /** The node the last stackFrame() call ended at; 0 starts a stack. */
   node = 0
 
   constructor(
-    private readonly bytes: Buffer,
     private readonly table: FrameTable,
     private readonly parse: (call: string, location: string) => Frame,
     private readonly args: boolean,
-  ) {
+    private readonly maskPointers = false,
+  ) {}
+
+  /** The chunk that offsets passed from now on point into; the matcher keeps no reference to
+   * the one before. */
+  setChunk(bytes: Buffer): void {
+    this.bytes = bytes
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
 
@@ -184,7 +218,8 @@ export class FrameMatcher {
     const { file, cut, location } = this.location(fileStart, fileEnd)
     const call = this.bytes.toString('utf8', callStart, callEnd)
     const frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
-    creators.unshift({ call: { start: callStart, length: callEnd - callStart }, file, cut, frame })
+    const kept = this.keep(file.start, file.length)
+    creators.unshift({ call: this.keep(callStart, callEnd - callStart), file: kept, cut, frame })
     if (creators.length > SCAN) creators.pop()
     return frame
   }
@@ -193,55 +228,128 @@ export class FrameMatcher {
   private variant(s: Site, callStart: number, open: number, callEnd: number, fileStart: number) {
     const start = open + 1
     const length = callEnd - 1 - start
-    const variants = s.variants
-    // A site with many variants (pointers) goes to the hash after its last match: scanning
-    // SCAN of them first cost more than hashing.
-    const scan = s.byArgs ? 1 : SCAN
-    for (let i = 0; i < variants.length && i < scan; i++) {
-      const v = variants[i] as Variant
-      if (v.args.length === length && this.equal(start, v.args.start, length)) {
-        toFront(variants, i)
-        return v.frame
+    let hash = 0
+    // Variants that never recur (every goroutine its own pointers) are not worth keeping, nor
+    // looking up: past 64 of them at a site, with fewer lookups finding one, it masks at once.
+    const recurring = !this.maskPointers || s.added < 64 || s.hits >= s.added
+    if (!recurring) return this.maskedFrame(s, callStart, callEnd, fileStart, start, length)
+    if (s.hashed) {
+      // Pointer arguments make many variants at one site: past SCAN, by hash, not scanned.
+      hash = siteHash(s.id, hashOf(this.bytes, this.view, start, length))
+      const v = this.variants.find(
+        s.id,
+        hash,
+        this.bytes,
+        this.view,
+        start,
+        length,
+        this.store,
+        this.storeView,
+      )
+      if (v >= 0) {
+        s.hits++
+        return v
       }
-    }
-    // Pointer arguments make many variants at one site (runtime.gopark's): past SCAN, by hash.
-    const hash = s.byArgs ? this.hash(start, length) : 0
-    const hashed = s.byArgs?.get(hash)
-    if (hashed)
-      for (const v of hashed)
+    } else {
+      const variants = s.variants
+      for (let i = 0; i < variants.length; i++) {
+        const v = variants[i] as Variant
         if (v.args.length === length && this.equal(start, v.args.start, length)) {
-          variants[0] = v
+          toFront(variants, i)
+          s.hits++
           return v.frame
         }
-    const call = this.bytes.toString('utf8', callStart, callEnd)
-    const location = this.bytes.toString('utf8', fileStart + 1, fileStart + s.file.length)
-    const frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
-    const fresh = { args: { start, length }, frame }
-    variants.unshift(fresh)
-    if (variants.length > SCAN) {
-      if (!s.byArgs) {
-        s.byArgs = new Map()
-        for (const v of variants) this.addByArgs(s.byArgs, v)
-      } else this.addByArgs(s.byArgs, fresh)
-      variants.pop()
+      }
+    }
+    let frame: number
+    if (this.maskPointers) {
+      frame = this.maskedFrame(s, callStart, callEnd, fileStart, start, length)
+    } else {
+      const call = this.bytes.toString('utf8', callStart, callEnd)
+      const location = this.bytes.toString('utf8', fileStart + 1, fileStart + s.file.length)
+      frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
+    }
+    s.added++
+    const args = this.keep(start, length)
+    if (s.hashed) this.variants.add(s.id, hash, args, frame)
+    else {
+      s.variants.unshift({ args, frame })
+      if (s.variants.length > SCAN) {
+        s.hashed = true
+        for (const v of s.variants)
+          this.variants.add(
+            s.id,
+            siteHash(s.id, hashOf(this.store, this.storeView, v.args.start, v.args.length)),
+            v.args,
+            v.frame,
+          )
+        s.variants = []
+      }
     }
     return frame
   }
 
-  private addByArgs(byArgs: Map<number, Variant[]>, v: Variant): void {
-    const hash = this.hash(v.args.start, v.args.length)
-    const list = byArgs.get(hash)
-    if (!list) byArgs.set(hash, [v])
-    else if (!list.some(w => w.frame === v.frame)) list.push(v)
+  /**
+   * The frame of site s whose arguments, bytes[start, start + length), are equal to its own but
+   * for pointers (maskPointers' '*'): the first such frame seen, found by the masked bytes.
+   */
+  private maskedFrame(
+    s: Site,
+    callStart: number,
+    callEnd: number,
+    fileStart: number,
+    start: number,
+    length: number,
+  ): number {
+    // The masked bytes go to the store's free end, and stay there only when new.
+    this.reserve(length)
+    const at = this.stored
+    const maskedLength = maskInto(this.bytes, start, start + length, this.store, at)
+    const hash = siteHash(s.id, hashOf(this.store, this.storeView, at, maskedLength))
+    const found = this.masked.find(
+      s.id,
+      hash,
+      this.store,
+      this.storeView,
+      at,
+      maskedLength,
+      this.store,
+      this.storeView,
+    )
+    if (found >= 0) return found
+    const call = this.bytes.toString('utf8', callStart, callEnd)
+    const location = this.bytes.toString('utf8', fileStart + 1, fileStart + s.file.length)
+    const open = call.lastIndexOf('(')
+    const key = `${s.id}\n${maskPointers(call.slice(open + 1, -1))}`
+    let frame = this.maskedByText.get(key)
+    if (frame === undefined) {
+      frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
+      this.maskedByText.set(key, frame)
+    }
+    this.stored += maskedLength
+    this.masked.add(s.id, hash, { start: at, length: maskedLength }, frame)
+    return frame
   }
 
-  /** A 32-bit hash of bytes[start, start + length). */
-  private hash(start: number, length: number): number {
-    let h = length
-    let k = 0
-    for (; k + 4 <= length; k += 4) h = Math.imul(h ^ this.view.getInt32(start + k), 0x9e3779b1)
-    for (; k < length; k++) h = Math.imul(h ^ (this.bytes[start + k] as number), 0x85ebca6b)
-    return h
+  /** bytes[start, start + length) of the chunk, copied to the store: where it is now. */
+  private keep(start: number, length: number): Span {
+    this.reserve(length)
+    const store = this.store
+    const bytes = this.bytes
+    const at = this.stored
+    // Byte by byte: Buffer.copy costs ~0.3 µs a call, more than these ~40 bytes.
+    for (let k = 0; k < length; k++) store[at + k] = bytes[start + k] as number
+    this.stored += length
+    return { start: at, length }
+  }
+
+  /** Room for `length` more bytes in the store. */
+  private reserve(length: number): void {
+    if (this.stored + length <= this.store.length) return
+    const grown = Buffer.allocUnsafe(Math.max(this.store.length * 2, this.stored + length))
+    this.store.copy(grown, 0, 0, this.stored)
+    this.store = grown
+    this.storeView = new DataView(grown.buffer, grown.byteOffset, grown.length)
   }
 
   /** The site of a frame not found in the trie: by its text, added when new. */
@@ -259,21 +367,24 @@ export class FrameMatcher {
         const call = `${func}(${hasArgs ? '…' : ''})`
         frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
       }
-      const funcSpan = { start: cs, length: open - cs }
       this.sites.push({
-        func: funcSpan,
-        file,
+        id: site,
+        func: this.keep(cs, open - cs),
+        file: this.keep(file.start, file.length),
         cut,
         hasArgs,
         frame,
         variants: [],
-        byArgs: undefined,
+        hashed: false,
+        added: 0,
+        hits: 0,
       })
     }
     return site
   }
 
-  /** The file line's identity: up to its cut, from its tab, and the location after the tab. */
+  /** The file line's identity (in the chunk): up to its cut, from its tab, and the location
+   * after the tab. */
   private location(fs: number, fe: number) {
     const text = this.bytes.toString('latin1', fs, fe)
     let cut = Cut.Offset
@@ -331,12 +442,14 @@ export class FrameMatcher {
     return this.equal(fs, file.start, file.length)
   }
 
-  /** bytes[a, a + length) equals bytes[b, b + length). */
+  /** The chunk's bytes[a, a + length) equal the store's [b, b + length). */
   private equal(a: number, b: number, length: number): boolean {
     const view = this.view
+    const stored = this.storeView
     let k = 0
-    for (; k + 4 <= length; k += 4) if (view.getInt32(a + k) !== view.getInt32(b + k)) return false
-    for (; k < length; k++) if (this.bytes[a + k] !== this.bytes[b + k]) return false
+    for (; k + 4 <= length; k += 4)
+      if (view.getInt32(a + k) !== stored.getInt32(b + k)) return false
+    for (; k < length; k++) if (this.bytes[a + k] !== this.store[b + k]) return false
     return true
   }
 
@@ -346,6 +459,113 @@ export class FrameMatcher {
       if (this.bytes[p] === SPACE && this.view.getInt32(p) === PLUS_0X) return true
     return false
   }
+}
+
+/** A 32-bit hash of bytes[start, start + length), the same for the same bytes in any buffer. */
+function hashOf(bytes: Buffer, view: DataView, start: number, length: number): number {
+  let h = length
+  let k = 0
+  for (; k + 4 <= length; k += 4) h = Math.imul(h ^ view.getInt32(start + k), 0x9e3779b1)
+  for (; k < length; k++) h = Math.imul(h ^ (bytes[start + k] as number), 0x85ebca6b)
+  return h
+}
+
+/**
+ * Spans of the store by site and hash, open addressing: slots hold an entry's index + 1 (0 is
+ * empty), doubled when half full. A Map per site of lists by hash cost twice as much.
+ */
+class SpanTable {
+  private slots = new Int32Array(1 << 10)
+  private readonly site: number[] = []
+  private readonly hash: number[] = []
+  private readonly span: Span[] = []
+  private readonly frame: number[] = []
+
+  /** The frame of the entry of `site` whose bytes equal from[start, start + length); -1. */
+  find(
+    site: number,
+    hash: number,
+    from: Buffer,
+    fromView: DataView,
+    start: number,
+    length: number,
+    store: Buffer,
+    storeView: DataView,
+  ): number {
+    const slots = this.slots
+    const mask = slots.length - 1
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const e = (slots[i] as number) - 1
+      if (e < 0) return -1
+      const span = this.span[e] as Span
+      if (this.hash[e] !== hash || this.site[e] !== site || span.length !== length) continue
+      const b = span.start
+      let k = 0
+      for (; k + 4 <= length; k += 4)
+        if (fromView.getInt32(start + k) !== storeView.getInt32(b + k)) break
+      if (k + 4 <= length) continue
+      for (; k < length; k++) if (from[start + k] !== store[b + k]) break
+      if (k === length) return this.frame[e] as number
+    }
+  }
+
+  add(site: number, hash: number, span: Span, frame: number): void {
+    const e = this.frame.length
+    this.site.push(site)
+    this.hash.push(hash)
+    this.span.push(span)
+    this.frame.push(frame)
+    if ((e + 1) * 2 > this.slots.length) {
+      this.slots = new Int32Array(this.slots.length * 2)
+      for (let w = 0; w <= e; w++) this.place(this.hash[w] as number, w)
+    } else this.place(hash, e)
+  }
+
+  private place(hash: number, e: number): void {
+    const slots = this.slots
+    const mask = slots.length - 1
+    let i = hash & mask
+    while (slots[i] !== 0) i = (i + 1) & mask
+    slots[i] = e + 1
+  }
+}
+
+/**
+ * bytes[start, end) written to out[at…] as maskPointers writes the text: every `0x` followed by
+ * hex digits (lowercase), taken whole, becomes '*' when its value is at least 0x100000 (six
+ * digits after leading zeros); the length written, at most end - start.
+ */
+function maskInto(bytes: Buffer, start: number, end: number, out: Buffer, at: number): number {
+  let o = at
+  let i = start
+  while (i < end) {
+    const c = bytes[i] as number
+    if (c === 0x30 && i + 2 < end && bytes[i + 1] === 0x78 && isHex(bytes[i + 2] as number)) {
+      let j = i + 2
+      while (j < end && isHex(bytes[j] as number)) j++
+      let k = i + 2
+      while (k < j && bytes[k] === 0x30) k++
+      if (j - k >= 6) out[o++] = 0x2a
+      else for (let q = i; q < j; q++) out[o++] = bytes[q] as number
+      i = j
+    } else {
+      out[o++] = c
+      i++
+    }
+  }
+  return o - at
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)
+}
+
+/** The table key of a site's arguments: mixed so that its low bits, the slot, depend on all. */
+function siteHash(site: number, argsHash: number): number {
+  let h = Math.imul(argsHash ^ Math.imul(site, 0x27d4eb2f), 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
 }
 
 /** Moves list[i] to the front, in place (no arrays allocated on the hot path). */

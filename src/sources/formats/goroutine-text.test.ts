@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { seededRandom } from '../../../test/helpers/random.ts'
 import { InputError } from '../../errors.ts'
+import { bucketGoroutines, SIMILARITIES } from '../../model/goroutine-buckets.ts'
 import type { GoroutineDump } from '../../model/goroutines.ts'
-import { parseGoroutineText } from './goroutine-text.ts'
+import { GoroutineTextParser, parseGoroutineText } from './goroutine-text.ts'
 
 const dir = 'testdata/formats/goroutines'
 const raw = (name: string) => readFileSync(join(dir, name))
@@ -173,3 +175,164 @@ for (const [what, bytes, message] of hostile) {
     )
   })
 }
+
+/** `bytes` pushed in chunks of sizes() bytes, each after `room` free bytes the parser may use. */
+function parseInChunks(
+  bytes: Buffer,
+  sizes: () => number,
+  room: number,
+  args: boolean,
+  maskPointers = false,
+) {
+  const parser = new GoroutineTextParser('x.txt', { args, maskPointers })
+  for (let at = 0; at < bytes.length; ) {
+    const next = Math.min(bytes.length, at + sizes())
+    const chunk = Buffer.alloc(room + next - at, 0x41)
+    bytes.copy(chunk, room, at, next)
+    parser.push(chunk, room)
+    // The parser keeps no reference to a chunk: what it wrote over must not matter.
+    chunk.fill(0x42)
+    at = next
+  }
+  return parser.finish()
+}
+
+/** What parsing gave, or the error's message: a chunked parse must fail the same way too. */
+function outcome(parse: () => GoroutineDump): GoroutineDump | string {
+  try {
+    return parse()
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error
+    return error.message
+  }
+}
+
+test('any chunking of a real dump parses to what the whole buffer does', () => {
+  const random = seededRandom(13)
+  const dumps = readdirSync(dir)
+    .filter(f => /\.(txt|log)$/.test(f))
+    .map(f => ({ name: f, bytes: raw(f) }))
+  for (const { name, bytes } of dumps)
+    for (const args of [true, false]) {
+      const whole = parseGoroutineText(bytes, 'x.txt', { args })
+      assert.ok(whole.records.length > 0, name)
+      const what = `${name} (args: ${args})`
+      assert.deepEqual(
+        parseInChunks(bytes, () => 1, 0, args),
+        whole,
+        `${what}: byte by byte`,
+      )
+      for (const size of [2, 3, 7, 64, 511, 4096])
+        for (const room of [0, 5, 1024])
+          assert.deepEqual(
+            parseInChunks(bytes, () => size, room, args),
+            whole,
+            `${what}: ${size}-byte chunks after ${room} bytes of room`,
+          )
+      for (let run = 0; run < 5; run++)
+        assert.deepEqual(
+          parseInChunks(bytes, () => 1 + Math.floor(random() * 300), 40, args),
+          whole,
+          `${what}: random chunks, run ${run}`,
+        )
+      for (const similarity of SIMILARITIES)
+        assert.deepEqual(
+          bucketGoroutines(
+            parseInChunks(bytes, () => 100, 0, args),
+            similarity,
+          ),
+          bucketGoroutines(whole, similarity),
+          `${what}: buckets ${similarity}`,
+        )
+    }
+  // Every split point into two chunks, on a small dump.
+  const small = raw('go1.19-panic-all.log')
+  const whole = parseGoroutineText(small, 'x.txt')
+  for (let cut = 1; cut < small.length; cut += 3)
+    assert.deepEqual(
+      parseInChunks(small, () => cut, 0, true),
+      whole,
+      `go1.19-panic-all.log: cut at ${cut}`,
+    )
+})
+
+test('a chunked parse of a cut, prefixed, CRLF or hostile dump gives what the whole buffer does', () => {
+  const waiting = raw('go1.19-debug2-waiting.txt').toString('utf8')
+  const full = raw('go1.19-debug2.txt')
+  const cases: [string, Buffer][] = [
+    ['CRLF', Buffer.from(waiting.replace(/\n/g, '\r\n'))],
+    [
+      'a log prefix',
+      Buffer.from(
+        waiting
+          .split('\n')
+          .map(l => `2026-12-03T10:00:00Z app[7]: ${l}`)
+          .join('\n'),
+      ),
+    ],
+    ['cut mid-line', full.subarray(0, 40_001)],
+    ['cut after a call line', Buffer.from('goroutine 1 [running]:\nmain.f()\n')],
+    ['no final newline', Buffer.from('goroutine 1 [running]:\nmain.f()\n\t/x.go:1 +0x1')],
+    ['a debug=1 profile', raw('go1.19-debug1.txt')],
+    ...hostile.map(([what, bytes]): [string, Buffer] => [what, bytes]),
+  ]
+  for (const [what, bytes] of cases) {
+    const whole = outcome(() => parseGoroutineText(bytes, 'x.txt'))
+    // The 10 MB lines in 4 KiB chunks, not byte by byte: 10M pushes take a minute.
+    for (const size of bytes.length < 100_000 ? [1, 7, 512, 65536] : [4096, 65536])
+      assert.deepEqual(
+        outcome(() => parseInChunks(bytes, () => size, 16, true)),
+        whole,
+        `${what}: ${size}-byte chunks`,
+      )
+  }
+})
+
+test('with maskPointers, frames differing only in pointers are one, and any-pointer buckets are the same', () => {
+  const pointers = Buffer.from(
+    [1, 2, 3]
+      .map(
+        g =>
+          `goroutine ${g} [select]:\nmain.f(0xc00001${g}000, 0x${g}, {0x4b2c4e?, 0x5}, 0x00000${g}ab)\n\t/src/a.go:10 +0x1a\n\n`,
+      )
+      .join(''),
+  )
+  const masked = parseGoroutineText(pointers, 'x.txt', { maskPointers: true })
+  assert.deepEqual(
+    masked.records.map(r => r.frames),
+    [[0], [1], [2]],
+    'small values (0x1, 0x2, 0x3; 0x00000Nab, three digits after its zeros) tell frames apart',
+  )
+  const same = Buffer.from(
+    pointers
+      .toString('utf8')
+      .replace(/0x\d,/g, '0x7,')
+      .replace(/0x00000\dab/g, '0x000007ab'),
+  )
+  assert.deepEqual(
+    parseGoroutineText(same, 'x.txt', { maskPointers: true }).records.map(r => r.frames),
+    [[0], [0], [0]],
+  )
+  const random = seededRandom(21)
+  for (const name of readdirSync(dir).filter(f => /\.(txt|log)$/.test(f))) {
+    const bytes = raw(name)
+    const exact = bucketGoroutines(parseGoroutineText(bytes, 'x.txt'), 'any-pointer')
+    for (const size of [bytes.length, 7, 4096])
+      assert.deepEqual(
+        bucketGoroutines(
+          parseInChunks(bytes, () => size, 8, true, true),
+          'any-pointer',
+        ),
+        exact,
+        `${name}: ${size}-byte chunks`,
+      )
+    assert.deepEqual(
+      bucketGoroutines(
+        parseInChunks(bytes, () => 1 + Math.floor(random() * 500), 0, true, true),
+        'any-pointer',
+      ),
+      exact,
+      `${name}: random chunks`,
+    )
+  }
+})

@@ -14,7 +14,10 @@
  * file:line (so `+0x…` offsets and SIGQUIT's fp=/sp=/pc= are not part of it), matched against
  * the frames seen before by goroutine-frames.ts; only a new frame is decoded and taken apart.
  * Go cuts debug=2 output at 64 MiB, mid-line and without a marker; `truncated` says when a dump
- * looks cut.
+ * looks cut. GoroutineTextParser takes the bytes a chunk at a time (the goroutines command
+ * streams a file through it, so a 227 MiB dump is never held whole); parseGoroutineText is the
+ * same parser given one chunk. Over 400 lines: the state machine and the count-profile form
+ * share the header's sniffing and errors, and splitting them would split that contract.
  *
  * Reference: Go 1.19 src/runtime/traceback.go (goroutineheader, printcreatedby),
  * src/runtime/pprof/pprof.go (writeGoroutineStacks, printCountProfile).
@@ -47,6 +50,13 @@ export interface GoroutineTextOptions {
    * bucketing shows them, so goroutines differing in pointers share frames (default true).
    */
   args?: boolean
+  /**
+   * true: frames at one site whose arguments differ only in pointers (as maskPointers in
+   * model/goroutine-buckets.ts masks them) are one frame, with the first one's arguments, as
+   * any-pointer bucketing would merge them anyway: a dump whose every goroutine has its own
+   * pointers then has a frame per stack line, not per goroutine (default false).
+   */
+  maskPointers?: boolean
 }
 
 /** Parses any text form; throws InputError naming `source` when there is no stack in it. */
@@ -55,14 +65,9 @@ export function parseGoroutineText(
   source: string,
   options: GoroutineTextOptions = {},
 ): GoroutineDump {
-  if (bytes.byteLength === 0) throw new InputError(`${source}: empty file, no goroutine stacks`)
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const head = buf.toString('utf8', 0, Math.min(buf.length, 512))
-  if (looksLikeHtml(head))
-    throw new InputError(`${source}: got HTML, not a goroutine dump (a login or error page?)`)
-  if (head.startsWith('goroutine profile: total '))
-    return parseCountProfileText(buf.toString('utf8'), source)
-  return parseTracebacks(buf, source, options.args !== false)
+  const parser = new GoroutineTextParser(source, options)
+  parser.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+  return parser.finish()
 }
 
 const TAB = 9
@@ -74,163 +79,370 @@ const OPEN_PAREN = 40
 const CLOSE_PAREN = 41
 const COLON = 58
 const CLOSE_BRACKET = 93
+/** What the form is told from: the first 512 bytes (or the whole input, when shorter). */
+const HEAD = 512
+/** The first chunk's first bytes, parsed on their own (see push). */
+const WARM_UP = 4096
+
+enum Mode {
+  /** Fewer than HEAD bytes seen: the form is not known yet. */
+  Head = 0,
+  Tracebacks = 1,
+  /** debug=1: kept whole, parsed as text by parseCountProfileText at the end. */
+  Count = 2,
+}
 
 /**
- * debug=2 dumps and tracebacks, read from the bytes: decoding a 227 MiB dump into one string
- * took longer than the rest of its parse. Lines are found with Buffer.indexOf, frames through a
- * FrameMatcher, and only the text that ends in the model is decoded (as UTF-8).
+ * Any text form read a chunk at a time (push), with the same result and errors as the whole
+ * buffer at once (parseGoroutineText): a line cut by a chunk's end, and a call line whose file
+ * line is in the next chunk, are carried into the next chunk. debug=2 dumps and tracebacks are
+ * parsed as they arrive and no chunk is kept; the debug=1 form is small and kept whole.
  */
-function parseTracebacks(buf: Buffer, source: string, args: boolean): GoroutineDump {
-  const table = new FrameTable()
-  const frames = new FrameMatcher(buf, table, parseFrame, args)
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  const records: GoroutineRecord[] = []
-  const brackets = new Map<string, GoroutineRecord>()
-  const n = buf.length
-  let reason: string | undefined
-  let current: GoroutineRecord | undefined
+export class GoroutineTextParser {
+  private mode = Mode.Head
+  private readonly args: boolean
+  /** Bytes pushed so far, and the last one. */
+  private total = 0
+  private lastByte = -1
+  /** Chunks of a debug=1 profile, or of a head shorter than HEAD. */
+  private readonly kept: Buffer[] = []
+  private form: 'debug=2' | 'traceback' = 'traceback'
+  // The unparsed end of the last chunk: carry[0, carryLength), put before the next chunk.
+  private carry = Buffer.allocUnsafe(256)
+  private carryLength = 0
+  /** Where parsing resumes in the carry; the carry has no newline from `scanFrom` on. */
+  private resume = 0
+  private scanFrom = 0
+
+  // The traceback state machine (see parse), kept between chunks.
+  private readonly table = new FrameTable()
+  private readonly frames: FrameMatcher
+  private readonly records: GoroutineRecord[] = []
+  private readonly brackets = new Map<string, GoroutineRecord>()
+  private reason: string | undefined
+  private current: GoroutineRecord | undefined
   // The frames of the goroutine being read; FrameMatcher.shared gives it its own (or a shared)
   // array when it ends, so 200k goroutines on a few stacks do not allocate 200k arrays.
-  const scratch: number[] = []
-  // The constant prefix of the current goroutine's lines (a log's), as a range of its header.
-  let prefixStart = 0
-  let prefixLength = 0
+  private readonly scratch: number[] = []
+  /** The constant prefix of the current goroutine's lines (a log's), copied from its header. */
+  private prefix = Buffer.alloc(0)
   // 0: outside a goroutine; 1: in one; 2: a call line waits for its file line; 3: same, `created by`.
-  let state = 0
-  let callStart = 0
-  let callOpen = 0
-  let callEnd = 0
-  let lineNo = 0
-  let pos = 0
-  // The line at which the last goroutine ended: a cut final line shows as a block ending there.
-  let endedAt = 0
-  while (pos < n) {
-    let eol = buf.indexOf(NEWLINE, pos)
-    if (eol < 0) eol = n
-    lineNo++
-    let end = eol
-    if (end > pos && buf[end - 1] === CR) end--
-    if (state !== 0) {
-      if (end - pos > MAX_STACK_LINE)
-        throw new InputError(
-          `${source}: line ${lineNo} is ${((end - pos) / 1048576).toFixed(1)} MiB long inside a goroutine stack; not a goroutine dump`,
-        )
-      const s = pos + prefixLength
-      // A call line ends in ')' and has a '(' after its first character.
-      const open =
-        state === 1 && buf[end - 1] === CLOSE_PAREN ? lastOpenParen(buf, view, s + 1, end) : -1
-      if (
-        s >= end ||
-        (prefixLength > 0 &&
-          buf.compare(buf, prefixStart, prefixStart + prefixLength, pos, s) !== 0)
-      ) {
-        // A blank line or a line from elsewhere ends the goroutine.
-        state = 0
-        endedAt = lineNo
-      } else if (state >= 2) {
-        if (buf[s] === TAB) {
-          if (state === 2)
-            current?.frames.push(frames.stackFrame(callStart, callOpen, callEnd, s, end))
-          else if (current) current.createdBy = frames.creator(callStart, callEnd, s, end)
-          state = 1
+  private state = 0
+  // The waiting call line (state 2, 3): where it starts, its call, its '(' and its end.
+  private callLine = 0
+  private callStart = 0
+  private callOpen = 0
+  private callEnd = 0
+  private lineNo = 0
+  /** The line at which the last goroutine ended: a cut final line shows as a block ending there. */
+  private endedAt = 0
+
+  constructor(
+    private readonly source: string,
+    options: GoroutineTextOptions = {},
+  ) {
+    this.args = options.args !== false
+    this.frames = new FrameMatcher(this.table, parseFrame, this.args, options.maskPointers === true)
+  }
+
+  /**
+   * The next chunk: chunk[room, length). chunk[0, room) is free for the parser to write over
+   * (it puts its carry there instead of copying the chunk); the parser keeps no reference to the
+   * chunk once push returns, so the caller may read the next one into it.
+   */
+  push(chunk: Buffer, room = 0): void {
+    const length = chunk.length - room
+    if (length <= 0) return
+    this.total += length
+    this.lastByte = chunk[chunk.length - 1] as number
+    if (this.mode === Mode.Head) {
+      const kept = this.kept
+      if (kept.length > 0 || length < HEAD) {
+        kept.push(Buffer.from(chunk.subarray(room)))
+        if (this.total < HEAD) return
+        const head = Buffer.concat(kept)
+        kept.length = 0
+        if (this.decide(head) === Mode.Count) kept.push(head)
+        else this.parse(head, false)
+        return
+      }
+      const data = chunk.subarray(room)
+      if (this.decide(data) === Mode.Count) {
+        kept.push(Buffer.from(data))
+        return
+      }
+      // A few lines first, so that parse has run to its end once before its loop is optimised
+      // (see suspend); the rest follows as a chunk whose room holds the first part's carry.
+      const first = Math.min(data.length, WARM_UP)
+      this.parse(data.subarray(0, first), false)
+      if (first < data.length) this.pushLines(data, first)
+      return
+    }
+    if (this.mode === Mode.Count) {
+      this.kept.push(Buffer.from(chunk.subarray(room)))
+      return
+    }
+    this.pushLines(chunk, room)
+  }
+
+  /** A chunk of a traceback dump after the form is known: parsed after the carry. */
+  private pushLines(chunk: Buffer, room: number): void {
+    const length = chunk.length - room
+    const carried = this.carryLength
+    if (carried <= room) {
+      this.carry.copy(chunk, room - carried, 0, carried)
+      this.parse(chunk.subarray(room - carried), false)
+    } else {
+      // A long line: the chunk joins the carry (which doubles as needed), not the other way.
+      this.reserve(carried + length)
+      chunk.copy(this.carry, carried, room)
+      this.parse(this.carry.subarray(0, carried + length), false)
+    }
+  }
+
+  /** The dump, after the last chunk; throws InputError as parseGoroutineText does. */
+  finish(): GoroutineDump {
+    const source = this.source
+    if (this.mode === Mode.Head) {
+      if (this.total === 0) throw new InputError(`${source}: empty file, no goroutine stacks`)
+      const head = Buffer.concat(this.kept)
+      this.kept.length = 0
+      if (this.decide(head) === Mode.Tracebacks) this.parse(head, true)
+      else this.kept.push(head)
+    } else if (this.mode === Mode.Tracebacks)
+      this.parse(this.carry.subarray(0, this.carryLength), true)
+    if (this.mode === Mode.Count)
+      return parseCountProfileText(Buffer.concat(this.kept).toString('utf8'), source)
+
+    const { records, state } = this
+    if (this.current) this.current.frames = this.frames.shared(this.current.frames)
+    if (records.length === 0)
+      throw new InputError(
+        `${source}: no goroutine stacks found (expected "goroutine N [state]:" lines)`,
+      )
+    const form = this.form
+    const truncated: string[] = []
+    if (this.total === GO_DUMP_CAP)
+      truncated.push('the dump is exactly 64 MiB, where Go cuts debug=2 output')
+    const last = records[records.length - 1] as GoroutineRecord
+    // Go ends every debug=2 dump with a newline; in a log, only a cut inside a stack counts.
+    if (
+      this.lastByte !== NEWLINE &&
+      (form === 'debug=2' || state !== 0 || this.endedAt === this.lineNo)
+    )
+      truncated.push(`goroutine ${last.id} is cut mid-line`)
+    else if (state >= 2) truncated.push(`goroutine ${last.id} ends in a call without its file line`)
+    let total = 0
+    for (const r of records) total += r.count
+    const dump: GoroutineDump = { source, form, frames: this.table.frames, records, total }
+    if (truncated.length > 0) dump.truncated = truncated.join('; ')
+    if (this.reason !== undefined) dump.reason = this.reason
+    return dump
+  }
+
+  /** The form, from the input's first HEAD bytes (or all of it, when shorter). */
+  private decide(data: Buffer): Mode {
+    const head = data.toString('utf8', 0, Math.min(data.length, HEAD))
+    if (looksLikeHtml(head))
+      throw new InputError(
+        `${this.source}: got HTML, not a goroutine dump (a login or error page?)`,
+      )
+    if (head.startsWith('goroutine profile: total ')) {
+      this.mode = Mode.Count
+      return this.mode
+    }
+    this.mode = Mode.Tracebacks
+    this.form = /^goroutine \d/.test(data.toString('latin1', 0, 11)) ? 'debug=2' : 'traceback'
+    return this.mode
+  }
+
+  /** Room for `length` bytes in the carry, keeping what it holds. */
+  private reserve(length: number): void {
+    if (length <= this.carry.length) return
+    const grown = Buffer.allocUnsafe(Math.max(length, this.carry.length * 2))
+    this.carry.copy(grown, 0, 0, this.carryLength)
+    this.carry = grown
+  }
+
+  /**
+   * debug=2 dumps and tracebacks, read from the bytes: decoding a 227 MiB dump into one string
+   * took longer than the rest of its parse. Lines are found with Buffer.indexOf, frames through
+   * a FrameMatcher, and only the text that ends in the model is decoded (as UTF-8). `buf` starts
+   * with the carry; without `eof`, a last line with no newline is carried to the next chunk.
+   */
+  private parse(buf: Buffer, eof: boolean): void {
+    const source = this.source
+    const frames = this.frames
+    frames.setChunk(buf)
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+    const records = this.records
+    const brackets = this.brackets
+    const scratch = this.scratch
+    const n = buf.length
+    const scanFrom = this.scanFrom
+    let prefixLength = this.prefix.length
+    let reason = this.reason
+    let current = this.current
+    let state = this.state
+    let callLine = this.callLine
+    let callStart = this.callStart
+    let callOpen = this.callOpen
+    let callEnd = this.callEnd
+    let lineNo = this.lineNo
+    let endedAt = this.endedAt
+    let pos = this.resume
+    while (pos < n) {
+      let eol = buf.indexOf(NEWLINE, Math.max(pos, scanFrom))
+      if (eol < 0) {
+        if (!eof) break
+        eol = n
+      }
+      lineNo++
+      let end = eol
+      if (end > pos && buf[end - 1] === CR) end--
+      if (state !== 0) {
+        if (end - pos > MAX_STACK_LINE)
+          throw new InputError(
+            `${source}: line ${lineNo} is ${((end - pos) / 1048576).toFixed(1)} MiB long inside a goroutine stack; not a goroutine dump`,
+          )
+        const s = pos + prefixLength
+        // A call line ends in ')' and has a '(' after its first character.
+        const open =
+          state === 1 && buf[end - 1] === CLOSE_PAREN ? lastOpenParen(buf, view, s + 1, end) : -1
+        if (
+          s >= end ||
+          (prefixLength > 0 && buf.compare(this.prefix, 0, prefixLength, pos, s) !== 0)
+        ) {
+          // A blank line or a line from elsewhere ends the goroutine.
+          state = 0
+          endedAt = lineNo
+        } else if (state >= 2) {
+          if (buf[s] === TAB) {
+            if (state === 2)
+              current?.frames.push(frames.stackFrame(callStart, callOpen, callEnd, s, end))
+            else if (current) current.createdBy = frames.creator(callStart, callEnd, s, end)
+            state = 1
+            pos = eol + 1
+            continue
+          }
+          state = 0
+          endedAt = lineNo
+        } else if (open > 0) {
+          callLine = pos
+          callStart = s
+          callOpen = open
+          callEnd = end
+          state = 2
           pos = eol + 1
           continue
+        } else if (startsWith(buf, s, end, 'created by ')) {
+          callLine = pos
+          callStart = s + 11
+          callEnd = end
+          state = 3
+          pos = eol + 1
+          continue
+        } else if (startsWith(buf, s, end, '...additional frames elided...')) {
+          if (current) current.elided = true
+          pos = eol + 1
+          continue
+        } else if (buf[s] === TAB) {
+          // "\tgoroutine running on other thread; stack unavailable" and the like.
+          pos = eol + 1
+          continue
+        } else {
+          state = 0
+          endedAt = lineNo
         }
-        state = 0
-        endedAt = lineNo
-      } else if (open > 0) {
-        callStart = s
-        callOpen = open
-        callEnd = end
-        state = 2
-        pos = eol + 1
-        continue
-      } else if (startsWith(buf, s, end, 'created by ')) {
-        callStart = s + 11
-        callEnd = end
-        state = 3
-        pos = eol + 1
-        continue
-      } else if (startsWith(buf, s, end, '...additional frames elided...')) {
-        if (current) current.elided = true
-        pos = eol + 1
-        continue
-      } else if (buf[s] === TAB) {
-        // "\tgoroutine running on other thread; stack unavailable" and the like.
-        pos = eol + 1
-        continue
-      } else {
-        state = 0
-        endedAt = lineNo
       }
-    }
-    // Outside a goroutine: a header starts one; a panic or signal line says why the dump exists.
-    if (end - pos >= 2 && buf[end - 1] === COLON && buf[end - 2] === CLOSE_BRACKET) {
-      const plain = plainHeader(buf, pos, end)
-      if (plain !== undefined) {
-        if (current) current.frames = frames.shared(current.frames)
-        current = newRecord(plain, buf.toString('utf8', headerBracket, end - 2), brackets)
-        current.frames = scratch
-        scratch.length = 0
-        records.push(current)
-        prefixLength = 0
-        frames.node = 0
-        state = 1
-        pos = eol + 1
-        continue
-      }
-      const line = buf.toString('latin1', pos, end)
-      const g = line.lastIndexOf('goroutine ')
-      if (g >= 0) {
-        const header = /^goroutine (\d+)(?: [^[]*)? \[([^\]]*)\]:$/.exec(line.slice(g))
-        if (header) {
-          // latin1 keeps byte offsets; the bracket is decoded again as UTF-8 for the model.
-          const open = pos + g + (header[0].length - (header[2] as string).length - 2)
+      // Outside a goroutine: a header starts one; a panic or signal line says why the dump exists.
+      if (end - pos >= 2 && buf[end - 1] === COLON && buf[end - 2] === CLOSE_BRACKET) {
+        const plain = plainHeader(buf, pos, end)
+        if (plain !== undefined) {
           if (current) current.frames = frames.shared(current.frames)
-          current = newRecord(Number(header[1]), buf.toString('utf8', open, end - 2), brackets)
+          current = newRecord(plain, buf.toString('utf8', headerBracket, end - 2), brackets)
           current.frames = scratch
           scratch.length = 0
           records.push(current)
-          prefixStart = pos
-          prefixLength = g
+          if (prefixLength > 0) this.prefix = Buffer.alloc(0)
+          prefixLength = 0
           frames.node = 0
           state = 1
           pos = eol + 1
           continue
         }
+        const line = buf.toString('latin1', pos, end)
+        const g = line.lastIndexOf('goroutine ')
+        if (g >= 0) {
+          const header = /^goroutine (\d+)(?: [^[]*)? \[([^\]]*)\]:$/.exec(line.slice(g))
+          if (header) {
+            // latin1 keeps byte offsets; the bracket is decoded again as UTF-8 for the model.
+            const open = pos + g + (header[0].length - (header[2] as string).length - 2)
+            if (current) current.frames = frames.shared(current.frames)
+            current = newRecord(Number(header[1]), buf.toString('utf8', open, end - 2), brackets)
+            current.frames = scratch
+            scratch.length = 0
+            records.push(current)
+            this.prefix = Buffer.from(buf.subarray(pos, pos + g))
+            prefixLength = g
+            frames.node = 0
+            state = 1
+            pos = eol + 1
+            continue
+          }
+        }
       }
-    }
-    if (reason === undefined && records.length === 0) {
-      const m = /(panic: |fatal error: |SIG[A-Z]+: )/.exec(
-        buf.toString('utf8', pos, Math.min(end, pos + 300)),
-      )
-      if (m) {
-        const text = buf.toString('utf8', pos, end)
-        reason = text.slice(m.index, m.index + 200)
+      if (reason === undefined && records.length === 0) {
+        const m = /(panic: |fatal error: |SIG[A-Z]+: )/.exec(
+          buf.toString('utf8', pos, Math.min(end, pos + 300)),
+        )
+        if (m) {
+          const text = buf.toString('utf8', pos, end)
+          reason = text.slice(m.index, m.index + 200)
+        }
       }
+      pos = eol + 1
     }
-    pos = eol + 1
+    this.reason = reason
+    this.current = current
+    this.state = state
+    this.lineNo = lineNo
+    this.endedAt = endedAt
+    this.suspend(buf, Math.min(pos, n), callLine, callStart, callOpen, callEnd)
   }
-  if (current) current.frames = frames.shared(current.frames)
-  if (records.length === 0)
-    throw new InputError(
-      `${source}: no goroutine stacks found (expected "goroutine N [state]:" lines)`,
-    )
 
-  const form = /^goroutine \d/.test(buf.toString('latin1', 0, 11)) ? 'debug=2' : 'traceback'
-  const truncated: string[] = []
-  if (n === GO_DUMP_CAP) truncated.push('the dump is exactly 64 MiB, where Go cuts debug=2 output')
-  const last = records[records.length - 1] as GoroutineRecord
-  // Go ends every debug=2 dump with a newline; in a log, only a cut inside a stack counts.
-  if (buf[n - 1] !== NEWLINE && (form === 'debug=2' || state !== 0 || endedAt === lineNo))
-    truncated.push(`goroutine ${last.id} is cut mid-line`)
-  else if (state >= 2) truncated.push(`goroutine ${last.id} ends in a call without its file line`)
-  let total = 0
-  for (const r of records) total += r.count
-  const dump: GoroutineDump = { source, form, frames: table.frames, records, total }
-  if (truncated.length > 0) dump.truncated = truncated.join('; ')
-  if (reason !== undefined) dump.reason = reason
-  return dump
+  /**
+   * Keeps buf[cut, end) for the next chunk: from `pos` (a line without its newline yet), or from
+   * the call line that line completes. Apart from parse so that parse's loop, optimised while
+   * it runs (on-stack replacement), does not end in code it has no type feedback for: that
+   * deoptimised it at the end of every chunk.
+   */
+  private suspend(
+    buf: Buffer,
+    pos: number,
+    callLine: number,
+    callStart: number,
+    callOpen: number,
+    callEnd: number,
+  ): void {
+    const n = buf.length
+    const cut = this.state >= 2 ? callLine : pos
+    const rest = n - cut
+    if (buf.buffer === this.carry.buffer && buf.byteOffset === this.carry.byteOffset)
+      this.carry.copyWithin(0, cut, n)
+    else {
+      this.carryLength = 0
+      this.reserve(rest)
+      buf.copy(this.carry, 0, cut, n)
+    }
+    this.carryLength = rest
+    this.resume = pos - cut
+    this.scanFrom = rest
+    this.callLine = callLine - cut
+    this.callStart = callStart - cut
+    this.callOpen = callOpen - cut
+    this.callEnd = callEnd - cut
+  }
 }
 
 /** Where the bracket of the header plainHeader() last read starts. */
