@@ -194,22 +194,24 @@ test('the streaming decoder gives the same profile as the whole-buffer one', asy
   }
 })
 
-test('the streaming decoder rejects every hostile input with the same line, gzipped or not', async () => {
-  const message = async (run: () => unknown) => {
-    try {
-      await run()
-    } catch (error) {
-      assert.ok(error instanceof InputError, String(error))
-      return error.message
-    }
-    assert.fail('accepted')
+/** The one-line InputError message `run` fails with; a failure when it accepts the input. */
+async function inputErrorOf(run: () => unknown): Promise<string> {
+  try {
+    await run()
+  } catch (error) {
+    assert.ok(error instanceof InputError, String(error))
+    return error.message
   }
+  assert.fail('accepted')
+}
+
+test('the streaming decoder rejects every hostile input with the same line, gzipped or not', async () => {
   for (const [what, bytes] of hostile) {
     const gzipped = bytes[0] === 0x1f ? bytes : gzipSync(bytes)
     for (const input of [bytes, gzipped])
       assert.equal(
-        await message(() => parsePprofAsync(input, 'heap.pb.gz')),
-        await message(() => parsePprof(input, 'heap.pb.gz')),
+        await inputErrorOf(() => parsePprofAsync(input, 'heap.pb.gz')),
+        await inputErrorOf(() => parsePprof(input, 'heap.pb.gz')),
         what,
       )
   }
@@ -345,23 +347,14 @@ test('top of the samples unstored reads ids not numbered 1..n, ids past 2^32 and
 })
 
 test('top of the samples unstored rejects every hostile input with the line parsePprof gives', async () => {
-  const message = async (run: () => unknown) => {
-    try {
-      await run()
-    } catch (error) {
-      assert.ok(error instanceof InputError, String(error))
-      return error.message
-    }
-    assert.fail('accepted')
-  }
   for (const [what, bytes] of hostile) {
     const gzipped = bytes[0] === 0x1f ? bytes : gzipSync(bytes)
     for (const input of [bytes, gzipped]) {
-      const expected = await message(() =>
+      const expected = await inputErrorOf(() =>
         heapTop(parsePprof(input, 'heap.pb.gz'), { sampleType: '0' }),
       )
       for (const way of waysIn(input, 'heap.pb.gz'))
-        assert.equal(await message(() => way({ sampleType: '0' })), expected, what)
+        assert.equal(await inputErrorOf(() => way({ sampleType: '0' })), expected, what)
     }
   }
 })
