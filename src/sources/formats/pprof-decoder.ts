@@ -14,7 +14,7 @@
 import type { Profile } from '../../model/heap-profile.ts'
 import type { ProfileTables, TopSamples } from '../../model/heap-top.ts'
 import { type F64Column, f64, grow, type U32Column, u32 } from './pprof-columns.ts'
-import { IdIndex, type RawMapping, resolveProfile, WIDE_ID } from './pprof-resolve.ts'
+import { LocationIndexes, type RawMapping, resolveProfile, WIDE_ID } from './pprof-resolve.ts'
 import { expectWire, fieldEnd, fieldLength, LEN, ProtoError, Reader, VARINT } from './pprof-wire.ts'
 
 /** Where the varint read by the last shortVarint() call ends. */
@@ -748,12 +748,8 @@ export class ProfileDecoder {
   samples(profile: ProfileTables): TopSamples {
     const { spans, whole } = this
     if (!spans || !whole) throw new Error('samples() needs keepSamples: false and bytes pushed')
-    const locIds = profile.locations.id
-    const count = locIds.length
     const width = profile.sampleTypes.length
-    let dense = true
-    for (let i = 0; i < count && dense; i++) dense = locIds[i] === i + 1
-    const index = dense ? undefined : new IdIndex(locIds, 'location')
+    const indexes = new LocationIndexes(profile.locations.id)
     const bounds = spans.trimmed()
     return {
       forEach: (typeIndex, leafOnly, visit) => {
@@ -774,19 +770,7 @@ export class ProfileDecoder {
           const ids = this.locationIds
           const frames = this.locationLen
           const to = leafOnly && frames > 0 ? 1 : frames
-          // Go's ids are 1..n, kept as the indexes: then only the largest needs a look.
-          if (index !== undefined || this.locationMax >= count)
-            for (let i = 0; i < to; i++) {
-              const raw = ids[i] as number
-              let at = raw
-              if (index !== undefined || raw >= count) {
-                const id = raw === WIDE_ID ? (this.wideIds.get(i) ?? 0) : raw + 1
-                at = index ? index.get(id) : -1
-                if (at < 0)
-                  throw new ProtoError(`a sample names location ${id}, which is not in the profile`)
-              }
-              ids[i] = at
-            }
+          indexes.resolve(ids, to, this.locationMax, this.wideIds)
           visit(ids, 0, to, this.values.data, typeIndex)
         }
       },

@@ -178,25 +178,42 @@ export function resolveProfile(raw: RawProfile): Profile {
 /** The samples' location ids turned into location indexes, in place. */
 function sampleLocations(raw: RawProfile): Uint32Array {
   const { locationIds: ids, wideIds, locationMax } = raw.samples
-  const locIds = raw.locations.id
   if (ids.length === 0) return ids
-  // Go numbers locations 1..n in order: then id − 1 is the index, and when the largest is below
-  // n every sample named a location (a pass over 15M frames saved on a 1M-sample profile).
-  let dense = true
-  for (let i = 0; i < locIds.length && dense; i++) dense = locIds[i] === i + 1
-  if (dense && locationMax < locIds.length) return ids
-  const index = new IdIndex(locIds, 'location')
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i] === WIDE_ID ? (wideIds.get(i) ?? 0) : (ids[i] as number) + 1
-    const at = index.get(id)
-    if (at < 0) throw new ProtoError(`a sample names location ${id}, which is not in the profile`)
-    ids[i] = at
-  }
+  new LocationIndexes(raw.locations.id).resolve(ids, ids.length, locationMax, wideIds)
   return ids
 }
 
+/**
+ * Location ids as samples keep them (id − 1, WIDE_ID for one too big, found in wideIds by its
+ * position) turned into location indexes, in place. Go numbers locations 1..n in order: then
+ * id − 1 is the index already, and when the largest is below n every id named a location (a
+ * pass over 15M frames saved on a 1M-sample profile).
+ */
+export class LocationIndexes {
+  private readonly index: IdIndex | undefined
+  private readonly count: number
+  constructor(locationIds: Float64Array) {
+    this.count = locationIds.length
+    let dense = true
+    for (let i = 0; i < locationIds.length && dense; i++) dense = locationIds[i] === i + 1
+    this.index = dense ? undefined : new IdIndex(locationIds, 'location')
+  }
+  /** ids[0..n), whose largest is `max`; throws ProtoError for an id that names no location. */
+  resolve(ids: Uint32Array, n: number, max: number, wideIds: ReadonlyMap<number, number>): void {
+    const { index, count } = this
+    if (index === undefined && max < count) return
+    for (let i = 0; i < n; i++) {
+      const raw = ids[i] as number
+      const id = raw === WIDE_ID ? (wideIds.get(i) ?? 0) : raw + 1
+      const at = index ? index.get(id) : raw < count ? raw : -1
+      if (at < 0) throw new ProtoError(`a sample names location ${id}, which is not in the profile`)
+      ids[i] = at
+    }
+  }
+}
+
 /** Maps file ids to table indexes: a dense array when ids are small (Go numbers them 1..n). */
-export class IdIndex {
+class IdIndex {
   private readonly dense: Int32Array | undefined
   private readonly sparse: Map<number, number> | undefined
   constructor(ids: Float64Array, what: string) {

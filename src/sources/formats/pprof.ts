@@ -4,7 +4,7 @@
  * feeds it, inflating on the thread pool while the decoder works when the caller can wait.
  */
 import { Readable } from 'node:stream'
-import { createGunzip, gunzipSync } from 'node:zlib'
+import { createGunzip, type Gunzip, gunzipSync } from 'node:zlib'
 import { InputError } from '../../errors.ts'
 import type { Profile } from '../../model/heap-profile.ts'
 import { modelSamples, type ProfileTables, type TopSamples } from '../../model/heap-top.ts'
@@ -118,20 +118,7 @@ export async function parsePprofChunksSamplesUnstored(
     ...options,
     keepSamples: false,
   })
-  let inflated = 0
-  try {
-    for await (const part of gunzip as AsyncIterable<Buffer>) {
-      if (inflated === 0) rejectText(part, source)
-      inflated += part.length
-      if (inflated > maxInflatedBytes) throw tooLarge(source, maxInflatedBytes)
-      namingSource(source, () => decoder.push(part))
-    }
-  } catch (error) {
-    input.destroy()
-    gunzip.destroy()
-    throw isZlibError(error) ? gunzipError(error, source, maxInflatedBytes) : error
-  }
-  if (inflated === 0) throw new InputError(`${source}: empty gzip stream, not a pprof profile`)
+  await pushInflated(gunzip, decoder, maxInflatedBytes, () => input.destroy())
   return namingSource(source, () => passesOf(decoder))
 }
 
@@ -170,7 +157,7 @@ function inflatedWhole(bytes: Uint8Array, source: string, maxInflatedBytes: numb
     try {
       raw = gunzipSync(bytes, {
         maxOutputLength: maxInflatedBytes,
-        ...oneChunk(bytes, maxInflatedBytes),
+        ...chunkFor(bytes.length, trailerSize(bytes), maxInflatedBytes),
       })
     } catch (error) {
       throw gunzipError(error, source, maxInflatedBytes)
@@ -195,6 +182,22 @@ export async function parsePprofAsync(
   const gunzip = createGunzip({ chunkSize: 1 << 20 })
   gunzip.end(bytes)
   const decoder = new ProfileDecoder(source, inflatedSize(bytes, maxInflatedBytes), options)
+  await pushInflated(gunzip, decoder, maxInflatedBytes)
+  return namingSource(source, () => decoder.finish())
+}
+
+/**
+ * Pushes what `gunzip` inflates into `decoder` as it comes, refusing text, an empty stream and
+ * more than `maxInflatedBytes`; on any failure destroys the stream (and runs `stop`, for what
+ * feeds it) and throws one line naming the decoder's source.
+ */
+async function pushInflated(
+  gunzip: Gunzip,
+  decoder: ProfileDecoder,
+  maxInflatedBytes: number,
+  stop?: () => void,
+): Promise<void> {
+  const { source } = decoder
   let inflated = 0
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
@@ -204,12 +207,12 @@ export async function parsePprofAsync(
       namingSource(source, () => decoder.push(chunk))
     }
   } catch (error) {
+    stop?.()
     gunzip.destroy()
     // zlib's own errors carry a Z_ code; anything else is ours, and must not pass for bad input.
     throw isZlibError(error) ? gunzipError(error, source, maxInflatedBytes) : error
   }
   if (inflated === 0) throw new InputError(`${source}: empty gzip stream, not a pprof profile`)
-  return namingSource(source, () => decoder.finish())
 }
 
 const isGzip = (bytes: Uint8Array) => bytes[0] === 0x1f && bytes[1] === 0x8b
@@ -245,10 +248,6 @@ function trailerSize(gz: Uint8Array): number {
  * the compressed size, past deflate's largest ratio (1032:1) or the limit; a wrong but plausible
  * one costs chunks and a copy, never correctness.
  */
-function oneChunk(gz: Uint8Array, limit: number): { chunkSize?: number } {
-  return gz.length < 18 ? {} : chunkFor(gz.length, trailerSize(gz), limit)
-}
-
 function chunkFor(compressed: number, isize: number, limit: number): { chunkSize?: number } {
   if (isize < compressed || isize > compressed * 1032 || isize > limit) return {}
   return { chunkSize: Math.max(64, isize + 1) }
