@@ -72,8 +72,7 @@ export const goroutinesCommand: CliCommand = {
  * ignores arguments, so the text parser need not keep them (goroutines then share frames).
  */
 export function parseDump(capture: RawCapture, similarity?: Similarity): GoroutineDump {
-  const first = capture.bytes[0]
-  if (first === 0x1f || first === 0x0a) {
+  if (isProtoStart(capture.bytes[0])) {
     const profile = parsePprof(capture.bytes, capture.origin)
     if (profile.sampleTypes[0]?.type !== 'goroutine')
       throw new InputError(
@@ -94,8 +93,7 @@ export async function parseDumpFile(path: string, similarity?: Similarity): Prom
   const proto: Buffer[] = []
   await readInputChunks(path, (chunk, room) => {
     if (text) return text.push(chunk, room)
-    const first = proto.length > 0 ? 0x1f : chunk[room]
-    if (first === 0x1f || first === 0x0a) proto.push(Buffer.from(chunk.subarray(room)))
+    if (proto.length > 0 || isProtoStart(chunk[room])) proto.push(Buffer.from(chunk.subarray(room)))
     else {
       text = new GoroutineTextParser(path, textOptions(similarity))
       text.push(chunk, room)
@@ -109,6 +107,9 @@ export async function parseDumpFile(path: string, similarity?: Similarity): Prom
   // An empty file: the text parser's error.
   return (text ?? new GoroutineTextParser(path)).finish()
 }
+
+/** A proto profile's first byte, gzipped (0x1f) or raw (field 1's tag); text starts otherwise. */
+const isProtoStart = (byte: number | undefined) => byte === 0x1f || byte === 0x0a
 
 /**
  * Bucketing by any value ignores arguments, so the text parser need not keep them; by any
