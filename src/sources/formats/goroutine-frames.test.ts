@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { seededRandom } from '../../../test/helpers/random.ts'
+import { maskPointers } from '../../model/goroutine-buckets.ts'
 import { type Frame, FrameTable } from '../../model/goroutines.ts'
-import { FrameMatcher } from './goroutine-frames.ts'
+import { FrameMatcher, maskInto } from './goroutine-frames.ts'
 
 /** Each stack of `lines` (call, file, call, file …) through one matcher: the frames it names. */
 function match(stacks: string[][], args: boolean): Frame[][] {
@@ -95,4 +97,40 @@ test('finds every one of hundreds of stacks that follow one frame, in any order'
     assert.equal(f[1]?.func, `main.worker${order[k]}`)
     assert.equal(f[1]?.line, 0)
   })
+})
+
+/** maskInto's bytes as text, for comparing with maskPointers. */
+function maskedBytes(args: string): string {
+  const bytes = Buffer.from(`(${args})`)
+  const out = Buffer.alloc(bytes.length + 8)
+  const length = maskInto(bytes, 1, bytes.length - 1, out, 3)
+  return out.toString('latin1', 3, 3 + length)
+}
+
+test('masks argument bytes exactly as maskPointers masks the text (the any-pointer rule, twice)', () => {
+  const edges = [
+    '',
+    '0x',
+    '0x1',
+    '0xfffff',
+    '0x100000',
+    '0xc000123456',
+    '0x0000000fffff',
+    '0x00000100000',
+    '0xc000012345, 0x1, 0x2a, {0xc00001e0a0, 0x3, 0x4}',
+    'a0x123456b',
+    '0x0x123456',
+    '0xABCDEF1',
+    '0xffffffffffffffffff',
+    '...',
+  ]
+  for (const args of edges) assert.equal(maskedBytes(args), maskPointers(args), args)
+  const random = seededRandom(7)
+  const alphabet = '0x0x0x123456789abcdefABC, {}.*g'
+  for (let n = 0; n < 5000; n++) {
+    let args = ''
+    const length = Math.floor(random() * 40)
+    for (let i = 0; i < length; i++) args += alphabet[Math.floor(random() * alphabet.length)]
+    assert.equal(maskedBytes(args), maskPointers(args), args)
+  }
 })

@@ -535,7 +535,13 @@ class SpanTable {
  * hex digits (lowercase), taken whole, becomes '*' when its value is at least 0x100000 (six
  * digits after leading zeros); the length written, at most end - start.
  */
-function maskInto(bytes: Buffer, start: number, end: number, out: Buffer, at: number): number {
+export function maskInto(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  out: Buffer,
+  at: number,
+): number {
   let o = at
   let i = start
   while (i < end) {
