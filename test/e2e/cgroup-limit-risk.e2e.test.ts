@@ -117,6 +117,8 @@ onEveryGo(go => {
     )
     assert.ok(!report.findings.some(f => f.id === 'cgroup-limit-risk'))
     assert.ok(!report.unjudged.includes('cgroup-limit-risk'))
-    assert.equal(report.verdict, 'healthy', JSON.stringify(report.findings, null, 2))
+    // Once, under load, a detector could not judge: the message says which, and why.
+    const { findings, unjudged, gaps } = report
+    assert.equal(report.verdict, 'healthy', JSON.stringify({ findings, unjudged, gaps }, null, 2))
   })
 })

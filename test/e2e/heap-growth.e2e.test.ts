@@ -26,10 +26,15 @@ function rateMiB(report: JsonReport): number {
  * A window of exactly `seconds` (--max-duration the same: diagnose may not wait for more), by
  * PID or by URL.
  */
-function diagnoseFor(target: RunningScenario, by: 'pid' | 'url', seconds: number) {
-  const window = [`${seconds}s`, '--max-duration', `${seconds}s`]
+function diagnoseFor(
+  target: RunningScenario,
+  by: 'pid' | 'url',
+  seconds: number,
+  maxSeconds = seconds,
+) {
+  const window = [`${seconds}s`, '--max-duration', `${maxSeconds}s`]
   const what = by === 'pid' ? String(target.pid) : target.url
-  return runJson(['diagnose', what, '--duration', ...window], (seconds + 50) * 1000)
+  return runJson(['diagnose', what, '--duration', ...window], (maxSeconds + 50) * 1000)
 }
 
 /** Quiet on heap growth; healthy as well when every detector judged. */
@@ -94,8 +99,11 @@ onEveryGo(go => {
     const quiet = { healthy, steady, sawtooth, madv }
     const [slow, ...controls] = await Promise.all([
       diagnoseFor(leak, 'pid', 60),
-      ...Object.values(quiet).flatMap(target => [
-        diagnoseFor(target, 'pid', 10),
+      // The GOGC=400 sawtooth collects every ~8 s (4 × 256 MiB at 128 MiB/s): a 10 s window
+      // holds one collection or two, so it gets diagnose's default --max-duration (twice
+      // --duration), which waits for the cycle that judges, as a user's run would.
+      ...Object.entries(quiet).flatMap(([name, target]) => [
+        diagnoseFor(target, 'pid', 10, name === 'sawtooth' ? 20 : 10),
         diagnoseFor(target, 'pid', 60),
       ]),
     ])
