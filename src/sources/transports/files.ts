@@ -131,7 +131,7 @@ export interface GzipFile {
  * file, not gzip, too big: readCapture then reads it, or says why not).
  */
 export async function gzipFile(path: string, maxBytes: number): Promise<GzipFile | undefined> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined
+  let handle: FileHandle | undefined
   try {
     handle = await open(path, 'r')
     const stat = await handle.stat()
