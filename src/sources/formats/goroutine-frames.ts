@@ -34,9 +34,6 @@ const FP_EQ = 0x2066703d
  * others costs a lookup, not a scan of them all.
  */
 const SCAN = 8
-/** Exact lookups a site's choice to mask is judged on, and how often a masking site tries one. */
-const JUDGE = 64
-const PROBE_EVERY = 32
 
 /** How a file line was cut: nowhere, at ' +0x', or at ' fp=' (a line without ' +0x'). */
 enum Cut {
@@ -64,14 +61,7 @@ interface Site {
   variants: Variant[]
   /** ...until there are more than SCAN: then all are in the matcher's table of variants. */
   hashed: boolean
-  /**
-   * Whether frames here are masked at once, not looked up by their exact arguments first
-   * (maskPointers only): see FrameMatcher.variant.
-   */
-  masking: boolean
-  /** Frames masked at once since the last exact lookup. */
-  skipped: number
-  /** Exact lookups since the last change of `masking`: those that added a variant, and hits. */
+  /** Variants added here, and lookups that found one. */
   added: number
   hits: number
 }
@@ -239,11 +229,10 @@ export class FrameMatcher {
     const start = open + 1
     const length = callEnd - 1 - start
     let hash = 0
-    if (s.masking) {
-      if (++s.skipped < PROBE_EVERY)
-        return this.maskedFrame(s, callStart, callEnd, fileStart, start, length)
-      s.skipped = 0
-    }
+    // Variants that never recur (every goroutine its own pointers) are not worth keeping, nor
+    // looking up: past 64 of them at a site, with fewer lookups finding one, it masks at once.
+    const recurring = !this.maskPointers || s.added < 64 || s.hits >= s.added
+    if (!recurring) return this.maskedFrame(s, callStart, callEnd, fileStart, start, length)
     if (s.hashed) {
       // Pointer arguments make many variants at one site: past SCAN, by hash, not scanned.
       hash = siteHash(s.id, hashOf(this.bytes, this.view, start, length))
@@ -258,7 +247,7 @@ export class FrameMatcher {
         this.storeView,
       )
       if (v >= 0) {
-        this.found(s)
+        s.hits++
         return v
       }
     } else {
@@ -267,7 +256,7 @@ export class FrameMatcher {
         const v = variants[i] as Variant
         if (v.args.length === length && this.equal(start, v.args.start, length)) {
           toFront(variants, i)
-          this.found(s)
+          s.hits++
           return v.frame
         }
       }
@@ -280,7 +269,7 @@ export class FrameMatcher {
       const location = this.bytes.toString('utf8', fileStart + 1, fileStart + s.file.length)
       frame = this.table.intern(`${call}\n${location}`, () => this.parse(call, location))
     }
-    this.missed(s)
+    s.added++
     const args = this.keep(start, length)
     if (s.hashed) this.variants.add(s.id, hash, args, frame)
     else {
@@ -298,31 +287,6 @@ export class FrameMatcher {
       }
     }
     return frame
-  }
-
-  /**
-   * Variants that never recur (every goroutine its own pointers) are not worth keeping, nor
-   * looking up: a site whose last JUDGE exact lookups found fewer than they added masks at once,
-   * and looks up one frame in PROBE_EVERY by its exact arguments, to go back to exact lookups
-   * when those find as many as they add. Judged once, the choice was for good: a site that met
-   * its first 64 variants before they recurred (a dump's first goroutines) masked every frame
-   * after, 60% of the frames of a dump with 6,023 distinct call lines.
-   */
-  private found(s: Site): void {
-    s.hits++
-    if (s.masking && s.hits + s.added >= JUDGE) this.judge(s)
-  }
-
-  private missed(s: Site): void {
-    s.added++
-    if (!this.maskPointers) return
-    if (s.masking ? s.hits + s.added >= JUDGE : s.added >= JUDGE) this.judge(s)
-  }
-
-  private judge(s: Site): void {
-    s.masking = s.hits < s.added
-    s.hits = 0
-    s.added = 0
   }
 
   /**
@@ -412,8 +376,6 @@ export class FrameMatcher {
         frame,
         variants: [],
         hashed: false,
-        masking: false,
-        skipped: 0,
         added: 0,
         hits: 0,
       })
