@@ -2,7 +2,7 @@
  * The goroutine parser alone, in one process: parseGoroutineText on the dumps goroutines.bench.ts
  * generates, at any value (args: false) and at any pointer (args and maskPointers, as
  * `--similarity any-pointer` parses), in turns, best of N; and how many frames at any pointer
- * were masked (FrameMatcher's maskedFrame) rather than found by their exact arguments. No start-up
+ * were masked (FrameMatcher's maskedFrame) rather than matched by a site's templates. No start-up
  * or reading in the times: what the two similarities cost apart. Not part of the test suite:
  *   node --import tsx bench/goroutine-parse.ts [--runs 6]   # after goroutines.bench.ts
  * Run it in a worktree of an older commit to compare (the dumps stay in the same tmpdir).

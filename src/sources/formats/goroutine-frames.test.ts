@@ -6,7 +6,7 @@ import { type Frame, FrameTable } from '../../model/goroutines.ts'
 import { FrameMatcher, maskInto } from './goroutine-frames.ts'
 
 /** Each stack of `lines` (call, file, call, file …) through one matcher: the frames it names. */
-function match(stacks: string[][], args: boolean): Frame[][] {
+function match(stacks: string[][], args: boolean, maskPointers = false): Frame[][] {
   const text = stacks.map(lines => `${lines.join('\n')}\n`).join('')
   const bytes = Buffer.from(text)
   const table = new FrameTable()
@@ -14,7 +14,7 @@ function match(stacks: string[][], args: boolean): Frame[][] {
     const open = call.lastIndexOf('(')
     return { func: call.slice(0, open), args: call.slice(open + 1, -1), file: location, line: 0 }
   }
-  const matcher = new FrameMatcher(table, parse, args)
+  const matcher = new FrameMatcher(table, parse, args, maskPointers)
   matcher.setChunk(bytes)
   let at = 0
   return stacks.map(lines => {
@@ -133,4 +133,87 @@ test('masks argument bytes exactly as maskPointers masks the text (the any-point
     for (let i = 0; i < length; i++) args += alphabet[Math.floor(random() * alphabet.length)]
     assert.equal(maskedBytes(args), maskPointers(args), args)
   }
+})
+
+test('at any pointer, names for each frame one whose arguments mask alike, templates or not', () => {
+  const random = seededRandom(11)
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
+  const hex = (digits: number) =>
+    Array.from({ length: digits }, () => pick([...'0123456789abcdef'])).join('')
+  // A shape is a list of tokens: pointers, new in every goroutine, and texts fixed for the
+  // shape, each followed by a separator; so the goroutines of a shape mask alike and share its
+  // template. (Tokens run together, `0x1` then `0xc000…`, mask differently in every goroutine,
+  // and are the masking test's above.)
+  const pointer = () =>
+    random() < 0.8
+      ? `0x${pick(['c', '7', '1'])}${hex(5 + Math.floor(random() * 7))}`
+      : `0x000${hex(5)}1`
+  const fixed = () =>
+    pick([
+      '',
+      '0x1',
+      '0x3f',
+      '0x2a',
+      '0xfffff',
+      '0x',
+      '0',
+      'x',
+      '*',
+      'g',
+      '0xABCDEF1',
+      '0x0',
+      '...',
+    ])
+  const separator = () => pick([', ', '{', '}, ', '?, ', ')', ' '])
+  // No more masked texts (4 shapes, with or without the tail) than a site keeps templates
+  // (SCAN, 8), or most lookups would miss.
+  const shapes = Array.from({ length: 4 }, () =>
+    Array.from({ length: 1 + Math.floor(random() * 7) }, () => [
+      random() < 0.4 ? pointer : fixed(),
+      separator(),
+    ]).flat(),
+  )
+  const args = Array.from(
+    { length: 4000 },
+    () =>
+      pick(shapes)
+        .map(t => (typeof t === 'string' ? t : t()))
+        // Sometimes more after a shape: a template's text must end where the arguments do.
+        .join('') + (random() < 0.1 ? '0x1' : ''),
+  )
+  const stacks = args.map((a, i) => [
+    `main.shaped(${a})`,
+    '\t/src/a.go:10 +0x1a',
+    // Values that differ in every goroutine: templates miss, then are no longer tried.
+    `main.ids(0x${(i * 7919).toString(16)}, ${a})`,
+    '\t/src/a.go:20 +0x1a',
+  ])
+  // Counting the lookups that masked, by wrapping the private method, to know that most frames
+  // were matched by template: else this would test only the masking.
+  const methods = FrameMatcher.prototype as unknown as Record<string, (...a: unknown[]) => number>
+  const maskedFrame = methods.maskedFrame as (...a: unknown[]) => number
+  let masked = 0
+  methods.maskedFrame = function (this: unknown, ...a: unknown[]) {
+    masked++
+    return maskedFrame.apply(this, a)
+  }
+  let frames: Frame[][]
+  try {
+    frames = match(stacks, true, true)
+  } finally {
+    methods.maskedFrame = maskedFrame
+  }
+  const ids = args.map((a, i) => `0x${(i * 7919).toString(16)}, ${a}`)
+  frames.forEach((stack, i) => {
+    assert.equal(maskPointers(stack[0]?.args ?? ''), maskPointers(args[i] as string), args[i])
+    assert.equal(maskPointers(stack[1]?.args ?? ''), maskPointers(ids[i] as string), ids[i])
+  })
+  // One frame per masked text, the first seen.
+  for (const [site, texts] of [args, ids].entries())
+    assert.equal(
+      new Set(frames.map(stack => stack[site])).size,
+      new Set(texts.map(maskPointers)).size,
+    )
+  // The ids site masks all of its 4,000; the shaped one, about its shapes' first goroutines.
+  assert.ok(masked < 4400, `${masked} of 8,000 frames masked`)
 })
