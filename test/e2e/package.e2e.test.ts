@@ -179,6 +179,10 @@ test('with nowhere to write and execute SQLite, record says so in one line', asy
   await copyFile(exe, join(outside, 'gomemdoctor'))
   await chmod(join(outside, 'gomemdoctor'), 0o755)
   const hidden = [scratch, '/tmp', '/dev/shm', '/var/tmp']
+  assert.ok(
+    !hidden.some(dir => outside.startsWith(`${dir}/`)),
+    `${outside} is under a folder this test hides: run it from a checkout outside ${hidden.join(', ')}, as CI does`,
+  )
   const mounts = hidden.map(dir => `/bin/mount -t tmpfs -o ro,size=1m none ${dir}`).join(' && ')
   const result = await runAlone('/usr/bin/unshare', [
     '--mount',
