@@ -93,9 +93,11 @@ export interface HeapAfterGc {
  * during marking, which the runtime also counts as marked). Between collections HeapAlloc grows at
  * the allocation rate, so two samples give the rate and the line back to LastGC gives the start.
  * The result never exceeds the lowest HeapAlloc seen, which bounds it from above. A sample's time
- * is its tick's start and the runtime view is read a few ms later, which overstates the heap (by
- * the allocation rate × those ms); delays that differ between the two samples skew the rate
- * either way. Measured on a true multiple of 11: 8.5–9.6 on an idle machine, once 11.7 under load.
+ * is when its runtime view was requested (readAtMs); the target reads it a little later, which
+ * overstates the heap (by the allocation rate × that delay), and delays that differ between the
+ * two samples skew the rate either way. Measured on memsick's gc-heap-goal (a true multiple of
+ * 11) on 2026-12-04: 10.7–11.4 idle, 10.8–11.2 beside six busy loops (go1.19.8, go1.26.8,
+ * go1.27.3); with tick times, before readAtMs, it was 8.5–9.6.
  */
 export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
   const lowest = Math.min(...cycle.samples.map(s => s.heapAlloc))
