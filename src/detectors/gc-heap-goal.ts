@@ -25,7 +25,11 @@ import { confidence, type Detector, lastWith, type Outcome } from './detector.ts
  * Signature: NextGC ÷ the heap after GC ≥ 3 (GOGC ≥ 200), the excess over what the default GOGC
  * would allow ≥ 64 MiB, and no GOMEMLIMIT to bound it. GOGC is read from /proc/PID/environ, but a
  * program that calls debug.SetGCPercent shows nothing there, so the multiple is also measured: the
- * heap right after a collection is extrapolated from two samples in one cycle (gc-cycles.ts).
+ * heap right after a collection is extrapolated from two samples in one cycle, or, where cycles
+ * are shorter than the sampling interval, found from what the cycles between two samples
+ * allocated (TotalAlloc and NumGC; gc-cycles.ts). Under heavy allocation the heap after GC
+ * includes what was allocated while marking, so the multiple comes out below 1 + GOGC/100:
+ * 4.0–4.8 for SetGCPercent(400) with 1 GiB/s of garbage.
  *
  * Where the target serves client_golang's runtime/metrics gauges (Go ≥ 1.21, client_golang ≥ 1.20:
  * go_gc_gogc_percent and go_gc_gomemlimit_bytes by default, go_gc_heap_live_bytes when asked),
@@ -34,8 +38,9 @@ import { confidence, type Detector, lastWith, type Outcome } from './detector.ts
  * in code is seen.
  *
  * What fools it, without those gauges: a GOMEMLIMIT set in code (debug.SetMemoryLimit) is
- * invisible; then the goal is bounded and this finding overstates the risk. A cycle sampled once
- * gives only a lower bound on the multiple, which errs toward quiet.
+ * invisible; then the goal is bounded and this finding overstates the risk. Without TotalAlloc
+ * (a scrape that lacks go_memstats_alloc_bytes_total), a cycle sampled once gives only a lower
+ * bound on the multiple, which errs toward quiet.
  *
  * Fix: GOMEMLIMIT (Go ≥ 1.19) keeps a high GOGC's CPU savings and bounds the peak; or lower GOGC.
  * Reference: go/src/runtime/mgcpacer.go (go1.19) heapGoal; https://go.dev/doc/gc-guide.
@@ -199,7 +204,7 @@ export const gcHeapGoal: Detector = {
     const ratio =
       gogcRead !== undefined && envRatio !== undefined
         ? envRatio
-        : measured?.method === 'extrapolated'
+        : measured !== undefined && measured.method !== 'at least'
           ? measured.ratio
           : Math.max(measured?.ratio ?? 0, envRatio ?? 0)
     // The last GC's live heap, where served; else what the goal implies.

@@ -112,6 +112,31 @@ test('measures NextGC ÷ heap after GC, and says when it is only a lower bound',
   assert.equal(bound?.method, 'at least')
 })
 
+test('without a cycle sampled twice, measures the multiple from what was allocated between cycles', () => {
+  // A steady heap: 100 MiB after each GC, a goal of 500, so every cycle allocates 400 MiB. One
+  // sample a cycle, three collections between samples; HeapAlloc wherever the sample fell.
+  const heapAllocs = [180, 420, 260, 330]
+  const cycles: GcCycle[] = heapAllocs.map((mib, i) => ({
+    numGC: 10 + 3 * i,
+    endMs: i * 1000 - 100,
+    nextGC: 500 * MiB,
+    // TotalAlloc: 3 cycles of 400 MiB between samples, plus where in its cycle each sample is.
+    samples: [{ atMs: i * 1000, heapAlloc: mib * MiB, totalAlloc: (i * 1200 + mib - 100) * MiB }],
+    timed: true,
+    source: 'x',
+  }))
+  const measured = measuredGoalRatio(cycles)
+  assert.equal(measured?.method, 'allocated')
+  assert.equal(measured?.ratio, 5)
+  assert.equal(measured?.heapAfterGc, 100 * MiB)
+  // Without TotalAlloc, only the lower bound from the lowest HeapAlloc remains.
+  for (const c of cycles) for (const s of c.samples) delete s.totalAlloc
+  assert.deepEqual(
+    [measuredGoalRatio(cycles)?.method, measuredGoalRatio(cycles)?.ratio],
+    ['at least', 500 / 180],
+  )
+})
+
 test('reads GOGC from the environment first, then the default, then a measured multiple', () => {
   const steady = [
     cycle(

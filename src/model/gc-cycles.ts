@@ -19,8 +19,8 @@ export interface GcCycle {
   endMs: number
   /** The heap goal the collection set. */
   nextGC: number
-  /** The samples taken during the cycle, oldest first. */
-  samples: { atMs: number; heapAlloc: number }[]
+  /** The samples taken during the cycle, oldest first; TotalAlloc where read. */
+  samples: { atMs: number; heapAlloc: number; totalAlloc?: number }[]
   /**
    * Every sample's time is when its runtime view was read (readAtMs), not a tick's or a
    * Prometheus grid step's: only then does a rate between two samples hold.
@@ -57,7 +57,11 @@ export function gcCycles(series: readonly MemorySnapshot[]): GcCycles {
       restarted = true
       cycles.length = 0
     }
-    const sample = { atMs: runtime.readAtMs ?? snapshot.atMs, heapAlloc: runtime.heapAlloc }
+    const sample: GcCycle['samples'][number] = {
+      atMs: runtime.readAtMs ?? snapshot.atMs,
+      heapAlloc: runtime.heapAlloc,
+    }
+    if (runtime.totalAlloc !== undefined) sample.totalAlloc = runtime.totalAlloc
     let cycle = cycles.at(-1)
     if (cycle && cycle.numGC === runtime.numGC) cycle.samples.push(sample)
     else {
@@ -141,16 +145,50 @@ export function gcIsOff(runtime: GoRuntimeMemory): boolean {
 /** NextGC ÷ the heap after GC, as measured; GOGC ≈ (ratio − 1) × 100 when no limit binds. */
 export interface MeasuredRatio {
   ratio: number
-  /** 'extrapolated': the median over cycles; 'at least': from lowest HeapAlloc, a lower bound. */
-  method: 'extrapolated' | 'at least'
+  /**
+   * 'extrapolated': the median over cycles; 'allocated': the median over pairs of samples with
+   * collections between them (allocatedRatios); 'at least': from lowest HeapAlloc, a lower bound.
+   */
+  method: 'extrapolated' | 'allocated' | 'at least'
   heapAfterGc: number
   nextGC: number
 }
 
 /**
+ * The heap goal's multiple from what was allocated between two samples in different cycles, for
+ * windows in which no cycle is sampled twice (cycles shorter than the sampling interval). A cycle
+ * allocates from the heap after its GC, L, up to its goal G: with k collections between samples
+ * a and b, TotalAlloc grows by (G_a − HeapAlloc_a) + (k − 1)(G − L) + (HeapAlloc_b − L), which
+ * gives L, taking the cycles between for b's (the steady heap the multiple is about). A heap the
+ * collection finished short of its goal makes L come out high and the multiple low, toward quiet.
+ */
+function allocatedRatios(
+  cycles: readonly GcCycle[],
+): { ratio: number; heapAfterGc: number; nextGC: number }[] {
+  const found: { ratio: number; heapAfterGc: number; nextGC: number }[] = []
+  for (let i = 0; i + 1 < cycles.length; i++) {
+    const before = cycles[i] as GcCycle
+    const after = cycles[i + 1] as GcCycle
+    const a = before.samples.at(-1)
+    const b = after.samples[0]
+    const k = after.numGC - before.numGC
+    if (a?.totalAlloc === undefined || b?.totalAlloc === undefined || k < 1) continue
+    if (!(before.nextGC > 0 && before.nextGC < GC_OFF_GOAL && after.nextGC < GC_OFF_GOAL)) continue
+    const allocated = b.totalAlloc - a.totalAlloc
+    if (!(allocated > 0)) continue
+    const heap =
+      (before.nextGC - a.heapAlloc + (k - 1) * after.nextGC + b.heapAlloc - allocated) / k
+    if (heap > 0)
+      found.push({ ratio: after.nextGC / heap, heapAfterGc: heap, nextGC: after.nextGC })
+  }
+  return found
+}
+
+/**
  * The heap goal's multiple of the heap after GC, from the cycles that allow it. Extrapolated
- * cycles give estimates (their median is taken); others only give lower bounds (the highest is
- * taken), since HeapAlloc never falls below the heap after GC within a cycle.
+ * cycles give estimates (their median is taken); without one, what was allocated between cycles
+ * does (allocatedRatios, the median); else only lower bounds remain (the highest is taken), since
+ * HeapAlloc never falls below the heap after GC within a cycle.
  */
 export function measuredGoalRatio(cycles: readonly GcCycle[]): MeasuredRatio | undefined {
   const measured = cycles
@@ -161,6 +199,11 @@ export function measuredGoalRatio(cycles: readonly GcCycle[]): MeasuredRatio | u
   const extrapolated = measured
     .filter(m => m.after.method === 'extrapolated')
     .sort((a, b) => a.ratio - b.ratio)
+  if (extrapolated.length === 0) {
+    const allocated = allocatedRatios(cycles).sort((a, b) => a.ratio - b.ratio)
+    const median = allocated[(allocated.length - 1) >> 1]
+    if (median) return { ...median, method: 'allocated' }
+  }
   const chosen =
     extrapolated[(extrapolated.length - 1) >> 1] ??
     measured.reduce<(typeof measured)[number] | undefined>(

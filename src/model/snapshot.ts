@@ -95,6 +95,11 @@ export interface GoRuntimeMemory {
   nextGC: number
   numGC: number
   numForcedGC?: number
+  /**
+   * Bytes allocated since the process started (TotalAlloc; client_golang's
+   * go_memstats_alloc_bytes_total): with NumGC, what each cycle allocated.
+   */
+  totalAlloc?: number
   /** Unix ms of the last GC's end; absent before the first GC. */
   lastGCMs?: number
   /** Only /metrics (go_goroutines) carries this; expvar memstats does not. */

@@ -51,6 +51,25 @@ onEveryGo(go => {
     assert.equal(byUrl.report.verdict, 'gc-heap-goal', explain(byUrl.report))
   })
 
+  // GOGC 400 and 1 GiB/s of garbage: a cycle lasts ~0.25 s, so no cycle is sampled twice and
+  // HeapAlloc gives only a lower bound (3.1-4.4 in 4 runs on go1.26.8 before TotalAlloc was read;
+  // GOGC 300 so measured was once called healthy). Measured from what each cycle allocated, it
+  // is an estimate: 4.0-4.8 (the heap after GC includes what was allocated while marking).
+  test(`${go}: measures a GOGC of 400 set in code when collections come faster than the samples`, async t => {
+    const target = await startScenario('gc-heap-goal', {
+      go,
+      args: ['--gogc', '400', '--churn-mib-per-sec', '1024'],
+    })
+    t.after(() => target.stop())
+    const { result, report } = await runJson(['diagnose', String(target.pid), '--duration', '4s'])
+    assert.equal(result.code, 0, result.err)
+    assert.equal(report.verdict, 'gc-heap-goal', explain(report))
+    const finding = report.findings[0]
+    const ratio = finding?.evidence.find(e => e.label === 'NextGC ÷ heap after GC')?.value
+    assert.ok(typeof ratio === 'number' && ratio > 3 && ratio < 6, explain(report))
+    assert.doesNotMatch(finding?.summary ?? '', /at least/, 'a measurement, not a lower bound')
+  })
+
   test(`${go}: stays quiet on the same workload with GOGC 100`, async t => {
     const control = await startScenario('gc-heap-goal', { go, control: true })
     t.after(() => control.stop())

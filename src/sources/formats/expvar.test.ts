@@ -46,6 +46,7 @@ test('maps every MemStats field of a real go1.19 /debug/vars to its camelCased n
     nextGC: memstats.NextGC,
     numGC: memstats.NumGC,
     numForcedGC: memstats.NumForcedGC,
+    totalAlloc: memstats.TotalAlloc,
     lastGCMs: Math.floor((memstats.LastGC ?? 0) / 1e6),
   })
   assert.deepEqual(cmdline, ['./promfixture'])

@@ -44,6 +44,7 @@ const REQUIRED = {
 } as const
 /** Copied when present: NumForcedGC appeared in Go 1.8; the others are as old as MemStats. */
 const OPTIONAL = {
+  totalAlloc: 'TotalAlloc',
   heapObjects: 'HeapObjects',
   mSpanInuse: 'MSpanInuse',
   mCacheInuse: 'MCacheInuse',

@@ -49,6 +49,7 @@ test('reads the header and every MemStats line of a real go1.19 heap profile', (
     nextGC: count('NextGC'),
     numGC: count('NumGC'),
     numForcedGC: count('NumForcedGC'),
+    totalAlloc: count('TotalAlloc'),
     lastGCMs: Math.floor(count('LastGC') / 1e6),
   })
   assert.equal(maxRssBytes, count('MaxRSS'))

@@ -246,6 +246,7 @@ const FIELDS: readonly [keyof GoRuntimeMemory, string, string[], boolean][] = [
 /** Fields with one fallback name, not a sum of memory classes. */
 const SINGLE: readonly [keyof GoRuntimeMemory, string[], boolean][] = [
   ['heapObjects', ['go_memstats_heap_objects', 'go_gc_heap_objects_objects'], false],
+  ['totalAlloc', ['go_memstats_alloc_bytes_total', 'go_gc_heap_allocs_bytes_total'], false],
   ['nextGC', ['go_memstats_next_gc_bytes', 'go_gc_heap_goal_bytes'], true],
   // The Go collector's GC summary counts every GC (NumGC), not only the last 256 pauses.
   ['numGC', ['go_gc_duration_seconds_count', 'go_gc_cycles_total_gc_cycles_total'], true],
