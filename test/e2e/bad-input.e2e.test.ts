@@ -126,6 +126,16 @@ test('a target that exits mid-run is diagnosed on what was collected, and says s
 })
 
 test('files the user may not read become gaps with their cost, not a crash', async t => {
+  // nobody runs this checkout's bin/: a checkout in a folder nobody cannot enter (/root) would
+  // fail below with Node's MODULE_NOT_FOUND, which says nothing of why.
+  // By its absolute path, as Node opens it: a relative one resolves from the inherited cwd.
+  const bin = join(process.cwd(), 'bin/gomemdoctor.js')
+  const readable = spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', bin])
+  assert.equal(
+    readable.status,
+    0,
+    `nobody cannot read ${bin}: run this test from a checkout every user may read, as CI does`,
+  )
   const target = await startScenario('healthy', { go: 'go1.26' })
   t.after(() => target.stop())
   // As nobody, a root process's smaps_rollup, environ, exe and fd list are forbidden.
