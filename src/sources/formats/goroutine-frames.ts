@@ -309,20 +309,18 @@ export class FrameMatcher {
     start: number,
   ) {
     const end = callEnd - 1
-    const trying = s.misses < 64 || s.hits >= s.misses
-    if (trying) {
-      const templates = s.templates
-      for (let i = 0; i < templates.length; i++) {
-        const t = templates[i] as Template
-        if (this.matches(t.literals, start, end)) {
-          toFront(templates, i)
-          s.hits++
-          return t.frame
-        }
+    if (s.misses >= 64 && s.hits < s.misses)
+      return this.maskedFrame(s, callStart, callEnd, fileStart, start, end - start)
+    const templates = s.templates
+    for (let i = 0; i < templates.length; i++) {
+      const t = templates[i] as Template
+      if (this.matches(t.literals, start, end)) {
+        toFront(templates, i)
+        s.hits++
+        return t.frame
       }
-      s.misses++
     }
-    if (!trying) return this.maskedFrame(s, callStart, callEnd, fileStart, start, end - start)
+    s.misses++
     const stars: number[] = []
     const at = this.stored
     const frame = this.maskedFrame(s, callStart, callEnd, fileStart, start, end - start, stars)
@@ -334,8 +332,8 @@ export class FrameMatcher {
       from = star + 1
     }
     literals.push(from, this.stored - from)
-    s.templates.unshift({ literals, frame })
-    if (s.templates.length > SCAN) s.templates.pop()
+    templates.unshift({ literals, frame })
+    if (templates.length > SCAN) templates.pop()
     return frame
   }
 
