@@ -28,8 +28,8 @@ import { confidence, type Detector, lastWith, type Outcome } from './detector.ts
  * heap right after a collection is extrapolated from two samples in one cycle, or, where cycles
  * are shorter than the sampling interval, found from what the cycles between two samples
  * allocated (TotalAlloc and NumGC; gc-cycles.ts). Under heavy allocation the heap after GC
- * includes what was allocated while marking, so the multiple comes out below 1 + GOGC/100:
- * 4.0–4.8 for SetGCPercent(400) with 1 GiB/s of garbage.
+ * includes what was allocated while marking, so the multiple mostly comes out below 1 + GOGC/100:
+ * 3.6–5.4 for SetGCPercent(400) with 1 GiB/s of garbage (bench/gc-multiple.bench.ts).
  *
  * Where the target serves client_golang's runtime/metrics gauges (Go ≥ 1.21, client_golang ≥ 1.20:
  * go_gc_gogc_percent and go_gc_gomemlimit_bytes by default, go_gc_heap_live_bytes when asked),

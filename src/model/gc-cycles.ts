@@ -100,8 +100,8 @@ export interface HeapAfterGc {
  * is when its runtime view was requested (readAtMs); the target reads it a little later, which
  * overstates the heap (by the allocation rate × that delay), and delays that differ between the
  * two samples skew the rate either way. Measured on memsick's gc-heap-goal (a true multiple of
- * 11) on 2026-12-04: 10.7–11.4 idle, 10.8–11.2 beside six busy loops (go1.19.8, go1.26.8,
- * go1.27.3); with tick times, before readAtMs, it was 8.5–9.6.
+ * 11; bench/gc-multiple.bench.ts) on 2026-12-04: 10.7–11.4 idle, 10.8–11.2 beside six busy loops
+ * (go1.19.8, go1.26.8, go1.27.3); with tick times, before readAtMs, it was 8.5–9.6.
  */
 export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
   const lowest = Math.min(...cycle.samples.map(s => s.heapAlloc))
@@ -146,8 +146,8 @@ export function gcIsOff(runtime: GoRuntimeMemory): boolean {
 export interface MeasuredRatio {
   ratio: number
   /**
-   * 'extrapolated': the median over cycles; 'allocated': the median over pairs of samples with
-   * collections between them (allocatedRatios); 'at least': from lowest HeapAlloc, a lower bound.
+   * 'extrapolated': the median over cycles; 'allocated': from what was allocated between samples
+   * with collections between them (allocatedRatio); 'at least': from lowest HeapAlloc, a bound.
    */
   method: 'extrapolated' | 'allocated' | 'at least'
   heapAfterGc: number
@@ -155,17 +155,24 @@ export interface MeasuredRatio {
 }
 
 /**
- * The heap goal's multiple from what was allocated between two samples in different cycles, for
+ * The heap goal's multiple from what was allocated between samples in different cycles, for
  * windows in which no cycle is sampled twice (cycles shorter than the sampling interval). A cycle
  * allocates from the heap after its GC, L, up to its goal G: with k collections between samples
- * a and b, TotalAlloc grows by (G_a − HeapAlloc_a) + (k − 1)(G − L) + (HeapAlloc_b − L), which
- * gives L, taking the cycles between for b's (the steady heap the multiple is about). A heap the
- * collection finished short of its goal makes L come out high and the multiple low, toward quiet.
+ * a and b, TotalAlloc grows by (G_a − HeapAlloc_a) + (k − 1)(G_b − L) + (HeapAlloc_b − L), taking
+ * the cycles between for b's (the steady heap the multiple is about). Pooled over the window's
+ * pairs, one L for all their collections: the HeapAlloc of a cycle sampled once enters two pairs
+ * with opposite signs, so only the window's ends remain, their error (garbage not yet swept
+ * counted as heap) divided by every collection in the window rather than by one pair's. For a true
+ * 5 (bench/gc-multiple.bench.ts, 4 runs on each of go1.19.8, 1.26.8, 1.27.3) the median of pairs
+ * read 3.3–5.6, pooled 3.6–5.4: other errors remain (the goals of the cycles between differ). A
+ * heap the collection finished short of its goal makes L come out high and the multiple low.
  */
-function allocatedRatios(
+function allocatedRatio(
   cycles: readonly GcCycle[],
-): { ratio: number; heapAfterGc: number; nextGC: number }[] {
-  const found: { ratio: number; heapAfterGc: number; nextGC: number }[] = []
+): { ratio: number; heapAfterGc: number; nextGC: number } | undefined {
+  let collections = 0
+  let heapTimesCollections = 0
+  let goalTimesCollections = 0
   for (let i = 0; i + 1 < cycles.length; i++) {
     const before = cycles[i] as GcCycle
     const after = cycles[i + 1] as GcCycle
@@ -173,21 +180,25 @@ function allocatedRatios(
     const b = after.samples[0]
     const k = after.numGC - before.numGC
     if (a?.totalAlloc === undefined || b?.totalAlloc === undefined || k < 1) continue
-    if (!(before.nextGC > 0 && before.nextGC < GC_OFF_GOAL && after.nextGC < GC_OFF_GOAL)) continue
+    if (!(before.nextGC > 0 && before.nextGC < GC_OFF_GOAL)) continue
+    if (!(after.nextGC > 0 && after.nextGC < GC_OFF_GOAL)) continue
     const allocated = b.totalAlloc - a.totalAlloc
     if (!(allocated > 0)) continue
-    const heap =
-      (before.nextGC - a.heapAlloc + (k - 1) * after.nextGC + b.heapAlloc - allocated) / k
-    if (heap > 0)
-      found.push({ ratio: after.nextGC / heap, heapAfterGc: heap, nextGC: after.nextGC })
+    collections += k
+    heapTimesCollections +=
+      before.nextGC - a.heapAlloc + (k - 1) * after.nextGC + b.heapAlloc - allocated
+    goalTimesCollections += k * after.nextGC
   }
-  return found
+  const heap = heapTimesCollections / collections
+  if (collections === 0 || !(heap > 0)) return undefined
+  const nextGC = goalTimesCollections / collections
+  return { ratio: nextGC / heap, heapAfterGc: heap, nextGC }
 }
 
 /**
  * The heap goal's multiple of the heap after GC, from the cycles that allow it. Extrapolated
  * cycles give estimates (their median is taken); without one, what was allocated between cycles
- * does (allocatedRatios, the median); else only lower bounds remain (the highest is taken), since
+ * does (allocatedRatio); else only lower bounds remain (the highest is taken), since
  * HeapAlloc never falls below the heap after GC within a cycle.
  */
 export function measuredGoalRatio(cycles: readonly GcCycle[]): MeasuredRatio | undefined {
@@ -200,9 +211,8 @@ export function measuredGoalRatio(cycles: readonly GcCycle[]): MeasuredRatio | u
     .filter(m => m.after.method === 'extrapolated')
     .sort((a, b) => a.ratio - b.ratio)
   if (extrapolated.length === 0) {
-    const allocated = allocatedRatios(cycles).sort((a, b) => a.ratio - b.ratio)
-    const median = allocated[(allocated.length - 1) >> 1]
-    if (median) return { ...median, method: 'allocated' }
+    const allocated = allocatedRatio(cycles)
+    if (allocated) return { ...allocated, method: 'allocated' }
   }
   const chosen =
     extrapolated[(extrapolated.length - 1) >> 1] ??
