@@ -1,8 +1,9 @@
 /**
  * The goroutine parser alone, in one process: parseGoroutineText on the dumps goroutines.bench.ts
  * generates, at any value (args: false) and at any pointer (args and maskPointers, as
- * `--similarity any-pointer` parses), in turns, best of N; and how many frames at any pointer
- * were masked (FrameMatcher's maskedFrame) rather than matched by a site's templates. No start-up
+ * `--similarity any-pointer` parses), in turns, best of N; how many goroutines matched a block
+ * (FrameMatcher's block: all their lines at once), and how many frames at any pointer were masked
+ * (its maskedFrame) rather than matched by a block or a site's templates. No start-up
  * or reading in the times: what the two similarities cost apart. Not part of the test suite:
  *   node --import tsx bench/goroutine-parse.ts [--runs 6]   # after goroutines.bench.ts
  * Run it in a worktree of an older commit to compare (the dumps stay in the same tmpdir).
@@ -36,6 +37,15 @@ methods.maskedFrame = function (this: unknown, ...args: unknown[]) {
   masked++
   return maskedFrame.apply(this, args)
 }
+// And the goroutines whose lines matched a block (FrameMatcher.block), read as one.
+let blocks = 0
+const block = methods.block
+if (!block) throw new Error('FrameMatcher has no block: update this bench')
+methods.block = function (this: unknown, ...args: unknown[]) {
+  const found = block.apply(this, args) as unknown
+  if (found !== undefined) blocks++
+  return found as number
+}
 
 const similarities: [string, GoroutineTextOptions][] = [
   ['any value', { args: false }],
@@ -47,12 +57,17 @@ for (const file of dumps) {
   const times = new Map<string, number[]>(similarities.map(([name]) => [name, []]))
   let frames = 0
   let maskedAtAnyPointer = 0
+  const matched = new Map<string, number>()
+  let goroutines = 0
   for (let run = 0; run < runs; run++)
     for (const [name, options] of similarities) {
       masked = 0
+      blocks = 0
       const at = performance.now()
       const dump = parseGoroutineText(bytes, file, options)
       times.get(name)?.push(performance.now() - at)
+      matched.set(name, blocks)
+      goroutines = dump.records.length
       if (options.maskPointers) {
         maskedAtAnyPointer = masked
         frames = dump.records.reduce((sum, record) => sum + record.frames.length, 0)
@@ -61,7 +76,9 @@ for (const file of dumps) {
   console.log(file)
   for (const [name, ms] of times) {
     const sorted = ms.sort((a, b) => a - b).map(t => t.toFixed(0))
-    console.log(`  ${name}: best ${sorted[0]} ms of ${runs} (${sorted.join(' ')})`)
+    console.log(
+      `  ${name}: best ${sorted[0]} ms of ${runs} (${sorted.join(' ')}); ${(matched.get(name) ?? 0).toLocaleString('en-US')} of ${goroutines.toLocaleString('en-US')} goroutines matched a block`,
+    )
   }
   console.log(
     `  any pointer: ${maskedAtAnyPointer.toLocaleString('en-US')} of ${frames.toLocaleString('en-US')} frames masked`,

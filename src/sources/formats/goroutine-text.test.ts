@@ -4,8 +4,9 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { seededRandom } from '../../../test/helpers/random.ts'
 import { InputError } from '../../errors.ts'
-import { bucketGoroutines, SIMILARITIES } from '../../model/goroutine-buckets.ts'
+import { bucketGoroutines, maskPointers, SIMILARITIES } from '../../model/goroutine-buckets.ts'
 import type { GoroutineDump } from '../../model/goroutines.ts'
+import { FrameMatcher } from './goroutine-frames.ts'
 import { GoroutineTextParser, parseGoroutineText } from './goroutine-text.ts'
 
 const dir = 'testdata/formats/goroutines'
@@ -333,6 +334,122 @@ test('with maskPointers, frames differing only in pointers are one, and any-poin
       ),
       exact,
       `${name}: random chunks`,
+    )
+  }
+})
+
+/**
+ * A debug=2 dump of goroutines on a few stacks whose arguments differ in pointers from one
+ * goroutine to the next, with what a block must keep apart: small values fixed for a stack or
+ * differing (an id), five hex digits or six, a '(' among the arguments, calls with arguments or
+ * without, elided frames, CRLF lines, a stack unavailable.
+ */
+function shapedDump(goroutines: number, seed: number): string[] {
+  const random = seededRandom(seed)
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
+  const hex = (digits: number) =>
+    Array.from({ length: digits }, () => pick([...'0123456789abcdef'])).join('')
+  const pointer = () => `0x${pick(['c', '7', '1'])}${hex(5 + Math.floor(random() * 7))}`
+  const stacks = Array.from({ length: 12 }, (_, s) => ({
+    eol: s % 5 === 4 ? '\r\n' : '\n',
+    frames: Array.from({ length: 1 + (s % 4) }, (_, d) => ({
+      func: pick(['main.work', 'main.(*T).run', 'net/http.(*conn).serve', 'main.f']) + s + d,
+      file: `/src/s${s}.go:${10 + d}`,
+      args: pick(['pointers', 'small', 'none', 'id', 'braces', 'digits', 'call', 'some']),
+    })),
+    elided: s % 6 === 5,
+    unavailable: s === 7,
+  }))
+  return Array.from({ length: goroutines }, (_, g) => {
+    const stack = pick(stacks)
+    const { eol } = stack
+    const lines = [
+      `goroutine ${g + 1} [${pick(['chan receive', 'select', 'IO wait, 3 minutes'])}]:`,
+    ]
+    if (stack.unavailable) lines.push('\tgoroutine running on other thread; stack unavailable')
+    lines.push(`runtime.gopark(${pointer()}?, ${pointer()}?, 0x0?, 0x0?, 0x0?)`)
+    lines.push('\t/usr/lib/go/src/runtime/proc.go:363 +0xd6')
+    for (const f of stack.frames) {
+      const args =
+        f.args === 'pointers'
+          ? `${pointer()}, {${pointer()}?, 0x1b}, 0x6`
+          : f.args === 'small'
+            ? '0x1, 0x2a'
+            : f.args === 'id'
+              ? `0x${(g % 3).toString(16)}, ${pointer()}`
+              : f.args === 'braces'
+                ? `{0x${g % 2}, ${pointer()}}`
+                : f.args === 'digits'
+                  ? // Five digits are no pointer, six are: only the sixes share a frame.
+                    g % 2 === 0
+                    ? '0xf1234'
+                    : `0x${pick(['f', '1'])}${hex(5)}`
+                  : f.args === 'call'
+                    ? // Not Go's, but a '(' in the arguments moves where a call's open.
+                      g % 4 === 0
+                      ? `0x1, g(${pointer()}`
+                      : `0x1, ${pointer()}`
+                    : f.args === 'some' && g % 3 === 0
+                      ? pointer()
+                      : ''
+      lines.push(`${f.func}(${args})`, `\t${f.file} +0x${(f.file.length * 3).toString(16)}`)
+    }
+    if (stack.elided) lines.push('...additional frames elided...')
+    lines.push('created by main.main in goroutine 1', '\t/src/main.go:80 +0x85')
+    return `${lines.join(eol)}${eol}${eol}`
+  })
+}
+
+test('goroutines matched by a block of earlier lines parse as they do read line by line', () => {
+  const goroutines = shapedDump(3000, 5)
+  const text = goroutines.join('')
+  const methods = FrameMatcher.prototype as unknown as Record<string, (...a: unknown[]) => unknown>
+  const block = methods.block as (...a: unknown[]) => unknown
+  for (const options of [{ args: false }, { args: true, maskPointers: true }]) {
+    let matched = 0
+    methods.block = function (this: unknown, ...a: unknown[]) {
+      const found = block.apply(this, a)
+      if (found !== undefined) matched++
+      return found
+    }
+    let whole: GoroutineDump
+    try {
+      whole = parseGoroutineText(Buffer.from(text), 'shaped', options)
+    } finally {
+      methods.block = block
+    }
+    // Each goroutine alone: no block before it to match.
+    const alone = goroutines.map(g => parseGoroutineText(Buffer.from(g), 'one', options))
+    const seen = (d: GoroutineDump, f: number) => {
+      const frame = d.frames[f]
+      return frame && { ...frame, args: options.args ? maskPointers(frame.args) : frame.args }
+    }
+    assert.equal(whole.records.length, goroutines.length)
+    whole.records.forEach((r, i) => {
+      const one = alone[i] as GoroutineDump
+      const o = one.records[0]
+      assert.ok(o)
+      const label = `goroutine ${i + 1} ${JSON.stringify(options)}`
+      assert.deepEqual(
+        { ...r, frames: r.frames.map(f => seen(whole, f)), createdBy: seen(whole, r.createdBy) },
+        { ...o, frames: o.frames.map(f => seen(one, f)), createdBy: seen(one, o.createdBy) },
+        label,
+      )
+    })
+    // Read in chunks, blocks cut by a chunk's end are read line by line.
+    const parser = new GoroutineTextParser('shaped', options)
+    const bytes = Buffer.from(text)
+    for (let at = 0; at < bytes.length; at += 7777)
+      parser.push(Buffer.from(bytes.subarray(at, at + 7777)))
+    assert.deepEqual(parser.finish(), whole)
+    // Most matched a block: else this tests the line-by-line parse alone.
+    assert.ok(matched > 2700, `${matched} of 3,000 goroutines matched a block`)
+    // The blocks' lines counted as lines: a cut after them names the line it is on.
+    const cut = `${text}goroutine 9999 [running]:\nmain.f(${'0'.repeat(1100 * 1024)})\n`
+    const lineNo = text.split('\n').length + 1
+    assert.throws(
+      () => parseGoroutineText(Buffer.from(cut), 'long', options),
+      new RegExp(`long: line ${lineNo} is 1\\.1 MiB long`),
     )
   }
 })

@@ -13,6 +13,9 @@
  * One pass over the bytes, linear in the input: a frame's identity is its call line and its
  * file:line (so `+0x…` offsets and SIGQUIT's fp=/sp=/pc= are not part of it), matched against
  * the frames seen before by goroutine-frames.ts; only a new frame is decoded and taken apart.
+ * After a debug=2 header, the goroutine's lines are first matched whole against those of an
+ * earlier goroutine on the same stack (FrameMatcher.block), and read line by line only when
+ * none matches.
  * Go cuts debug=2 output at 64 MiB, mid-line and without a marker; `truncated` says when a dump
  * looks cut. GoroutineTextParser takes the bytes a chunk at a time (the goroutines command
  * streams a file through it, so a 227 MiB dump is never held whole); parseGoroutineText is the
@@ -30,7 +33,7 @@ import {
   type GoroutineRecord,
 } from '../../model/goroutines.ts'
 import type { Format } from './format.ts'
-import { FrameMatcher } from './goroutine-frames.ts'
+import { FrameMatcher, lastOpenParen } from './goroutine-frames.ts'
 import { looksLikeHtml } from './sniff.ts'
 
 /** writeGoroutineStacks' buffer cap: a debug=2 dump of exactly this size was cut. */
@@ -75,7 +78,6 @@ const SPACE = 0x20
 const OPEN_BRACKET = 91
 const NEWLINE = 10
 const CR = 13
-const OPEN_PAREN = 40
 const CLOSE_PAREN = 41
 const COLON = 58
 const CLOSE_BRACKET = 93
@@ -119,6 +121,8 @@ export class GoroutineTextParser {
   private readonly frames: FrameMatcher
   private readonly records: GoroutineRecord[] = []
   private readonly brackets = new Map<string, GoroutineRecord>()
+  /** The same by the brackets' bytes (see bracketAt). */
+  private readonly bracketBytes = new Map<number, { bytes: Buffer; parsed: GoroutineRecord }[]>()
   private reason: string | undefined
   private current: GoroutineRecord | undefined
   // The frames of the goroutine being read; FrameMatcher.shared gives it its own (or a shared)
@@ -256,6 +260,31 @@ export class GoroutineTextParser {
     return this.mode
   }
 
+  /**
+   * The parsed bracket at buf[start, end), found by its bytes: decoding 200k headers' brackets
+   * to look them up by text cost a 227 MiB dump's parse ~50 ms, and its collector more.
+   */
+  private bracketAt(buf: Buffer, view: DataView, start: number, end: number): GoroutineRecord {
+    const length = end - start
+    let hash = length
+    let k = 0
+    for (; k + 4 <= length; k += 4) hash = Math.imul(hash ^ view.getInt32(start + k), 0x9e3779b1)
+    for (; k < length; k++) hash = Math.imul(hash ^ (buf[start + k] as number), 0x85ebca6b)
+    const known = this.bracketBytes.get(hash)
+    if (known !== undefined)
+      for (const b of known) if (sameBytes(buf, start, b.bytes, length)) return b.parsed
+    const bracket = buf.toString('utf8', start, end)
+    let parsed = this.brackets.get(bracket)
+    if (parsed === undefined) {
+      parsed = parseBracket(bracket)
+      this.brackets.set(bracket, parsed)
+    }
+    const entry = { bytes: Buffer.from(buf.subarray(start, end)), parsed }
+    if (known === undefined) this.bracketBytes.set(hash, [entry])
+    else known.push(entry)
+    return parsed
+  }
+
   /** Room for `length` bytes in the carry, keeping what it holds. */
   private reserve(length: number): void {
     if (length <= this.carry.length) return
@@ -313,7 +342,15 @@ export class GoroutineTextParser {
           s >= end ||
           (prefixLength > 0 && buf.compare(this.prefix, 0, prefixLength, pos, s) !== 0)
         ) {
-          // A blank line or a line from elsewhere ends the goroutine.
+          // A blank line or a line from elsewhere ends the goroutine; after a blank line, its
+          // lines may become a block (see FrameMatcher.block).
+          if (state === 1 && s >= end && current)
+            current.frames = frames.endBlock(
+              eol + 1,
+              current.frames,
+              current.createdBy,
+              current.elided,
+            )
           state = 0
           endedAt = lineNo
         } else if (state >= 2) {
@@ -360,15 +397,27 @@ export class GoroutineTextParser {
         const plain = plainHeader(buf, pos, end)
         if (plain !== undefined) {
           if (current) current.frames = frames.shared(current.frames)
-          current = newRecord(plain, buf.toString('utf8', headerBracket, end - 2), brackets)
+          current = recordOf(plain, this.bracketAt(buf, view, headerBracket, end - 2))
           current.frames = scratch
           scratch.length = 0
           records.push(current)
           if (prefixLength > 0) this.prefix = Buffer.alloc(0)
           prefixLength = 0
-          frames.node = 0
+          frames.startGoroutine()
           state = 1
           pos = eol + 1
+          // Its lines at once, when they are a block's (most are: goroutines share stacks).
+          const block = frames.block(pos)
+          if (block !== undefined) {
+            current.frames = block.frames
+            current.createdBy = block.createdBy
+            current.elided = block.elided
+            current = undefined
+            lineNo += block.lines
+            endedAt = lineNo
+            state = 0
+            pos = frames.blockEnd
+          }
           continue
         }
         const line = buf.toString('latin1', pos, end)
@@ -385,7 +434,7 @@ export class GoroutineTextParser {
             records.push(current)
             this.prefix = Buffer.from(buf.subarray(pos, pos + g))
             prefixLength = g
-            frames.node = 0
+            frames.startGoroutine()
             state = 1
             pos = eol + 1
             continue
@@ -468,27 +517,18 @@ function plainHeader(buf: Buffer, pos: number, end: number): number | undefined 
   return id
 }
 
+/** buf[start, start + length) is `bytes`, byte for byte (Buffer.compare costs more a call). */
+function sameBytes(buf: Buffer, start: number, bytes: Buffer, length: number): boolean {
+  if (bytes.length !== length) return false
+  for (let i = 0; i < length; i++) if (buf[start + i] !== bytes[i]) return false
+  return true
+}
+
 /** buf[start, end) begins with the ASCII `text`. */
 function startsWith(buf: Buffer, start: number, end: number, text: string): boolean {
   if (end - start < text.length) return false
   for (let i = 0; i < text.length; i++) if (buf[start + i] !== text.charCodeAt(i)) return false
   return true
-}
-
-/**
- * The last '(' in buf[from, end), where a call's arguments open; -1 when there is none. Read 4
- * bytes at a time from the end (a word holds a '(' when one of its bytes xor '(' is zero): the
- * arguments of 1.5M call lines were a tenth of a 200k-goroutine parse, byte by byte.
- */
-function lastOpenParen(buf: Buffer, view: DataView, from: number, end: number): number {
-  let p = end
-  while (p - 4 >= from) {
-    const x = view.getInt32(p - 4) ^ 0x28282828
-    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break
-    p -= 4
-  }
-  for (p--; p >= from; p--) if (buf[p] === OPEN_PAREN) return p
-  return -1
 }
 
 /**
@@ -505,6 +545,11 @@ function newRecord(
     parsed = parseBracket(bracket)
     seen.set(bracket, parsed)
   }
+  return recordOf(id, parsed)
+}
+
+/** A goroutine's record with the fields of its parsed bracket. */
+function recordOf(id: number, parsed: GoroutineRecord): GoroutineRecord {
   return {
     count: 1,
     id,
