@@ -261,15 +261,13 @@ export class GoroutineTextParser {
   }
 
   /**
-   * The parsed bracket at buf[start, end), found by its bytes: decoding 200k headers' brackets
-   * to look them up by text cost a 227 MiB dump's parse ~50 ms, and its collector more.
+   * The parsed bracket of the header plainHeader() read last, at buf[start, end), found by its
+   * bytes (and their hash, which plainHeader took as it read them): decoding 200k headers'
+   * brackets to look them up by text cost a 227 MiB dump's parse ~50 ms, and its collector more.
    */
-  private bracketAt(buf: Buffer, view: DataView, start: number, end: number): GoroutineRecord {
+  private bracketAt(buf: Buffer, start: number, end: number): GoroutineRecord {
     const length = end - start
-    let hash = length
-    let k = 0
-    for (; k + 4 <= length; k += 4) hash = Math.imul(hash ^ view.getInt32(start + k), 0x9e3779b1)
-    for (; k < length; k++) hash = Math.imul(hash ^ (buf[start + k] as number), 0x85ebca6b)
+    const hash = headerHash
     const known = this.bracketBytes.get(hash)
     if (known !== undefined)
       for (const b of known) if (sameBytes(buf, start, b.bytes, length)) return b.parsed
@@ -397,27 +395,26 @@ export class GoroutineTextParser {
         const plain = plainHeader(buf, pos, end)
         if (plain !== undefined) {
           if (current) current.frames = frames.shared(current.frames)
-          current = recordOf(plain, this.bracketAt(buf, view, headerBracket, end - 2))
-          current.frames = scratch
-          scratch.length = 0
-          records.push(current)
+          const parsed = this.bracketAt(buf, headerBracket, end - 2)
           if (prefixLength > 0) this.prefix = Buffer.alloc(0)
           prefixLength = 0
           frames.startGoroutine()
-          state = 1
           pos = eol + 1
           // Its lines at once, when they are a block's (most are: goroutines share stacks).
           const block = frames.block(pos)
           if (block !== undefined) {
-            current.frames = block.frames
-            current.createdBy = block.createdBy
-            current.elided = block.elided
+            records.push(recordOf(plain, parsed, block.frames, block.createdBy, block.elided))
             current = undefined
             lineNo += block.lines
             endedAt = lineNo
             state = 0
             pos = frames.blockEnd
+            continue
           }
+          scratch.length = 0
+          current = recordOf(plain, parsed, scratch)
+          records.push(current)
+          state = 1
           continue
         }
         const line = buf.toString('latin1', pos, end)
@@ -494,8 +491,9 @@ export class GoroutineTextParser {
   }
 }
 
-/** Where the bracket of the header plainHeader() last read starts. */
+/** Where the bracket of the header plainHeader() last read starts, and its bytes' hash. */
 let headerBracket = 0
+let headerHash = 0
 
 /**
  * The id of a header as Go writes it, `goroutine 18 [chan receive, 2 minutes]:` from the line's
@@ -510,10 +508,15 @@ function plainHeader(buf: Buffer, pos: number, end: number): number | undefined 
     id = id * 10 + (buf[p++] as number) - 0x30
   if (p === pos + 10 || buf[p] !== SPACE || buf[p + 1] !== OPEN_BRACKET) return undefined
   // The regex's bracket holds no ']' and the line no later 'goroutine ' (it reads the last).
-  for (let q = p + 2; q < end - 2; q++)
-    if (buf[q] === CLOSE_BRACKET || (buf[q] === 0x67 && startsWith(buf, q, end, 'goroutine ')))
+  let hash = end - p
+  for (let q = p + 2; q < end - 2; q++) {
+    const c = buf[q] as number
+    if (c === CLOSE_BRACKET || (c === 0x67 && startsWith(buf, q, end, 'goroutine ')))
       return undefined
+    hash = Math.imul(hash ^ c, 0x01000193)
+  }
   headerBracket = p + 2
+  headerHash = hash
   return id
 }
 
@@ -545,20 +548,26 @@ function newRecord(
     parsed = parseBracket(bracket)
     seen.set(bracket, parsed)
   }
-  return recordOf(id, parsed)
+  return recordOf(id, parsed, [])
 }
 
 /** A goroutine's record with the fields of its parsed bracket. */
-function recordOf(id: number, parsed: GoroutineRecord): GoroutineRecord {
+function recordOf(
+  id: number,
+  parsed: GoroutineRecord,
+  frames: number[],
+  createdBy = -1,
+  elided = false,
+): GoroutineRecord {
   return {
     count: 1,
     id,
     state: parsed.state,
     waitMinutes: parsed.waitMinutes,
     locked: parsed.locked,
-    frames: [],
-    createdBy: -1,
-    elided: false,
+    frames,
+    createdBy,
+    elided,
   }
 }
 
