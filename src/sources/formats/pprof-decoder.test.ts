@@ -94,6 +94,46 @@ test('location ids that are not 1..n, including ids past 2^32, resolve to the ri
   assert.deepEqual(frames(again, 1), ['main.other', 'main.main'])
 })
 
+test('location ids of one to four varint bytes, at the edges of each length, name the right frames', () => {
+  const p = buildProfile([
+    { stack: ['main.a', 'main.b', 'main.c'], values: [10] },
+    { stack: ['main.d', 'main.e', 'main.f', 'main.g'], values: [20] },
+  ])
+  const ids = [127, 128, 16_383, 16_384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1]
+  assert.equal(p.locations.id.length, ids.length)
+  const bytes = encodeProfile({ ...p, locations: { ...p.locations, id: Float64Array.from(ids) } })
+  const stored = new ProfileDecoder('x')
+  stored.push(bytes)
+  const again = stored.finish()
+  const name = (profile: Omit<Profile, 'samples'>, l: number) =>
+    profile.functions.name[
+      profile.locations.lineFunction[profile.locations.lineStart[l] as number] as number
+    ]
+  const stacks = [
+    ['main.a', 'main.b', 'main.c'],
+    ['main.d', 'main.e', 'main.f', 'main.g'],
+  ]
+  stacks.forEach((stack, s) => {
+    const { location, locationStart } = again.samples
+    const frames = location.subarray(locationStart[s], locationStart[s + 1])
+    assert.deepEqual(
+      [...frames].map(l => name(again, l)),
+      stack,
+    )
+  })
+  // And as the passes of `profile top` decode them again (keepSamples: false), whole and leaf.
+  const unstored = new ProfileDecoder('x', 0, { keepSamples: false })
+  unstored.push(bytes)
+  const { samples: _none, ...tables } = unstored.finish()
+  for (const leafOnly of [false, true]) {
+    const seen: string[][] = []
+    unstored.samples(tables).forEach(0, leafOnly, (location, from, to) => {
+      seen.push([...location.subarray(from, to)].map(l => name(tables, l) as string))
+    })
+    assert.deepEqual(seen, leafOnly ? stacks.map(s => s.slice(0, 1)) : stacks)
+  }
+})
+
 test('an input that ends inside a field is refused at finish, not decoded short', () => {
   const raw = raws[0]?.raw as Uint8Array
   const decoder = new ProfileDecoder('x')

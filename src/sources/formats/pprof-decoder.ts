@@ -379,7 +379,7 @@ export class ProfileDecoder {
           let max = this.locationMax
           if (n + (packedEnd - p) > ids.length) ids = grow(ids, n + (packedEnd - p))
           while (p < packedEnd) {
-            // One- and two-byte ids (below 16384) are most of a profile's: read here, straight.
+            // One- to three-byte ids (below 2^21) are nearly all of a profile's: read here, straight.
             const b0 = buf[p] as number
             let v: number
             if (b0 < 0x80) {
@@ -388,6 +388,13 @@ export class ProfileDecoder {
             } else if ((buf[p + 1] as number) < 0x80) {
               v = (b0 & 0x7f) | ((buf[p + 1] as number) << 7)
               p += 2
+            } else if ((buf[p + 2] as number) < 0x80) {
+              // Three bytes (below 2^21): the ids of a profile with 16,384 locations or more.
+              v =
+                (b0 & 0x7f) |
+                (((buf[p + 1] as number) & 0x7f) << 7) |
+                ((buf[p + 2] as number) << 14)
+              p += 3
             } else {
               v = shortVarint(buf, p)
               if (v >= 0) p = shortEnd
