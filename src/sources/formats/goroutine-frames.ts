@@ -56,6 +56,9 @@ const KEY_LINES = 8
 const MAX_BLOCK = 1 << 16
 /** Blocks made before block() stops making them for a dump whose blocks match too few. */
 const BLOCKS_TRIED = 256
+/** The store's bytes blocks may take, at most (the two 200k-goroutine bench dumps take 0.3 and
+ * 0.7 MiB). */
+const BLOCK_BYTES = 16 << 20
 
 /** How a file line was cut: nowhere, at ' +0x', or at ' fp=' (a line without ' +0x'). */
 enum Cut {
@@ -168,6 +171,8 @@ export class FrameMatcher {
   private readonly recordedArgs: number[] = []
   private blockHits = 0
   private blocksMade = 0
+  /** Bytes of the store the blocks made hold. */
+  private blockBytes = 0
   /** Where the lines block() matched end (past the blank line after them). */
   blockEnd = 0
 
@@ -216,7 +221,12 @@ export class FrameMatcher {
       }
     // Goroutines that share no stack (an id argument in each, at any pointer) would each make
     // a block no other matches: past BLOCKS_TRIED blocks made with fewer matches, none is made.
-    if (this.blocksMade < BLOCKS_TRIED || this.blockHits >= this.blocksMade) {
+    // Nor past BLOCK_BYTES of them: a dump whose every stack recurs once would copy half of
+    // itself into blocks.
+    if (
+      (this.blocksMade < BLOCKS_TRIED || this.blockHits >= this.blocksMade) &&
+      this.blockBytes < BLOCK_BYTES
+    ) {
       this.recording = start
       this.recordingKey = key
       this.recordedArgs.length = 0
@@ -254,6 +264,7 @@ export class FrameMatcher {
     }
     for (let q = from; q < end; q++) this.store[o++] = bytes[q] as number
     this.stored = o
+    this.blockBytes += o - at
     const literals: number[] = []
     let run = at
     for (const star of stars) {
