@@ -379,7 +379,7 @@ export class ProfileDecoder {
           let max = this.locationMax
           if (n + (packedEnd - p) > ids.length) ids = grow(ids, n + (packedEnd - p))
           while (p < packedEnd) {
-            // One- to three-byte ids (below 2^21) are nearly all of a profile's: read here, straight.
+            // One- to three-byte ids (below 2^21), nearly all of a profile's: read here, straight.
             const b0 = buf[p] as number
             let v: number
             if (b0 < 0x80) {
