@@ -154,6 +154,9 @@ export interface MeasuredRatio {
   nextGC: number
 }
 
+/** The cycle had a heap goal: one was read, and it is not GC-off's. */
+const hasGoal = (cycle: GcCycle) => cycle.nextGC > 0 && cycle.nextGC < GC_OFF_GOAL
+
 /**
  * The heap goal's multiple from what was allocated between samples in different cycles, for
  * windows in which no cycle is sampled twice (cycles shorter than the sampling interval). A cycle
@@ -180,8 +183,7 @@ function allocatedRatio(
     const b = after.samples[0]
     const k = after.numGC - before.numGC
     if (a?.totalAlloc === undefined || b?.totalAlloc === undefined || k < 1) continue
-    if (!(before.nextGC > 0 && before.nextGC < GC_OFF_GOAL)) continue
-    if (!(after.nextGC > 0 && after.nextGC < GC_OFF_GOAL)) continue
+    if (!hasGoal(before) || !hasGoal(after)) continue
     const allocated = b.totalAlloc - a.totalAlloc
     if (!(allocated > 0)) continue
     collections += k
@@ -189,8 +191,9 @@ function allocatedRatio(
       before.nextGC - a.heapAlloc + (k - 1) * after.nextGC + b.heapAlloc - allocated
     goalTimesCollections += k * after.nextGC
   }
+  if (collections === 0) return undefined
   const heap = heapTimesCollections / collections
-  if (collections === 0 || !(heap > 0)) return undefined
+  if (!(heap > 0)) return undefined
   const nextGC = goalTimesCollections / collections
   return { ratio: nextGC / heap, heapAfterGc: heap, nextGC }
 }
@@ -203,7 +206,7 @@ function allocatedRatio(
  */
 export function measuredGoalRatio(cycles: readonly GcCycle[]): MeasuredRatio | undefined {
   const measured = cycles
-    .filter(c => c.nextGC > 0 && c.nextGC < GC_OFF_GOAL)
+    .filter(hasGoal)
     .map(c => ({ cycle: c, after: heapAfterGc(c) }))
     .filter(m => m.after.bytes > 0)
     .map(m => ({ ...m, ratio: m.cycle.nextGC / m.after.bytes }))
