@@ -265,13 +265,7 @@ export class FrameMatcher {
     for (let q = from; q < end; q++) this.store[o++] = bytes[q] as number
     this.stored = o
     this.blockBytes += o - at
-    const literals: number[] = []
-    let run = at
-    for (const star of stars) {
-      literals.push(run, star - run)
-      run = star + 1
-    }
-    literals.push(run, o - run)
+    const literals = cutAtStars(at, o, stars)
     let lines = 0
     for (let q = start; q < end; q++) if (bytes[q] === NEWLINE) lines++
     const b: Block = { literals, frames: shared, createdBy, elided, lines }
@@ -469,14 +463,8 @@ export class FrameMatcher {
     const stars: number[] = []
     const at = this.stored
     const frame = this.maskedFrame(s, callStart, callEnd, fileStart, start, end - start, stars)
-    // The masked bytes, kept at `at`, cut at the stars.
-    const literals: number[] = []
-    let from = at
-    for (const star of stars) {
-      literals.push(from, star - from)
-      from = star + 1
-    }
-    literals.push(from, this.stored - from)
+    // The masked bytes, kept at `at`.
+    const literals = cutAtStars(at, this.stored, stars)
     templates.unshift({ literals, frame })
     if (templates.length > SCAN) templates.pop()
     return frame
@@ -783,6 +771,21 @@ export function lastOpenParen(buf: Buffer, view: DataView, from: number, end: nu
   }
   for (p--; p >= from; p--) if (buf[p] === 0x28) return p
   return -1
+}
+
+/**
+ * The store's masked bytes [at, end) cut at the '*'s written at `stars`: the literal runs between
+ * them as [start, length] pairs, what Template and Block keep.
+ */
+function cutAtStars(at: number, end: number, stars: readonly number[]): number[] {
+  const literals: number[] = []
+  let from = at
+  for (const star of stars) {
+    literals.push(from, star - from)
+    from = star + 1
+  }
+  literals.push(from, end - from)
+  return literals
 }
 
 /** A 32-bit hash of bytes[start, start + length), the same for the same bytes in any buffer. */

@@ -271,12 +271,7 @@ export class GoroutineTextParser {
     const known = this.bracketBytes.get(hash)
     if (known !== undefined)
       for (const b of known) if (sameBytes(buf, start, b.bytes, length)) return b.parsed
-    const bracket = buf.toString('utf8', start, end)
-    let parsed = this.brackets.get(bracket)
-    if (parsed === undefined) {
-      parsed = parseBracket(bracket)
-      this.brackets.set(bracket, parsed)
-    }
+    const parsed = bracketOf(buf.toString('utf8', start, end), this.brackets)
     const entry = { bytes: Buffer.from(buf.subarray(start, end)), parsed }
     if (known === undefined) this.bracketBytes.set(hash, [entry])
     else known.push(entry)
@@ -543,12 +538,17 @@ function newRecord(
   bracket: string,
   seen: Map<string, GoroutineRecord>,
 ): GoroutineRecord {
+  return recordOf(id, bracketOf(bracket, seen), [])
+}
+
+/** The bracket taken apart, once for each distinct one (`seen`). */
+function bracketOf(bracket: string, seen: Map<string, GoroutineRecord>): GoroutineRecord {
   let parsed = seen.get(bracket)
   if (parsed === undefined) {
     parsed = parseBracket(bracket)
     seen.set(bracket, parsed)
   }
-  return recordOf(id, parsed, [])
+  return parsed
 }
 
 /** A goroutine's record with the fields of its parsed bracket. */
