@@ -31,18 +31,24 @@ export interface Command {
  * minute and the other's in a busy one); the best wall time and highest peak RSS of each.
  */
 export function measureInterleaved(commands: Command[], runs: number): Measurement[] {
-  for (const c of commands) measureOnce(c.label, c.command, c.args)
-  const all = commands.map(() => [] as Measurement[])
-  for (let round = 0; round < runs; round++)
-    for (const [i, c] of commands.entries())
-      for (let k = 0; k < (c.repeat ?? 1); k++)
-        all[i]?.push(measureOnce(c.label, c.command, c.args))
+  const all = measureInTurns(commands, runs)
   return commands.map((c, i) => ({
     label: `${c.label} (best of ${runs * (c.repeat ?? 1)})`,
     seconds: Math.min(...(all[i] ?? []).map(m => m.seconds)),
     peakRssBytes: Math.max(...(all[i] ?? []).map(m => m.peakRssBytes)),
     exitCode: 0,
   }))
+}
+
+/** measureInterleaved's runs, every one: for each command, its measurements in order. */
+export function measureInTurns(commands: Command[], runs: number): Measurement[][] {
+  for (const c of commands) measureOnce(c.label, c.command, c.args)
+  const all = commands.map(() => [] as Measurement[])
+  for (let round = 0; round < runs; round++)
+    for (const [i, c] of commands.entries())
+      for (let k = 0; k < (c.repeat ?? 1); k++)
+        all[i]?.push(measureOnce(c.label, c.command, c.args))
+  return all
 }
 
 export function measure(label: string, command: string, args: string[], runs = 1): Measurement {
