@@ -14,17 +14,20 @@ import { type Profile, sampleTypeIndex, type ValueType } from './heap-profile.ts
 export type ProfileTables = Omit<Profile, 'samples'>
 
 /**
- * The samples as top reads them, pass after pass: each forEach calls `visit` once per sample in
- * order, with its location indexes locations[from..to) (leaf first) and its value of sample type
- * `typeIndex` at values[at] (an index, not the number: a double passed to a call is boxed, 16
- * bytes of garbage a sample, until the code is optimised). `leafOnly` says the pass reads the
- * leaf alone, so a source may stop at it. The model's samples are one source (modelSamples); the
- * pprof decoder's bytes, decoded per pass without storing the frames, are another (`profile top`).
+ * The samples as top reads them, in three kinds of pass, each over every sample in order. The
+ * model's samples are one source (modelSamples); the pprof decoder's bytes, decoded per pass
+ * without storing the frames, are another (`profile top`), whose passes read only what each
+ * needs. Only values of sample type `typeIndex` count, and samples whose value is zero are
+ * skipped by leafSums and markFrames.
  */
 export interface TopSamples {
+  /**
+   * Every sample's location indexes locations[from..to) (leaf first) and its value at values[at]
+   * (an index, not the number: a double passed to a call is boxed, 16 bytes of garbage a sample,
+   * until the code is optimised).
+   */
   forEach(
     typeIndex: number,
-    leafOnly: boolean,
     visit: (
       locations: Uint32Array,
       from: number,
@@ -33,6 +36,33 @@ export interface TopSamples {
       at: number,
     ) => void,
   ): void
+  /**
+   * The values summed by each sample's first location (its leaf), over `locationCount`
+   * locations, and the sum of |value| over all samples. A source may read no more of a sample
+   * than its leaf and values: a pass that reads every frame (forEach or markFrames) follows.
+   */
+  leafSums(typeIndex: number, locationCount: number): LeafSums
+  /**
+   * For each frame of each sample with a non-zero value v, by its location l: state[l] 0 becomes
+   * 1 (seen); 1 stays; 2 and 3 become 3 and visit(l, v, s) is called, s numbering the sample
+   * (a location on a stack twice is visited twice). One read of a byte per frame, for the cum of
+   * the few nodes a table shows (heap-top's shownCumPass).
+   */
+  markFrames(
+    typeIndex: number,
+    state: Uint8Array,
+    visit: (location: number, value: number, sample: number) => void,
+  ): void
+}
+
+export interface LeafSums {
+  /** By location index: the sum of the values of the samples whose leaf it is. */
+  byLocation: Float64Array
+  /** Sum of |value| over all samples. */
+  total: number
+  /** Some value is above zero; some is below (a diff's). */
+  positive: boolean
+  negative: boolean
 }
 
 /** The stored samples of `profile` as a TopSamples. */
@@ -40,7 +70,7 @@ export function modelSamples(profile: Profile): TopSamples {
   const { values, location, locationStart, count } = profile.samples
   const width = profile.sampleTypes.length
   return {
-    forEach(typeIndex, _leafOnly, visit) {
+    forEach(typeIndex, visit) {
       for (let s = 0; s < count; s++)
         visit(
           location,
@@ -50,7 +80,49 @@ export function modelSamples(profile: Profile): TopSamples {
           s * width + typeIndex,
         )
     },
+    leafSums(typeIndex, locationCount) {
+      const sums = emptyLeafSums(locationCount)
+      for (let s = 0; s < count; s++) {
+        const v = values[s * width + typeIndex] as number
+        const from = locationStart[s] as number
+        addToLeafSums(
+          sums,
+          from < (locationStart[s + 1] as number) ? (location[from] as number) : -1,
+          v,
+        )
+      }
+      return sums
+    },
+    markFrames(typeIndex, state, visit) {
+      for (let s = 0; s < count; s++) {
+        const v = values[s * width + typeIndex] as number
+        if (v === 0) continue
+        for (let i = locationStart[s] as number; i < (locationStart[s + 1] as number); i++) {
+          const l = location[i] as number
+          const seen = state[l] as number
+          if (seen === 1) continue
+          if (seen === 0) state[l] = 1
+          else {
+            state[l] = 3
+            visit(l, v, s)
+          }
+        }
+      }
+    },
   }
+}
+
+export function emptyLeafSums(locationCount: number): LeafSums {
+  return { byLocation: new Float64Array(locationCount), total: 0, positive: false, negative: false }
+}
+
+/** Adds a sample of value `v` whose leaf is location `leaf` (-1: it has no frames) to `sums`. */
+export function addToLeafSums(sums: LeafSums, leaf: number, v: number): void {
+  if (v === 0) return
+  if (v > 0) sums.positive = true
+  else sums.negative = true
+  sums.total += Math.abs(v)
+  if (leaf >= 0) sums.byLocation[leaf] = (sums.byLocation[leaf] as number) + v
 }
 
 export interface TopRow {
@@ -190,23 +262,24 @@ function rows(
   })
 }
 
-/** Flat per node (the innermost line of each sample's first location) and the absolute total. */
+/**
+ * Flat per node (the innermost line of each sample's first location) and the absolute total,
+ * folded from the sums by leaf location: sums of whole numbers (int64 values), exact below 2^53
+ * in any order.
+ */
 function flatPass(samples: TopSamples, graph: NodeGraph, typeIndex: number) {
   const { locNodeStart, locNodes } = graph
+  const { byLocation, total, positive, negative } = samples.leafSums(
+    typeIndex,
+    locNodeStart.length - 1,
+  )
   const flat = new Float64Array(graph.nodeNames.length)
-  let total = 0
-  let positive = false
-  let negative = false
-  samples.forEach(typeIndex, true, (location, from, to, values, at) => {
-    const v = values[at] as number
-    if (v === 0) return
-    if (v > 0) positive = true
-    else negative = true
-    total += Math.abs(v)
-    if (from === to) return
-    const leaf = locNodes[locNodeStart[location[from] as number] as number] as number
+  for (let l = 0; l < byLocation.length; l++) {
+    const v = byLocation[l] as number
+    if (v === 0) continue
+    const leaf = locNodes[locNodeStart[l] as number] as number
     flat[leaf] = (flat[leaf] as number) + v
-  })
+  }
   return { flat, total, mixedSigns: positive && negative }
 }
 
@@ -222,7 +295,7 @@ function cumPass(samples: TopSamples, graph: NodeGraph, typeIndex: number): Floa
   const cum = new Float64Array(nodeCount)
   const stamp = new Int32Array(nodeCount)
   let mark = 0
-  samples.forEach(typeIndex, false, (location, from, to, values, at) => {
+  samples.forEach(typeIndex, (location, from, to, values, at) => {
     const v = values[at] as number
     mark++
     if (v === 0) return
@@ -278,27 +351,14 @@ function shownCumPass(samples: TopSamples, graph: NodeGraph, typeIndex: number, 
     for (let k = locNodeStart[l] as number; k < (locNodeStart[l + 1] as number); k++)
       if ((slot[locNodes[k] as number] as number) >= 0) state[l] = 2
   const cum = new Float64Array(shown.length)
-  const stamp = new Int32Array(shown.length)
-  let mark = 0
-  samples.forEach(typeIndex, false, (location, from, to, values, at) => {
-    const v = values[at] as number
-    mark++
-    if (v === 0) return
-    for (let i = from; i < to; i++) {
-      const loc = location[i] as number
-      const seen = state[loc] as number
-      if (seen === 1) continue
-      if (seen === 0) {
-        state[loc] = 1
-        continue
-      }
-      state[loc] = 3
-      for (let k = locNodeStart[loc] as number; k < (locNodeStart[loc + 1] as number); k++) {
-        const at = slot[locNodes[k] as number] as number
-        if (at >= 0 && stamp[at] !== mark) {
-          stamp[at] = mark
-          cum[at] = (cum[at] as number) + v
-        }
+  // Sample numbers start at 0: a stamp of -1 is no sample's.
+  const stamp = new Int32Array(shown.length).fill(-1)
+  samples.markFrames(typeIndex, state, (loc, v, sample) => {
+    for (let k = locNodeStart[loc] as number; k < (locNodeStart[loc + 1] as number); k++) {
+      const at = slot[locNodes[k] as number] as number
+      if (at >= 0 && stamp[at] !== sample) {
+        stamp[at] = sample
+        cum[at] = (cum[at] as number) + v
       }
     }
   })

@@ -12,7 +12,12 @@
  * Reference: github.com/google/pprof proto/profile.proto; profile/encode.go for the checks.
  */
 import type { Profile } from '../../model/heap-profile.ts'
-import type { ProfileTables, TopSamples } from '../../model/heap-top.ts'
+import {
+  addToLeafSums,
+  emptyLeafSums,
+  type ProfileTables,
+  type TopSamples,
+} from '../../model/heap-top.ts'
 import { type F64Column, f64, grow, type U32Column, u32 } from './pprof-columns.ts'
 import { LocationIndexes, type RawMapping, resolveProfile, WIDE_ID } from './pprof-resolve.ts'
 import { expectWire, fieldEnd, fieldLength, LEN, ProtoError, Reader, VARINT } from './pprof-wire.ts'
@@ -712,24 +717,23 @@ export class ProfileDecoder {
   }
 
   /**
-   * The leaf and the values of a sample as Go writes it (packed ids, then `width` packed values),
-   * into the one-sample columns, reading none of its other frames; false for any other shape,
-   * which sample() then reads. Checks nothing it skips: a pass that reads every frame follows.
+   * A sample as Go writes it (packed ids, `width` packed values, then labels of short lengths):
+   * its values read into the one-sample columns, its ids left for the caller to read from
+   * goIdsStart to goIdsEnd. False for any other shape, which sample() then reads. Reads no id.
    */
-  private leafSample(buf: Uint8Array, start: number, end: number, width: number): boolean {
+  private goSample(buf: Uint8Array, start: number, end: number, width: number): boolean {
     if (buf[start] !== 0x0a) return false
     const length = shortVarint(buf, start + 1)
-    const idsEnd = shortEnd + length
-    if (length <= 0 || idsEnd > end) return false
-    const id = shortVarint(buf, shortEnd)
-    if (id < 0 || shortEnd > idsEnd || buf[idsEnd] !== 0x12) return false
+    const idsStart = shortEnd
+    const idsEnd = idsStart + length
+    if (length < 0 || idsEnd >= end || buf[idsEnd] !== 0x12) return false
     const valuesLength = shortVarint(buf, idsEnd + 1)
     let p = shortEnd
     const valuesEnd = p + valuesLength
     if (valuesLength < 0 || valuesEnd > end) return false
     const values = this.values.data
     let n = 0
-    while (p < valuesEnd && n < values.length) {
+    while (p < valuesEnd && n < width) {
       let v = shortVarint(buf, p)
       if (v >= 0) p = shortEnd
       else {
@@ -739,49 +743,166 @@ export class ProfileDecoder {
       values[n++] = v
     }
     if (p !== valuesEnd || n !== width) return false
-    this.values.length = n
-    this.width = n
-    this.locationIds[0] = (id - 1) >>> 0
-    this.locationMax = (id - 1) >>> 0
-    this.locationLen = 1
+    // Labels, skipped as sample() skips them: each must lie within the sample.
+    while (p < end) {
+      const labelLength = buf[p + 1] as number
+      if (buf[p] !== 0x1a || labelLength >= 0x80 || p + 2 + labelLength > end) return false
+      p += 2 + labelLength
+    }
+    this.goIdsStart = idsStart
+    this.goIdsEnd = idsEnd
     return true
+  }
+
+  /** Where goSample() found the ids of the sample it read. */
+  private goIdsStart = 0
+  private goIdsEnd = 0
+
+  /**
+   * The sample at whole[start..end) decoded by sample(), with the checks finish() makes on
+   * stored samples: its width against the sample types', its ids resolved to location indexes
+   * (locationIds[0..locationLen)). Throws ProtoError.
+   */
+  private decodeSample(start: number, end: number, width: number, indexes: LocationIndexes) {
+    this.locationLen = 0
+    this.locationMax = 0
+    this.values.length = 0
+    this.width = -1
+    if (this.wideIds.size > 0) this.wideIds.clear()
+    this.sample(this.whole as Buffer, start, end)
+    if (this.width !== width)
+      throw new ProtoError(`a sample has ${this.width} values for ${width} sample types`)
+    indexes.resolve(this.locationIds, this.locationLen, this.locationMax, this.wideIds)
   }
 
   /**
    * With keepSamples: false, the samples of `profile` (what finish() returned) as bytes decoded
    * again on each pass, with the checks finish() makes on stored samples: their width against
-   * the sample types, their location ids against the locations. Throws ProtoError.
+   * the sample types, their location ids against the locations. Throws ProtoError. Where Go
+   * numbered the locations 1..n and wrote the sample in its shape (goSample), leafSums reads the
+   * leaf alone and markFrames reads each id straight from the bytes, storing none: a deep
+   * profile's 5.2M frames, one pass each.
    */
   samples(profile: ProfileTables): TopSamples {
     const { spans, whole } = this
     if (!spans || !whole) throw new Error('samples() needs keepSamples: false and bytes pushed')
     const width = profile.sampleTypes.length
     const indexes = new LocationIndexes(profile.locations.id)
+    const count = profile.locations.id.length
+    const straight = indexes.dense
     const bounds = spans.trimmed()
+    const values = () => this.values.data
     return {
-      forEach: (typeIndex, leafOnly, visit) => {
-        this.width = -1
+      forEach: (typeIndex, visit) => {
         this.sampleCount = 0
         for (let k = 0; k < bounds.length; k += 2) {
-          this.locationLen = 0
-          this.locationMax = 0
-          this.values.length = 0
-          if (this.wideIds.size > 0) this.wideIds.clear()
+          this.decodeSample(bounds[k] as number, bounds[k + 1] as number, width, indexes)
+          visit(this.locationIds, 0, this.locationLen, values(), typeIndex)
+        }
+      },
+      leafSums: (typeIndex, locationCount) => {
+        const sums = emptyLeafSums(locationCount)
+        this.sampleCount = 0
+        for (let k = 0; k < bounds.length; k += 2) {
           const start = bounds[k] as number
           const end = bounds[k + 1] as number
-          if (!leafOnly || !this.leafSample(whole, start, end, width)) {
-            this.sample(whole, start, end)
+          if (straight && this.goSample(whole, start, end, width)) {
+            const v = values()[typeIndex] as number
+            if (this.goIdsStart === this.goIdsEnd) {
+              addToLeafSums(sums, -1, v)
+              continue
+            }
+            const id = shortVarint(whole, this.goIdsStart)
+            if (id >= 1 && id <= count) {
+              addToLeafSums(sums, id - 1, v)
+              continue
+            }
           }
-          if (this.width !== width)
-            throw new ProtoError(`a sample has ${this.width} values for ${width} sample types`)
+          // Any other shape, or a leaf its bytes alone do not place: decoded, with its errors.
+          this.decodeSample(start, end, width, indexes)
+          const leaf = this.locationLen > 0 ? (this.locationIds[0] as number) : -1
+          addToLeafSums(sums, leaf, values()[typeIndex] as number)
+        }
+        return sums
+      },
+      markFrames: (typeIndex, state, visit) => {
+        this.sampleCount = 0
+        for (let k = 0; k < bounds.length; k += 2) {
+          const start = bounds[k] as number
+          const end = bounds[k + 1] as number
+          const sample = k >>> 1
+          if (straight && this.goSample(whole, start, end, width)) {
+            // A sample of value zero marks nothing, but its ids are checked all the same.
+            const v = values()[typeIndex] as number
+            if (this.markIds(whole, this.goIdsStart, this.goIdsEnd, count, state, v, sample, visit))
+              continue
+          }
+          // Any other shape, or ids read straight that name no location: decoded, with its
+          // errors. Marking again what markIds marked changes nothing: 0 and 2 became 1 and 3.
+          this.decodeSample(start, end, width, indexes)
+          const v = values()[typeIndex] as number
+          if (v === 0) continue
           const ids = this.locationIds
-          const frames = this.locationLen
-          const to = leafOnly && frames > 0 ? 1 : frames
-          indexes.resolve(ids, to, this.locationMax, this.wideIds)
-          visit(ids, 0, to, this.values.data, typeIndex)
+          for (let i = 0; i < this.locationLen; i++) {
+            const l = ids[i] as number
+            const seen = state[l] as number
+            if (seen === 1) continue
+            if (seen === 0) state[l] = 1
+            else {
+              state[l] = 3
+              visit(l, v, sample)
+            }
+          }
         }
       },
     }
+  }
+
+  /**
+   * markFrames over the packed ids buf[from..end) of one sample of value v (0: checked, not
+   * marked), read straight into locations 1..count; false, having marked some, at an id that
+   * names none or a varint that overruns the field (the sample is then decoded for its error).
+   */
+  private markIds(
+    buf: Uint8Array,
+    from: number,
+    end: number,
+    count: number,
+    state: Uint8Array,
+    v: number,
+    sample: number,
+    visit: (location: number, value: number, sample: number) => void,
+  ): boolean {
+    let p = from
+    while (p < end) {
+      // One- to three-byte ids, nearly all of a profile's, inline; longer ones by the Reader.
+      const b0 = buf[p] as number
+      let id: number
+      if (b0 < 0x80) {
+        id = b0
+        p++
+      } else if ((buf[p + 1] as number) < 0x80) {
+        id = (b0 & 0x7f) | ((buf[p + 1] as number) << 7)
+        p += 2
+      } else if ((buf[p + 2] as number) < 0x80) {
+        id = (b0 & 0x7f) | (((buf[p + 1] as number) & 0x7f) << 7) | ((buf[p + 2] as number) << 14)
+        p += 3
+      } else {
+        id = shortVarint(buf, p)
+        p = shortEnd
+      }
+      if (id < 1 || id > count || p > end) return false
+      if (v === 0) continue
+      const l = id - 1
+      const seen = state[l] as number
+      if (seen === 1) continue
+      if (seen === 0) state[l] = 1
+      else {
+        state[l] = 3
+        visit(l, v, sample)
+      }
+    }
+    return true
   }
 }
 

@@ -192,10 +192,13 @@ function sampleLocations(raw: RawProfile): Uint32Array {
 export class LocationIndexes {
   private readonly index: IdIndex | undefined
   private readonly count: number
+  /** The locations are numbered 1..n, as Go numbers them: id − 1 is the index. */
+  readonly dense: boolean
   constructor(locationIds: Float64Array) {
     this.count = locationIds.length
     let dense = true
     for (let i = 0; i < locationIds.length && dense; i++) dense = locationIds[i] === i + 1
+    this.dense = dense
     this.index = dense ? undefined : new IdIndex(locationIds, 'location')
   }
   /** ids[0..n), whose largest is `max`; throws ProtoError for an id that names no location. */

@@ -346,6 +346,129 @@ test('top of the samples unstored reads ids not numbered 1..n, ids past 2^32 and
   }
 })
 
+test('top of the samples unstored reads samples of every shape, and refuses ids that name no location, in a profile numbered 1..n', async () => {
+  // Numbered 1..n, as Go numbers locations: the passes read Go's shape of a sample straight from
+  // its bytes and decode any other; both must give the model's report, or its error.
+  const p = buildProfile(
+    [
+      { stack: ['main.walk', 'main.walk', 'main.main'], values: [100, 1] },
+      { stack: ['main.grow|main.cache', 'main.walk', 'main.main'], values: [-30, 2] },
+      { stack: ['main.shrink', 'main.main'], values: [30, 0] },
+      { stack: ['main.grow|main.cache', 'main.main'], values: [0, 7] },
+      { stack: [], values: [5, 5] },
+      // 2,400 locations more: ids of two bytes, and a varint cut by its field's end that reads
+      // as an id (0x82 then the values' tag, 0x12: 2,306).
+      { stack: Array.from({ length: 2400 }, (_, i) => `main.f${i}`), values: [1, 1] },
+    ],
+    [
+      { type: 'inuse_space', unit: 'bytes' },
+      { type: 'inuse_objects', unit: 'count' },
+    ],
+  )
+  assert.deepEqual([...p.locations.id.subarray(0, 5)], [1, 2, 3, 4, 5])
+  assert.equal(p.locations.id.length, 2404)
+  const bytes = Buffer.from(encodeProfile(p))
+  // int64 as protobuf writes it: a negative value is 2^64 + v, ten bytes.
+  const varint = (v: number) => {
+    let n = BigInt.asUintN(64, BigInt(v))
+    const out: number[] = []
+    for (; n >= 0x80n; n >>= 7n) out.push(Number(n & 0x7fn) | 0x80)
+    out.push(Number(n))
+    return out
+  }
+  const field = (tag: number, body: number[]) => [tag, ...varint(body.length), ...body]
+  const packed = (tag: number, values: number[]) => field(tag, values.flatMap(varint))
+  // The profile with its sample `at` (a top-level field 2) written as `body`.
+  const withSample = (at: number, body: number[]) => {
+    const parts: Buffer[] = []
+    let seen = 0
+    for (let pos = 0; pos < bytes.length; ) {
+      const tag = bytes[pos] as number
+      let length = 0
+      let start = pos + 1
+      for (let shift = 1; ; shift *= 128) {
+        const b = bytes[start++] as number
+        length += (b & 0x7f) * shift
+        if (b < 0x80) break
+      }
+      // A varint field's value was read as if a length: it ends there.
+      const end = (tag & 7) === 2 ? start + length : start
+      parts.push(
+        tag === 0x12 && seen++ === at ? Buffer.from(field(0x12, body)) : bytes.subarray(pos, end),
+      )
+      pos = end
+    }
+    return Buffer.concat(parts)
+  }
+  const shapes: [string, Uint8Array][] = [
+    ['as Go writes them', bytes],
+    ['ids unpacked', withSample(0, [0x08, 1, 0x08, 1, 0x08, 2, ...packed(0x12, [100, 1])])],
+    ['values before ids', withSample(1, [...packed(0x12, [-30, 2]), ...packed(0x0a, [3, 1, 2])])],
+    [
+      'an unknown field',
+      withSample(2, [...packed(0x0a, [4, 2]), ...packed(0x12, [30, 0]), 0x48, 1]),
+    ],
+    [
+      'a long label',
+      withSample(2, [
+        ...packed(0x0a, [4, 2]),
+        ...packed(0x12, [30, 0]),
+        ...field(0x1a, field(0x7a, Array(200).fill(1))),
+      ]),
+    ],
+    ['an empty ids field', withSample(4, [...packed(0x0a, []), ...packed(0x12, [5, 5])])],
+    [
+      'a leaf that names no location',
+      withSample(2, [...packed(0x0a, [2405, 2]), ...packed(0x12, [30, 0])]),
+    ],
+    [
+      'a caller that names no location',
+      withSample(2, [...packed(0x0a, [4, 2, 99_999]), ...packed(0x12, [30, 0])]),
+    ],
+    ['location id 0', withSample(1, [...packed(0x0a, [3, 0]), ...packed(0x12, [-30, 2])])],
+    [
+      'an id of five bytes',
+      withSample(0, [...packed(0x0a, [1, 2 ** 30]), ...packed(0x12, [100, 1])]),
+    ],
+    ['an id past its field', withSample(0, [0x0a, 2, 1, 0x82, 0x12, 2, 100, 1])],
+    [
+      'a label past its sample',
+      withSample(2, [...packed(0x0a, [4, 2]), ...packed(0x12, [30, 0]), 0x1a, 5, 1]),
+    ],
+  ]
+  // A report, or the one line of the InputError refusing the input.
+  const outcome = async (run: () => unknown) => {
+    try {
+      return await run()
+    } catch (error) {
+      assert.ok(error instanceof InputError, String(error))
+      return error.message
+    }
+  }
+  const refused = new Set<string>()
+  // Both sample types: inuse_objects has no negative value, so its flat tops take the shown
+  // rows' pass (markFrames), the other the pass over every node (forEach).
+  const cases = topCases.flatMap(c => ['0', '1'].map(sampleType => ({ ...c, sampleType })))
+  for (const [what, input] of shapes)
+    for (const options of cases) {
+      const model = parsePprof.bind(undefined, input, 'dense.pb', undefined, { labels: false })
+      const expected = await outcome(() => heapTop(model(), options))
+      if (typeof expected === 'string') refused.add(what)
+      for (const way of waysIn(input, 'dense.pb'))
+        assert.deepEqual(
+          await outcome(() => way(options)),
+          expected,
+          `${what} ${JSON.stringify(options)}`,
+        )
+    }
+  assert.deepEqual(
+    [...refused],
+    shapes
+      .map(([what]) => what)
+      .filter(what => / no location|location id 0|five bytes| past its /.test(what)),
+  )
+})
+
 test('top of the samples unstored rejects every hostile input with the line parsePprof gives', async () => {
   for (const [what, bytes] of hostile) {
     const gzipped = bytes[0] === 0x1f ? bytes : gzipSync(bytes)

@@ -138,9 +138,13 @@ function unstored(
 function passesOf(decoder: ProfileDecoder): { profile: ProfileTables; samples: TopSamples } {
   const { samples: _none, ...profile } = decoder.finish()
   const passes = decoder.samples(profile)
+  const { source } = decoder
   const samples: TopSamples = {
-    forEach: (typeIndex, leafOnly, visit) =>
-      namingSource(decoder.source, () => passes.forEach(typeIndex, leafOnly, visit)),
+    forEach: (typeIndex, visit) => namingSource(source, () => passes.forEach(typeIndex, visit)),
+    leafSums: (typeIndex, locationCount) =>
+      namingSource(source, () => passes.leafSums(typeIndex, locationCount)),
+    markFrames: (typeIndex, state, visit) =>
+      namingSource(source, () => passes.markFrames(typeIndex, state, visit)),
   }
   return { profile, samples }
 }
