@@ -5,12 +5,14 @@
  * beside them. Not part of the test suite:
  *   node --import tsx bench/profile-top.bench.ts          # go on PATH
  *   GO=/usr/lib/go-1.19/bin/go node --import tsx bench/profile-top.bench.ts
+ *   node --import tsx bench/profile-top.bench.ts --shape deep   # one shape (wide or deep)
  * go tool pprof takes 5–20 s a run on the wide file, so this takes a few minutes.
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { floorCommand, floorSteps } from './floor.ts'
 import { writeDeepProfile } from './gen-deep-profile.ts'
 import { writeHeapProfile } from './gen-heap-profile.ts'
@@ -28,20 +30,29 @@ const go = process.env.GO ?? 'go'
 const dir = join(tmpdir(), 'gomemdoctor-bench')
 mkdirSync(dir, { recursive: true })
 
-const shapes = [
+const allShapes = [
   {
+    key: 'wide',
     name: 'wide: 1,000,000 samples 5–24 deep over 100,000 locations',
     file: join(dir, 'heap-1M-samples-v2.pb.gz'),
     write: writeHeapProfile,
     runs: 3,
   },
   {
+    key: 'deep',
     name: 'deep: 120,000 samples 20–59 deep (20,000 leaves × 3 sites × 2 chains)',
     file: join(dir, 'heap-deep.pb.gz'),
     write: writeDeepProfile,
     runs: 5,
   },
 ]
+
+const { values: options } = parseArgs({ options: { shape: { type: 'string' } } })
+const shapes = allShapes.filter(shape => options.shape === undefined || shape.key === options.shape)
+if (shapes.length === 0) {
+  console.error(`--shape must be one of ${allShapes.map(shape => shape.key).join(', ')}`)
+  process.exit(2)
+}
 
 buildBundles()
 console.log(machine())
