@@ -4,16 +4,13 @@
  * (gen-grown-profile.ts: a tenth of the samples doubled, a fiftieth gone) as the new one. Not part
  * of the test suite:
  *   node --import tsx bench/profile-diff.bench.ts          # go on PATH; GO=… for another Go
+ *   node --import tsx bench/profile-diff.bench.ts --shape deep   # one shape (wide or deep)
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parsePprof } from '../src/sources/formats/pprof.ts'
 import { encodeProfileGzip } from '../src/sources/formats/pprof-encode.ts'
-import { writeDeepProfile } from './gen-deep-profile.ts'
 import { grownProfile } from './gen-grown-profile.ts'
-import { writeHeapProfile } from './gen-heap-profile.ts'
 import {
   buildBundles,
   goVersion,
@@ -22,22 +19,16 @@ import {
   measureInterleaved,
   report,
 } from './measure.ts'
+import { shapesFromArgs } from './profile-shapes.ts'
 
 const bin = fileURLToPath(new URL('../bin/gomemdoctor.js', import.meta.url))
 const go = process.env.GO ?? 'go'
-const dir = join(tmpdir(), 'gomemdoctor-bench')
-mkdirSync(dir, { recursive: true })
-
-const shapes = [
-  { name: 'wide', file: join(dir, 'heap-1M-samples-v2.pb.gz'), write: writeHeapProfile, runs: 3 },
-  { name: 'deep', file: join(dir, 'heap-deep.pb.gz'), write: writeDeepProfile, runs: 5 },
-]
+const shapes = shapesFromArgs()
 
 buildBundles()
 console.log(machine())
 console.log(`reference: ${goVersion(go)}`)
 for (const shape of shapes) {
-  if (!existsSync(shape.file)) shape.write(shape.file)
   const grown = shape.file.replace(/\.pb\.gz$/, '-grown.pb.gz')
   if (!existsSync(grown))
     writeFileSync(

@@ -8,14 +8,9 @@
  *   node --import tsx bench/profile-top.bench.ts --shape deep   # one shape (wide or deep)
  * go tool pprof takes 5–20 s a run on the wide file, so this takes a few minutes.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { floorCommand, floorSteps } from './floor.ts'
-import { writeDeepProfile } from './gen-deep-profile.ts'
-import { writeHeapProfile } from './gen-heap-profile.ts'
 import {
   buildBundles,
   goVersion,
@@ -24,45 +19,16 @@ import {
   measureInterleaved,
   report,
 } from './measure.ts'
+import { shapesFromArgs } from './profile-shapes.ts'
 
 const bin = fileURLToPath(new URL('../bin/gomemdoctor.js', import.meta.url))
 const go = process.env.GO ?? 'go'
-const dir = join(tmpdir(), 'gomemdoctor-bench')
-mkdirSync(dir, { recursive: true })
-
-const allShapes = [
-  {
-    key: 'wide',
-    name: 'wide: 1,000,000 samples 5–24 deep over 100,000 locations',
-    file: join(dir, 'heap-1M-samples-v2.pb.gz'),
-    write: writeHeapProfile,
-    runs: 3,
-  },
-  {
-    key: 'deep',
-    name: 'deep: 120,000 samples 20–59 deep (20,000 leaves × 3 sites × 2 chains)',
-    file: join(dir, 'heap-deep.pb.gz'),
-    write: writeDeepProfile,
-    runs: 5,
-  },
-]
-
-const { values: options } = parseArgs({ options: { shape: { type: 'string' } } })
-const shapes = allShapes.filter(shape => options.shape === undefined || shape.key === options.shape)
-if (shapes.length === 0) {
-  console.error(`--shape must be one of ${allShapes.map(shape => shape.key).join(', ')}`)
-  process.exit(2)
-}
+const shapes = shapesFromArgs()
 
 buildBundles()
 console.log(machine())
 console.log(`reference: ${goVersion(go)}`)
 for (const shape of shapes) {
-  if (!existsSync(shape.file)) {
-    const started = Date.now()
-    shape.write(shape.file)
-    console.log(`generated ${shape.file} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-  }
   console.log(
     `\n${shape.name}: ${shape.file}, ${(statSync(shape.file).size / 1048576).toFixed(1)} MiB gzipped`,
   )
