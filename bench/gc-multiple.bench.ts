@@ -4,9 +4,10 @@
  * measured NextGC ÷ heap after GC and whether it was an estimate or only a lower bound ("at
  * least"). Two workloads: GOGC 1000 with 256 MiB/s of garbage (a ~2.6 s cycle, sampled twice:
  * extrapolated), and GOGC 400 with 1 GiB/s (a ~0.25 s cycle, never sampled twice: from TotalAlloc
- * and NumGC). `--busy N` runs N busy loops beside it, for the same under load. Not part of the
- * test suite (accuracy, not pass/fail; the e2e tests hold the bounds):
- *   node --import tsx bench/gc-multiple.bench.ts [--runs 4] [--busy 0] [--go go1.19,go1.26,go1.27]
+ * and NumGC). `--busy N` runs N busy loops beside it, for the same under load; `--interval 2s`
+ * samples less often, so that a sample often falls just after a collection, while sweeping still
+ * frees. Not part of the test suite (accuracy, not pass/fail; the e2e tests hold the bounds):
+ *   node --import tsx bench/gc-multiple.bench.ts [--runs 4] [--busy 0] [--interval 1s] [--go go1.19,go1.26,go1.27]
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +21,7 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '4' },
     busy: { type: 'string', default: '0' },
+    interval: { type: 'string', default: '1s' },
     go: { type: 'string' },
   },
 })
@@ -37,7 +39,7 @@ const busy = Array.from({ length: Number(values.busy) }, () =>
   spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }),
 )
 try {
-  console.log(`${machine()} · ${busy.length} busy loops beside`)
+  console.log(`${machine()} · ${busy.length} busy loops beside · samples every ${values.interval}`)
   for (const go of gos)
     for (const workload of workloads) {
       const target = await startScenario('gc-heap-goal', { go, args: workload.args })
@@ -46,7 +48,16 @@ try {
         for (let run = 0; run < runs; run++) {
           const out = execFileSync(
             process.execPath,
-            [bin, 'diagnose', String(target.pid), '--duration', '4s', '--json'],
+            [
+              bin,
+              'diagnose',
+              String(target.pid),
+              '--duration',
+              '4s',
+              '--interval',
+              values.interval,
+              '--json',
+            ],
             { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
           )
           const report = JSON.parse(out) as JsonReport

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { GO119, loadCapture } from '../../test/helpers/capture.ts'
 import { snapshot } from '../../test/helpers/snapshots.ts'
+import { assemble } from '../sources/assemble.ts'
+import { readCaptureDir } from '../sources/transports/capture-dir.ts'
 import {
   type GcCycle,
   gcCycles,
@@ -89,6 +92,35 @@ test('extrapolates the heap after GC back to LastGC along the allocation rate', 
     ).method,
     'lowest HeapAlloc',
   )
+})
+
+test('with TotalAlloc, the heap after GC is what was allocated by its end less what was freed since', () => {
+  // Collection ended at 0; 256 MiB/s allocated; 70 MiB left live. Read 6 ms after it, sweeping
+  // had freed only part of the garbage (HeapAlloc 322); by 2 s all of it: 70 + 256 × 2 = 582.
+  const swept = cycle(0, [], 752 * MiB)
+  swept.samples = [
+    { atMs: 6, heapAlloc: 322 * MiB, totalAlloc: (2000 + 256 * 0.006) * MiB },
+    { atMs: 2000, heapAlloc: 582 * MiB, totalAlloc: (2000 + 512) * MiB },
+  ]
+  const after = heapAfterGc(swept)
+  assert.equal(after.method, 'extrapolated')
+  assert.ok(Math.abs(after.bytes - 70 * MiB) < 1024, String(after.bytes / MiB))
+  // HeapAlloc's own rise would have given 321 MiB: what the samples without TotalAlloc give.
+  for (const s of swept.samples) delete s.totalAlloc
+  assert.ok(heapAfterGc(swept).bytes > 320 * MiB)
+})
+
+test('measures GOGC near 1000 on a real capture whose first sample was read while sweeping', async () => {
+  // go1.26.8, memsick gc-heap-goal, diagnose --interval 2s: the first sample was read 6 ms after
+  // a collection, before sweeping had freed its garbage; measured from HeapAlloc's rise, the
+  // multiple was 2.3 and the diagnosis "healthy".
+  const dir = fileURLToPath(
+    new URL('../../testdata/gc-cycles/go1.26-read-while-sweeping', import.meta.url),
+  )
+  const { captures } = await readCaptureDir(dir)
+  const measured = measuredGoalRatio(gcCycles(assemble(captures).series).cycles)
+  assert.equal(measured?.method, 'extrapolated')
+  assert.ok(measured && measured.ratio > 9 && measured.ratio < 12, JSON.stringify(measured))
 })
 
 test('measures NextGC ÷ heap after GC, and says when it is only a lower bound', () => {

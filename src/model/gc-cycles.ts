@@ -94,17 +94,25 @@ export interface HeapAfterGc {
 
 /**
  * The heap right after the collection that opened the cycle: the live heap (plus what was allocated
- * during marking, which the runtime also counts as marked). Between collections HeapAlloc grows at
- * the allocation rate, so two samples give the rate and the line back to LastGC gives the start.
- * The result never exceeds the lowest HeapAlloc seen, which bounds it from above. A sample's time
- * is when its runtime view was requested (readAtMs); the target reads it a little later, which
- * overstates the heap (by the allocation rate × that delay), and delays that differ between the
- * two samples skew the rate either way. Measured on memsick's gc-heap-goal (a true multiple of
- * 11; bench/gc-multiple.bench.ts) on 2026-12-04: 10.7–11.4 idle, 10.8–11.2 beside six busy loops
- * (go1.19.8, go1.26.8, go1.27.3); with tick times, before readAtMs, it was 8.5–9.6.
+ * during marking, which the runtime also counts as marked). Where two samples of the cycle read
+ * TotalAlloc, it is what was allocated by the collection's end less what had been freed by the
+ * last sample (sweptHeapAfterGc). Else HeapAlloc is followed back to LastGC along its own rate
+ * between two samples. The result never exceeds the lowest HeapAlloc seen, which bounds it from
+ * above. A sample's time is when its runtime view was requested (readAtMs); the target reads it a
+ * little later, which overstates the heap (by the allocation rate × that delay), and delays that
+ * differ between the two samples skew the rate either way. Measured on memsick's gc-heap-goal (a
+ * true multiple of 11; bench/gc-multiple.bench.ts) on 2026-12-04: 10.7–11.4 idle, 10.8–11.2
+ * beside six busy loops (go1.19.8, go1.26.8, go1.27.3); with tick times, before readAtMs, it was
+ * 8.5–9.6. On 2026-12-08, sampling every 2 s (so that a sample often falls just after a
+ * collection): from HeapAlloc's rate, 3.45 once and "healthy" once in 22 runs (go1.26.8,
+ * go1.27.3; CI had failed on a 3.58); from TotalAlloc, 9.9–11.2 in 48 runs on the three Gos, and
+ * 10.5–11.2 in 18 at 1 s beside three busy loops.
  */
 export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
   const lowest = Math.min(...cycle.samples.map(s => s.heapAlloc))
+  const swept = sweptHeapAfterGc(cycle)
+  if (swept !== undefined)
+    return { bytes: Math.max(0, Math.min(lowest, swept)), method: 'extrapolated' }
   const estimates: number[] = []
   for (let i = 0; i + 1 < cycle.samples.length; i++) {
     const a = cycle.samples[i] as GcCycle['samples'][number]
@@ -124,6 +132,34 @@ export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
       ? (estimates[mid] as number)
       : ((estimates[mid - 1] as number) + (estimates[mid] as number)) / 2
   return { bytes: Math.max(0, Math.min(lowest, bytes)), method: 'extrapolated' }
+}
+
+/**
+ * The heap after the collection from TotalAlloc, with the cycle's first and last samples that
+ * read it: TotalAlloc at the collection's end (the first sample's, less the allocation rate
+ * between the two × how long after the end it was read) less TotalAlloc − HeapAlloc at the last,
+ * everything freed by then. Nothing allocated after the collection is freed before the next one,
+ * so once sweeping has freed the collection's garbage (well before a second sample a second
+ * later) that difference is the heap the collection left. HeapAlloc alone is misled by a sample
+ * read while sweeping still frees: it counts the garbage not yet swept, and its rise to the next
+ * sample falls short of what was allocated. On a real go1.26.8 capture
+ * (testdata/gc-cycles/go1.26-read-while-sweeping: read 6 ms after the collection, 322 MiB, then
+ * 582 MiB with 509 MiB allocated) HeapAlloc's rate gave 321 MiB after GC, a multiple of 2.3 for a
+ * true 11, and the diagnosis "healthy"; this gives 71 MiB. undefined with fewer than two such
+ * samples or no time between them.
+ */
+function sweptHeapAfterGc(cycle: GcCycle): number | undefined {
+  const read = cycle.samples.filter(s => s.totalAlloc !== undefined)
+  const first = read[0]
+  const last = read.at(-1)
+  if (!first || !last || first === last) return undefined
+  const span = last.atMs - first.atMs
+  const allocated = (last.totalAlloc as number) - (first.totalAlloc as number)
+  if (!(span > 0) || !(allocated >= 0)) return undefined
+  // A view requested before LastGC shows this cycle, so it was read after the collection ended.
+  const sinceEnd = Math.max(0, first.atMs - cycle.endMs)
+  const allocatedByEnd = (first.totalAlloc as number) - (allocated / span) * sinceEnd
+  return allocatedByEnd - ((last.totalAlloc as number) - last.heapAlloc)
 }
 
 /** The GOGC the environment sets: a number, 'off', or undefined when unset or unparsable. */
