@@ -97,18 +97,37 @@ export function modelSamples(profile: Profile): TopSamples {
       for (let s = 0; s < count; s++) {
         const v = values[s * width + typeIndex] as number
         if (v === 0) continue
-        for (let i = locationStart[s] as number; i < (locationStart[s + 1] as number); i++) {
-          const l = location[i] as number
-          const seen = state[l] as number
-          if (seen === 1) continue
-          if (seen === 0) state[l] = 1
-          else {
-            state[l] = 3
-            visit(l, v, s)
-          }
-        }
+        const from = locationStart[s] as number
+        markLocations(location, from, locationStart[s + 1] as number, state, v, s, visit)
       }
     },
+  }
+}
+
+/**
+ * markFrames' rule over the frames locations[from..to) of one sample of non-zero value `v`
+ * (state 0 becomes 1; 2 and 3 become 3 and call visit), for a source that holds the sample's
+ * location indexes in an array. The pprof decoder applies the same rule to ids it reads straight
+ * from the bytes.
+ */
+export function markLocations(
+  locations: Uint32Array,
+  from: number,
+  to: number,
+  state: Uint8Array,
+  v: number,
+  sample: number,
+  visit: (location: number, value: number, sample: number) => void,
+): void {
+  for (let i = from; i < to; i++) {
+    const l = locations[i] as number
+    const seen = state[l] as number
+    if (seen === 1) continue
+    if (seen === 0) state[l] = 1
+    else {
+      state[l] = 3
+      visit(l, v, sample)
+    }
   }
 }
 

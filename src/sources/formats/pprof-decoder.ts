@@ -15,6 +15,7 @@ import type { Profile } from '../../model/heap-profile.ts'
 import {
   addToLeafSums,
   emptyLeafSums,
+  markLocations,
   type ProfileTables,
   type TopSamples,
 } from '../../model/heap-top.ts'
@@ -841,18 +842,7 @@ export class ProfileDecoder {
           // errors. Marking again what markIds marked changes nothing: 0 and 2 became 1 and 3.
           this.decodeSample(start, end, width, indexes)
           const v = values()[typeIndex] as number
-          if (v === 0) continue
-          const ids = this.locationIds
-          for (let i = 0; i < this.locationLen; i++) {
-            const l = ids[i] as number
-            const seen = state[l] as number
-            if (seen === 1) continue
-            if (seen === 0) state[l] = 1
-            else {
-              state[l] = 3
-              visit(l, v, sample)
-            }
-          }
+          if (v !== 0) markLocations(this.locationIds, 0, this.locationLen, state, v, sample, visit)
         }
       },
     }
