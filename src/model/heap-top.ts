@@ -37,11 +37,11 @@ export interface TopSamples {
     ) => void,
   ): void
   /**
-   * The values summed by each sample's first location (its leaf), over `locationCount`
-   * locations, and the sum of |value| over all samples. A source may read no more of a sample
-   * than its leaf and values: a pass that reads every frame (forEach or markFrames) follows.
+   * The values summed by each sample's first location (its leaf), by location index, and the
+   * sum of |value| over all samples. A source may read no more of a sample than its leaf and
+   * values: a pass that reads every frame (forEach or markFrames) follows.
    */
-  leafSums(typeIndex: number, locationCount: number): LeafSums
+  leafSums(typeIndex: number): LeafSums
   /**
    * For each frame of each sample with a non-zero value v, by its location l: state[l] 0 becomes
    * 1 (seen); 1 stays; 2 and 3 become 3 and visit(l, v, s) is called, s numbering the sample
@@ -80,8 +80,8 @@ export function modelSamples(profile: Profile): TopSamples {
           s * width + typeIndex,
         )
     },
-    leafSums(typeIndex, locationCount) {
-      const sums = emptyLeafSums(locationCount)
+    leafSums(typeIndex) {
+      const sums = emptyLeafSums(profile.locations.id.length)
       for (let s = 0; s < count; s++) {
         const v = values[s * width + typeIndex] as number
         const from = locationStart[s] as number
@@ -288,10 +288,7 @@ function rows(
  */
 function flatPass(samples: TopSamples, graph: NodeGraph, typeIndex: number) {
   const { locNodeStart, locNodes } = graph
-  const { byLocation, total, positive, negative } = samples.leafSums(
-    typeIndex,
-    locNodeStart.length - 1,
-  )
+  const { byLocation, total, positive, negative } = samples.leafSums(typeIndex)
   const flat = new Float64Array(graph.nodeNames.length)
   for (let l = 0; l < byLocation.length; l++) {
     const v = byLocation[l] as number

@@ -801,8 +801,8 @@ export class ProfileDecoder {
           visit(this.locationIds, 0, this.locationLen, values(), typeIndex)
         }
       },
-      leafSums: (typeIndex, locationCount) => {
-        const sums = emptyLeafSums(locationCount)
+      leafSums: typeIndex => {
+        const sums = emptyLeafSums(count)
         this.sampleCount = 0
         for (let k = 0; k < bounds.length; k += 2) {
           const start = bounds[k] as number
@@ -852,6 +852,8 @@ export class ProfileDecoder {
    * markFrames over the packed ids buf[from..end) of one sample of value v (0: checked, not
    * marked), read straight into locations 1..count; false, having marked some, at an id that
    * names none or a varint that overruns the field (the sample is then decoded for its error).
+   * heap-top's markLocations rule, written out here: this loop reads every frame of a deep
+   * profile, and its varints are read inline as sample() reads them.
    */
   private markIds(
     buf: Uint8Array,

@@ -141,8 +141,7 @@ function passesOf(decoder: ProfileDecoder): { profile: ProfileTables; samples: T
   const { source } = decoder
   const samples: TopSamples = {
     forEach: (typeIndex, visit) => namingSource(source, () => passes.forEach(typeIndex, visit)),
-    leafSums: (typeIndex, locationCount) =>
-      namingSource(source, () => passes.leafSums(typeIndex, locationCount)),
+    leafSums: typeIndex => namingSource(source, () => passes.leafSums(typeIndex)),
     markFrames: (typeIndex, state, visit) =>
       namingSource(source, () => passes.markFrames(typeIndex, state, visit)),
   }
