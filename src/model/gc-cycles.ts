@@ -105,8 +105,9 @@ export interface HeapAfterGc {
  * beside six busy loops (go1.19.8, go1.26.8, go1.27.3); with tick times, before readAtMs, it was
  * 8.5–9.6. On 2026-12-08, sampling every 2 s (so that a sample often falls just after a
  * collection): from HeapAlloc's rate, 3.45 once and "healthy" once in 22 runs (go1.26.8,
- * go1.27.3; CI had failed on a 3.58); from TotalAlloc, 9.9–11.2 in 48 runs on the three Gos, and
- * 10.5–11.2 in 18 at 1 s beside three busy loops.
+ * go1.27.3; a scratch loop of `diagnose --interval 2s`; CI had failed on a 3.58); from TotalAlloc,
+ * 9.9–11.2 in `bench/gc-multiple.bench.ts --interval 2s --runs 8` (24 runs, the three Gos) and
+ * 9.8–11.5 in 24 more by the scratch loop, and 10.5–11.2 in `--runs 6 --busy 3` (18 runs at 1 s).
  */
 export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
   const lowest = Math.min(...cycle.samples.map(s => s.heapAlloc))
