@@ -6,10 +6,12 @@
  * extrapolated), and GOGC 400 with 1 GiB/s (a ~0.25 s cycle, never sampled twice: from TotalAlloc
  * and NumGC). `--busy N` runs N busy loops beside it, for the same under load; `--interval 2s`
  * samples less often, so that a sample often falls just after a collection, while sweeping still
- * frees. Not part of the test suite (accuracy, not pass/fail; the e2e tests hold the bounds):
- *   node --import tsx bench/gc-multiple.bench.ts [--runs 4] [--busy 0] [--interval 1s] [--go go1.19,go1.26,go1.27]
+ * frees; `--save DIR` keeps every run's captures (DIR/go1.19-gogc400-0, …) to look into one that
+ * misread. Not part of the test suite (accuracy, not pass/fail; the e2e tests hold the bounds):
+ *   node --import tsx bench/gc-multiple.bench.ts [--runs 4] [--busy 0] [--interval 1s] [--go go1.19,go1.26,go1.27] [--save DIR]
  */
 import { execFileSync, spawn } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { e2eGoBuilds, GO_BUILDS, type GoBuildName } from '../src/demo/go-toolchains.ts'
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     busy: { type: 'string', default: '0' },
     interval: { type: 'string', default: '1s' },
     go: { type: 'string' },
+    save: { type: 'string' },
   },
 })
 const runs = Number(values.runs)
@@ -31,8 +34,12 @@ for (const go of gos) if (!(go in GO_BUILDS)) throw new Error(`--go: unknown Go 
 const bin = fileURLToPath(new URL('../bin/gomemdoctor.js', import.meta.url))
 
 const workloads = [
-  { name: 'GOGC 1000, 256 MiB/s (true 1 + GOGC/100: 11)', args: [] },
-  { name: 'GOGC 400, 1 GiB/s (true 5)', args: ['--gogc', '400', '--churn-mib-per-sec', '1024'] },
+  { key: 'gogc1000', name: 'GOGC 1000, 256 MiB/s (true 1 + GOGC/100: 11)', args: [] },
+  {
+    key: 'gogc400',
+    name: 'GOGC 400, 1 GiB/s (true 5)',
+    args: ['--gogc', '400', '--churn-mib-per-sec', '1024'],
+  },
 ]
 
 const busy = Array.from({ length: Number(values.busy) }, () =>
@@ -57,6 +64,7 @@ try {
               '--interval',
               values.interval,
               '--json',
+              ...(values.save ? ['--save', join(values.save, `${go}-${workload.key}-${run}`)] : []),
             ],
             { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
           )

@@ -25,11 +25,14 @@ import { confidence, type Detector, lastWith, type Outcome } from './detector.ts
  * Signature: NextGC ÷ the heap after GC ≥ 3 (GOGC ≥ 200), the excess over what the default GOGC
  * would allow ≥ 64 MiB, and no GOMEMLIMIT to bound it. GOGC is read from /proc/PID/environ, but a
  * program that calls debug.SetGCPercent shows nothing there, so the multiple is also measured: the
- * heap right after a collection is extrapolated from two samples in one cycle, or, where cycles
- * are shorter than the sampling interval, found from what the cycles between two samples
- * allocated (TotalAlloc and NumGC; gc-cycles.ts). Under heavy allocation the heap after GC
- * includes what was allocated while marking, so the multiple mostly comes out below 1 + GOGC/100:
- * 3.6–5.4 for SetGCPercent(400) with 1 GiB/s of garbage (bench/gc-multiple.bench.ts).
+ * heap right after a collection is extrapolated from two reads in one cycle (gc-cycles.ts). Where
+ * cycles are shorter than the sampling interval, diagnose reads the runtime view a few more times
+ * after each tick so that some cycle is read twice (sources/gc-follow-ups.ts); without those (a
+ * recording, a Prometheus range) it is found from what the cycles between two samples allocated
+ * (TotalAlloc and NumGC), a rougher estimate. For SetGCPercent(400) with 1 GiB/s of garbage
+ * (bench/gc-multiple.bench.ts, 2026-12-08): 4.31–5.99 for the true 5 with the follow-up reads,
+ * 3.0–4.9 (once below 3) from the ticks alone. The heap marked includes what was allocated while
+ * marking, and the goal is set from it: GODEBUG=gctrace=1 showed NextGC ÷ marked at 5.0–5.1.
  *
  * Where the target serves client_golang's runtime/metrics gauges (Go ≥ 1.21, client_golang ≥ 1.20:
  * go_gc_gogc_percent and go_gc_gomemlimit_bytes by default, go_gc_heap_live_bytes when asked),

@@ -49,16 +49,22 @@ export const GC_OFF_GOAL = 2 ** 62
 export function gcCycles(series: readonly MemorySnapshot[]): GcCycles {
   const cycles: GcCycle[] = []
   let restarted = false
-  for (const snapshot of series) {
-    const runtime = snapshot.runtime
-    if (!runtime) continue
+  const views = series.flatMap(snapshot =>
+    snapshot.runtime
+      ? [snapshot.runtime, ...(snapshot.runtimeFollowUps ?? [])].map(runtime => ({
+          runtime,
+          atMs: snapshot.atMs,
+        }))
+      : [],
+  )
+  for (const { runtime, atMs } of views) {
     const current = cycles.at(-1)
     if (current && runtime.numGC < current.numGC) {
       restarted = true
       cycles.length = 0
     }
     const sample: GcCycle['samples'][number] = {
-      atMs: runtime.readAtMs ?? snapshot.atMs,
+      atMs: runtime.readAtMs ?? atMs,
       heapAlloc: runtime.heapAlloc,
     }
     if (runtime.totalAlloc !== undefined) sample.totalAlloc = runtime.totalAlloc
@@ -67,7 +73,7 @@ export function gcCycles(series: readonly MemorySnapshot[]): GcCycles {
     else {
       cycle = {
         numGC: runtime.numGC,
-        endMs: runtime.lastGCMs ?? snapshot.atMs,
+        endMs: runtime.lastGCMs ?? atMs,
         nextGC: runtime.nextGC,
         samples: [sample],
         timed: true,
@@ -90,6 +96,11 @@ export interface HeapAfterGc {
    * allocation rate between two samples; 'lowest HeapAlloc': one sample only, an upper bound.
    */
   method: 'extrapolated' | 'lowest HeapAlloc'
+  /**
+   * With 'extrapolated': how far back from its first sample the line was followed to the
+   * collection's end. An error in the rate moves the result by the rate's error × this.
+   */
+  extrapolatedMs?: number
 }
 
 /**
@@ -98,12 +109,14 @@ export interface HeapAfterGc {
  * TotalAlloc, it is what was allocated by the collection's end less what had been freed by the
  * last sample (sweptHeapAfterGc). Else HeapAlloc is followed back to LastGC along its own rate
  * between two samples. The result never exceeds the lowest HeapAlloc seen, which bounds it from
- * above. A sample's time is when its runtime view was requested (readAtMs); the target reads it a
- * little later, which overstates the heap (by the allocation rate × that delay), and delays that
- * differ between the two samples skew the rate either way. Measured on memsick's gc-heap-goal (a
- * true multiple of 11; bench/gc-multiple.bench.ts) on 2026-12-04: 10.7–11.4 idle, 10.8–11.2
- * beside six busy loops (go1.19.8, go1.26.8, go1.27.3); with tick times, before readAtMs, it was
- * 8.5–9.6. On 2026-12-08, sampling every 2 s (so that a sample often falls just after a
+ * above. A sample's time is when the target read its runtime view, taken as midway between the
+ * request and the answer (readAtMs); an error there moves the heap by the allocation rate × the
+ * error, and delays that differ between the two samples skew the rate either way. Measured on
+ * memsick's gc-heap-goal (a true multiple of 11; bench/gc-multiple.bench.ts) on 2026-12-04, with
+ * reads dated at their request: 10.7–11.4 idle, 10.8–11.2 beside six busy loops (go1.19.8,
+ * go1.26.8, go1.27.3); with tick times, before readAtMs, it was 8.5–9.6. Dated midway, on
+ * 2026-12-08: 10.47–11.85 in 36 runs, idle and beside three busy loops. On 2026-12-08, sampling
+ * every 2 s (so that a sample often falls just after a
  * collection): from HeapAlloc's rate, 3.45 once and "healthy" once in 22 runs (go1.26.8,
  * go1.27.3; a scratch loop of `diagnose --interval 2s`; CI had failed on a 3.58); from TotalAlloc,
  * 9.9–11.2 in `bench/gc-multiple.bench.ts --interval 2s --runs 8` (24 runs, the three Gos) and
@@ -112,9 +125,12 @@ export interface HeapAfterGc {
 export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
   const lowest = Math.min(...cycle.samples.map(s => s.heapAlloc))
   const swept = sweptHeapAfterGc(cycle)
-  if (swept !== undefined)
-    return { bytes: Math.max(0, Math.min(lowest, swept)), method: 'extrapolated' }
+  if (swept !== undefined) {
+    const bytes = Math.max(0, Math.min(lowest, swept.bytes))
+    return { bytes, method: 'extrapolated', extrapolatedMs: swept.extrapolatedMs }
+  }
   const estimates: number[] = []
+  let extrapolatedMs: number | undefined
   for (let i = 0; i + 1 < cycle.samples.length; i++) {
     const a = cycle.samples[i] as GcCycle['samples'][number]
     const b = cycle.samples[i + 1] as GcCycle['samples'][number]
@@ -124,6 +140,7 @@ export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
     // scrape), whose times are the grid's: no rate either.
     if (!(rate > 0) || a.atMs < cycle.endMs) continue
     estimates.push(a.heapAlloc - rate * (a.atMs - cycle.endMs))
+    extrapolatedMs ??= a.atMs - cycle.endMs
   }
   if (estimates.length === 0) return { bytes: lowest, method: 'lowest HeapAlloc' }
   estimates.sort((x, y) => x - y)
@@ -132,7 +149,11 @@ export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
     estimates.length % 2 === 1
       ? (estimates[mid] as number)
       : ((estimates[mid - 1] as number) + (estimates[mid] as number)) / 2
-  return { bytes: Math.max(0, Math.min(lowest, bytes)), method: 'extrapolated' }
+  return {
+    bytes: Math.max(0, Math.min(lowest, bytes)),
+    method: 'extrapolated',
+    extrapolatedMs: extrapolatedMs ?? 0,
+  }
 }
 
 /**
@@ -149,7 +170,7 @@ export function heapAfterGc(cycle: GcCycle): HeapAfterGc {
  * true 11, and the diagnosis "healthy"; this gives 71 MiB. undefined with fewer than two such
  * samples or no time between them.
  */
-function sweptHeapAfterGc(cycle: GcCycle): number | undefined {
+function sweptHeapAfterGc(cycle: GcCycle): { bytes: number; extrapolatedMs: number } | undefined {
   const read = cycle.samples.filter(s => s.totalAlloc !== undefined)
   const first = read[0]
   const last = read.at(-1)
@@ -160,7 +181,8 @@ function sweptHeapAfterGc(cycle: GcCycle): number | undefined {
   // A view requested before LastGC shows this cycle, so it was read after the collection ended.
   const sinceEnd = Math.max(0, first.atMs - cycle.endMs)
   const allocatedByEnd = (first.totalAlloc as number) - (allocated / span) * sinceEnd
-  return allocatedByEnd - ((last.totalAlloc as number) - last.heapAlloc)
+  const bytes = allocatedByEnd - ((last.totalAlloc as number) - last.heapAlloc)
+  return { bytes, extrapolatedMs: sinceEnd }
 }
 
 /** The GOGC the environment sets: a number, 'off', or undefined when unset or unparsable. */
@@ -196,7 +218,8 @@ const hasGoal = (cycle: GcCycle) => cycle.nextGC > 0 && cycle.nextGC < GC_OFF_GO
 
 /**
  * The heap goal's multiple from what was allocated between samples in different cycles, for
- * windows in which no cycle is sampled twice (cycles shorter than the sampling interval). A cycle
+ * windows in which no cycle is sampled twice (cycles shorter than the sampling interval, read
+ * without follow-up reads: a recording, a Prometheus range). A cycle
  * allocates from the heap after its GC, L, up to its goal G: with k collections between samples
  * a and b, TotalAlloc grows by (G_a − HeapAlloc_a) + (k − 1)(G_b − L) + (HeapAlloc_b − L), taking
  * the cycles between for b's (the steady heap the multiple is about). Pooled over the window's
@@ -204,8 +227,9 @@ const hasGoal = (cycle: GcCycle) => cycle.nextGC > 0 && cycle.nextGC < GC_OFF_GO
  * with opposite signs, so only the window's ends remain, their error (garbage not yet swept
  * counted as heap) divided by every collection in the window rather than by one pair's. For a true
  * 5 (bench/gc-multiple.bench.ts, 4 runs on each of go1.19.8, 1.26.8, 1.27.3) the median of pairs
- * read 3.3–5.6, pooled 3.6–5.4: other errors remain (the goals of the cycles between differ). A
- * heap the collection finished short of its goal makes L come out high and the multiple low.
+ * read 3.3–5.6, pooled 3.6–5.4; beside three busy loops on go1.19.8, 3.0–4.9 in 12 runs, since
+ * the goals of the cycles between, which nobody read, swing (332–688 MiB). A heap the collection
+ * finished short of its goal makes L come out high and the multiple low.
  */
 function allocatedRatio(
   cycles: readonly GcCycle[],
@@ -237,7 +261,8 @@ function allocatedRatio(
 
 /**
  * The heap goal's multiple of the heap after GC, from the cycles that allow it. Extrapolated
- * cycles give estimates (their median is taken); without one, what was allocated between cycles
+ * cycles give estimates (their median, weighted toward those read soon after their collection,
+ * is taken); without one, what was allocated between cycles
  * does (allocatedRatio); else only lower bounds remain (the highest is taken), since
  * HeapAlloc never falls below the heap after GC within a cycle.
  */
@@ -255,7 +280,10 @@ export function measuredGoalRatio(cycles: readonly GcCycle[]): MeasuredRatio | u
     if (allocated) return { ...allocated, method: 'allocated' }
   }
   const chosen =
-    extrapolated[(extrapolated.length - 1) >> 1] ??
+    weightedMedian(
+      extrapolated,
+      m => 1 / Math.max(MIN_EXTRAPOLATED_MS, m.after.extrapolatedMs ?? 0),
+    ) ??
     measured.reduce<(typeof measured)[number] | undefined>(
       (best, m) => (best === undefined || m.ratio > best.ratio ? m : best),
       undefined,
@@ -267,6 +295,28 @@ export function measuredGoalRatio(cycles: readonly GcCycle[]): MeasuredRatio | u
     heapAfterGc: chosen.after.bytes,
     nextGC: chosen.cycle.nextGC,
   }
+}
+
+/** Reads closer than this to the collection weigh alike: their times are only that precise. */
+const MIN_EXTRAPOLATED_MS = 10
+
+/**
+ * The item at which the weights, summed in the given (ascending) order, reach half their total;
+ * undefined for none. Extrapolated cycles weigh 1 ÷ how far back their line was followed: an error
+ * in a rate (which swings between reads a few tens of ms apart under load) moves a cycle's
+ * estimate in proportion. On memsick's GOGC 400 (a true 5), 36 saved runs of
+ * bench/gc-multiple.bench.ts (three Gos, idle and beside three busy loops, 2026-12-08): weighted,
+ * 4.31–5.99 with an RMS error of 0.36; as a plain median 4.32–6.75, RMS 0.44 (the tail is in the
+ * busy runs). GOGC 1000 (a true 11): 10.47–11.85 against 10.47–11.71.
+ */
+function weightedMedian<T>(sorted: readonly T[], weight: (item: T) => number): T | undefined {
+  const total = sorted.reduce((sum, item) => sum + weight(item), 0)
+  let sum = 0
+  for (const item of sorted) {
+    sum += weight(item)
+    if (sum >= total / 2) return item
+  }
+  return sorted.at(-1)
 }
 
 /** The default GOGC's multiple is 2; measured values up to this are read as the default. */

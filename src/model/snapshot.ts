@@ -10,6 +10,11 @@ export interface MemorySnapshot {
   rollup?: SmapsRollup
   cgroup?: CgroupMemory
   runtime?: GoRuntimeMemory
+  /**
+   * More reads of the runtime view, right after `runtime`, taken when GC cycles are shorter than
+   * the interval (collect.ts, followFastGc): for gcCycles, which needs a cycle read twice.
+   */
+  runtimeFollowUps?: GoRuntimeMemory[]
   /** Goroutine count: /metrics' go_goroutines, or the /debug/pprof/ index (no stop-the-world). */
   goroutines?: { count: number; source: string }
 }
@@ -70,8 +75,9 @@ export interface CgroupMemory {
 export interface GoRuntimeMemory {
   source: string
   /**
-   * Unix ms when the request for these figures started: later than the sample's atMs, which is
-   * when /proc was read. Rates within a GC cycle need the runtime's own time.
+   * Unix ms when the target read these figures, as near as is known: midway between the request
+   * and its answer, or the request's time where the answer's was not kept. Later than the
+   * sample's atMs, which is when /proc was read. Rates within a GC cycle need the runtime's time.
    */
   readAtMs?: number
   heapAlloc: number

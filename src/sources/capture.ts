@@ -35,6 +35,13 @@ export interface RawCapture {
   origin: string
   /** Unix ms when the read started. */
   atMs: number
+  /**
+   * Unix ms when an HTTP answer's headers arrived: the target produced it between atMs and this.
+   * Kept in capture directories (diagnose --save); absent for files, in recordings (whose
+   * schema would need a migration, and older readers refuse newer files), and in directories
+   * saved before it was kept.
+   */
+  answeredAtMs?: number
   bytes: Uint8Array
 }
 

@@ -14,6 +14,7 @@ import { extractBuildInfo, filterGoEnviron, parseProcCgroup, parseStatus } from 
 import { parseGoroutineLeak } from './formats/pprof-goroutineleak.ts'
 import { parsePprofIndex } from './formats/pprof-index.ts'
 import { NoAddressSpaceError } from './formats/proc-status.ts'
+import { followUpPlan, type GcClock, gcClockOf } from './gc-follow-ups.ts'
 import { type CgroupLocation, locateMemoryCgroup, readCgroupFiles } from './transports/cgroup.ts'
 import { isVanished, readCapture } from './transports/files.ts'
 import { httpGet } from './transports/http.ts'
@@ -64,6 +65,12 @@ export interface CollectOptions {
    * Writing it makes the target run a full GC cycle with leak detection, so only when asked.
    */
   leakProfile?: boolean
+  /**
+   * When GC cycles are shorter than half the interval, read the runtime view a few more times
+   * right after each tick, so that some cycle is read twice (gc-follow-ups.ts). For windows that
+   * are diagnosed; a recording would store every read.
+   */
+  followFastGc?: boolean
 }
 
 export interface TickProgress {
@@ -169,6 +176,8 @@ async function collectTarget(options: CollectOptions): Promise<Collection> {
   const start = Date.now()
   let smapsGated = false
   let runtimeFailed = false
+  /** The last tick's GC clock, for follow-up reads (followFastGc). */
+  let lastGcClock: GcClock | undefined
   for (let index = 0; ; index++) {
     if (options.signal?.aborted) {
       notes.push(
@@ -239,6 +248,12 @@ async function collectTarget(options: CollectOptions): Promise<Collection> {
           throw new TargetError(
             `${runtimeEndpoint.url} answered ${describeAnswer(answer.status, answer.capture, answer.truncated)}`,
           )
+        if (options.followFastGc) {
+          const clock = gcClockOf(answer.capture)
+          const plan = lastGcClock && clock && followUpPlan(lastGcClock, clock, options.intervalMs)
+          if (plan) captures.push(...(await followUpReads(runtimeEndpoint, plan, options)))
+          lastGcClock = clock
+        }
       } catch (error) {
         if (pid === undefined) {
           if (taken === 0) throw error
@@ -519,6 +534,32 @@ async function readOnce(
     return undefined
   }
   return location
+}
+
+/**
+ * The follow-up reads of one tick, `plan.gapMs` apart, within half the interval however slowly the
+ * target answers. They end quietly at the first that fails or the abort: the next tick's own
+ * read says what became of the target.
+ */
+async function followUpReads(
+  endpoint: { url: string; kind: CaptureKind },
+  plan: { gapMs: number; reads: number },
+  options: CollectOptions,
+): Promise<RawCapture[]> {
+  const reads: RawCapture[] = []
+  const start = Date.now()
+  for (let n = 1; n <= plan.reads; n++) {
+    await sleep(start + n * plan.gapMs - Date.now(), options.signal)
+    if (options.signal?.aborted || Date.now() - start > options.intervalMs / 2) break
+    try {
+      const answer = await httpGet(endpoint.kind, endpoint.url, httpOptions(options))
+      if (answer.status !== 200 || answer.truncated) break
+      reads.push(answer.capture)
+    } catch {
+      break
+    }
+  }
+  return reads
 }
 
 function httpOptions(options: CollectOptions): { timeoutMs?: number } {

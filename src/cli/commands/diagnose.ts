@@ -127,6 +127,7 @@ async function gather(target: string | undefined, flags: DiagnoseFlags): Promise
     const collection = await collect({
       ...options,
       durationMs,
+      followFastGc: true,
       signal: abort.signal,
       extendWhile: wait.extendWhile,
       onTick: tick => {

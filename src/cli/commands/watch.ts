@@ -88,6 +88,7 @@ async function watch(target: string | undefined, flags: WatchFlags): Promise<Exi
     const collection = await collect({
       ...options,
       durationMs: Number.POSITIVE_INFINITY,
+      followFastGc: true,
       signal: abort.signal,
       // LiveDiagnosis assembles each tick as it arrives and keeps its own bounded window.
       retainTicks: 1,

@@ -33,6 +33,7 @@ interface ManifestFile {
   kind: CaptureKind
   origin: string
   atMs: number
+  answeredAtMs?: number
 }
 
 export interface SavedRun {
@@ -49,11 +50,19 @@ export async function writeCaptureDir(dir: string, run: SavedRun): Promise<void>
     await mkdir(join(dir, sub), { recursive: true })
     const files: ManifestFile[] = []
     for (const capture of captures) {
-      // Two captures of one kind in a tick (never today) would get distinct names.
+      // Two captures of one kind in a tick (follow-up reads of the runtime view) get distinct
+      // names: expvar, expvar.2, …
       let file: string = capture.kind
       for (let n = 2; files.some(f => f.file === file); n++) file = `${capture.kind}.${n}`
       await writeFile(join(dir, sub, file), capture.bytes)
-      files.push({ file, kind: capture.kind, origin: capture.origin, atMs: capture.atMs })
+      const { kind, origin, atMs, answeredAtMs } = capture
+      files.push({
+        file,
+        kind,
+        origin,
+        atMs,
+        ...(answeredAtMs === undefined ? {} : { answeredAtMs }),
+      })
     }
     return files
   }
@@ -107,7 +116,9 @@ export async function readCaptureDir(
   const load = async (sub: string, file: ManifestFile): Promise<RawCapture> => {
     const path = join(dir, sub, file.file)
     try {
-      return { kind: file.kind, origin: file.origin, atMs: file.atMs, bytes: await read(path) }
+      const { kind, origin, atMs, answeredAtMs } = file
+      const bytes = await read(path)
+      return { kind, origin, atMs, ...(answeredAtMs === undefined ? {} : { answeredAtMs }), bytes }
     } catch (error) {
       throw new InputError(`${path}: ${messageOf(error)} (listed in ${manifestPath})`)
     }
@@ -152,6 +163,8 @@ function checkManifest(value: unknown, path: string): CaptureManifest {
       fail(`${where}: unknown kind ${String(file.kind)}`)
     if (typeof file.origin !== 'string' || typeof file.atMs !== 'number')
       fail(`${where}: missing origin or atMs`)
+    if (file.answeredAtMs !== undefined && typeof file.answeredAtMs !== 'number')
+      fail(`${where}: answeredAtMs is not a number`)
   }
   if (!Array.isArray(m.once) || !Array.isArray(m.ticks)) fail('missing once or ticks')
   for (const [i, f] of (m.once ?? []).entries()) checkFile(f, `once[${i}]`)

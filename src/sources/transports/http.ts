@@ -53,6 +53,7 @@ export async function httpGet(
   } catch (error) {
     throw new TargetError(`${url}: ${describeFetchError(error, timeoutMs)}`)
   }
+  const answeredAtMs = Date.now()
   const chunks: Uint8Array[] = []
   let total = 0
   let truncated = false
@@ -79,7 +80,7 @@ export async function httpGet(
   return {
     status: response.status,
     contentType: response.headers.get('content-type') ?? '',
-    capture: { kind, origin: url, atMs, bytes: Buffer.concat(chunks) },
+    capture: { kind, origin: url, atMs, answeredAtMs, bytes: Buffer.concat(chunks) },
     truncated,
   }
 }
