@@ -194,7 +194,7 @@ export const gcHeapGoal: Detector = {
       return { kind: 'finding', finding }
     }
 
-    const measured = measuredGoalRatio(gcCycles(series).cycles)
+    const measured = measuredGoalRatio(gcCycles(series, { followUps: true }).cycles)
     const envRatio = typeof gogc === 'number' ? 1 + gogc / 100 : undefined
     if (!measured && envRatio === undefined)
       return {

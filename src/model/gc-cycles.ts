@@ -45,13 +45,22 @@ export interface GcCycles {
 /** A heap goal this large means the collector is off (GOGC=off, no memory limit). */
 export const GC_OFF_GOAL = 2 ** 62
 
-/** The samples grouped by NumGC, oldest cycle first; only those after the last restart. */
-export function gcCycles(series: readonly MemorySnapshot[]): GcCycles {
+/**
+ * The samples grouped by NumGC, oldest cycle first; only those after the last restart. With
+ * `followUps`, a tick's follow-up reads count as samples too: for measuring the heap after GC
+ * inside short cycles. Trends over cycles go without them, since follow-ups come in bursts only
+ * while cycles are short: a spike's fast cycles at the window's end would then outnumber the
+ * rest (memsick's scavenger-lag read as heap growth on go1.19.8, 1 run in 8).
+ */
+export function gcCycles(
+  series: readonly MemorySnapshot[],
+  { followUps = false }: { followUps?: boolean } = {},
+): GcCycles {
   const cycles: GcCycle[] = []
   let restarted = false
   const views = series.flatMap(snapshot =>
     snapshot.runtime
-      ? [snapshot.runtime, ...(snapshot.runtimeFollowUps ?? [])].map(runtime => ({
+      ? [snapshot.runtime, ...((followUps && snapshot.runtimeFollowUps) || [])].map(runtime => ({
           runtime,
           atMs: snapshot.atMs,
         }))

@@ -12,7 +12,8 @@ export interface MemorySnapshot {
   runtime?: GoRuntimeMemory
   /**
    * More reads of the runtime view, right after `runtime`, taken when GC cycles are shorter than
-   * the interval (collect.ts, followFastGc): for gcCycles, which needs a cycle read twice.
+   * the interval (collect.ts, followFastGc): for gcCycles({ followUps }), which measures the heap
+   * after GC from a cycle read twice.
    */
   runtimeFollowUps?: GoRuntimeMemory[]
   /** Goroutine count: /metrics' go_goroutines, or the /debug/pprof/ index (no stop-the-world). */

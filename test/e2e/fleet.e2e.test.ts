@@ -518,26 +518,29 @@ test('fleet --html: the RSS chart draws what the filter matches, and the filter 
 
 test("fleet --html: a row's link to its card keeps the filter in the URL, and that URL opens filtered at the card", async t => {
   const { html, fleet } = await fleetPage(t)
-  const rank =
-    fleet.instances.findIndex(i => i.instance === members.leak.addr && i.job === 'api') + 1
+  // The MADV_FREE member, whose finding holds for as long as it runs: the leak stops at its cap
+  // (512 MiB, about 2 min in) and its cycles grow past what a 12 s window judges, so a test this
+  // late in the file found it inconclusive (3 of 5 pages, before and after 2026-12-08's changes).
+  const rank = fleet.instances.findIndex(i => i.instance === members.madv.addr) + 1
+  assert.equal(fleet.instances[rank - 1]?.verdict, 'madv-free-retention')
   const { page, problems } = await openPage(t, html)
-  await page.locator('#fleet-filter').fill('heap-growth')
+  await page.locator('#fleet-filter').fill('madv-free-retention')
   await page.locator(`tr[data-rank="${rank}"] td.instance a`).click()
-  assert.equal(await page.evaluate('location.hash'), `#instance-${rank}&filter=heap-growth`)
+  assert.equal(await page.evaluate('location.hash'), `#instance-${rank}&filter=madv-free-retention`)
   // Back goes to the filtered table; its URL still has the filter.
   await page.goBack()
-  assert.equal(await page.evaluate('location.hash'), '#filter=heap-growth')
-  assert.equal(await page.locator('#fleet-filter').inputValue(), 'heap-growth')
+  assert.equal(await page.evaluate('location.hash'), '#filter=madv-free-retention')
+  assert.equal(await page.locator('#fleet-filter').inputValue(), 'madv-free-retention')
 
   // The kept URL opens with the filter and scrolled to the card, which the browser cannot find
   // by itself in a hash that holds a filter.
   const kept = await page.context().newPage()
-  await kept.goto(`file://${html}#instance-${rank}&filter=heap-growth`)
+  await kept.goto(`file://${html}#instance-${rank}&filter=madv-free-retention`)
   await kept.waitForSelector('body[data-rendered="true"]')
-  assert.equal(await kept.locator('#fleet-filter').inputValue(), 'heap-growth')
+  assert.equal(await kept.locator('#fleet-filter').inputValue(), 'madv-free-retention')
   assert.deepEqual(
     await kept.locator('table.fleet-table tbody tr td.instance').allTextContents(),
-    fleet.instances.filter(i => i.verdict === 'heap-growth').map(i => i.instance),
+    fleet.instances.filter(i => i.verdict === 'madv-free-retention').map(i => i.instance),
   )
   const top = await kept.evaluate(
     `document.getElementById('instance-${rank}').getBoundingClientRect().top`,
