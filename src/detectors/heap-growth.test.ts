@@ -370,3 +370,15 @@ test("a spike's fast cycles read by follow-ups at the window's end are no heap g
   const outcome = heapGrowth.detect({ ...evidence, gaps })
   assert.notEqual(outcome.kind, 'finding', JSON.stringify(outcome))
 })
+
+test('three rising cycles whose heap profiles show the heap falling are a transient, not growth', async () => {
+  // memsick scavenger-lag's control (go1.19.8, beside three busy loops) caught building the spike
+  // it frees: goals 449 → 894 → 1787 MiB over three cycles, the heap profiles 126 → 20 MiB.
+  const dir = fileURLToPath(
+    new URL('../../testdata/gc-cycles/go1.19-spike-build-up', import.meta.url),
+  )
+  const run = await readCaptureDir(dir)
+  const { gaps, ...evidence } = assemble(run.captures)
+  const outcome = heapGrowth.detect({ ...evidence, gaps })
+  assert.notEqual(outcome.kind, 'finding', JSON.stringify(outcome))
+})
