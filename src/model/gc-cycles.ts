@@ -315,8 +315,8 @@ const MIN_EXTRAPOLATED_MS = 10
  * in a rate (which swings between reads a few tens of ms apart under load) moves a cycle's
  * estimate in proportion. On memsick's GOGC 400 (a true 5), 36 saved runs of
  * bench/gc-multiple.bench.ts (three Gos, idle and beside three busy loops, 2026-12-08): weighted,
- * 4.31–5.99 with an RMS error of 0.36; as a plain median 4.32–6.75, RMS 0.44 (the tail is in the
- * busy runs). GOGC 1000 (a true 11): 10.47–11.85 against 10.47–11.71.
+ * 4.31–5.99 with an RMS error of 0.36 (the saved runs re-diagnosed: `diagnose DIR`); as a plain
+ * median, by hand with the weights set to 1, 4.32–6.75, RMS 0.44 (the tail is in the busy runs). GOGC 1000 (a true 11): 10.47–11.85 against 10.47–11.71.
  */
 function weightedMedian<T>(sorted: readonly T[], weight: (item: T) => number): T | undefined {
   const total = sorted.reduce((sum, item) => sum + weight(item), 0)

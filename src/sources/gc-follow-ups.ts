@@ -13,7 +13,7 @@ import { parseRuntimeView } from './formats/index.ts'
  * more collections between them, the tick reads the view up to FOLLOW_UP_READS more times, a
  * quarter of a cycle apart: some cycle is then read near its start and again well after, past its
  * sweeping (done 50–75 ms into a 0.25 s cycle under load, from reads every 15 ms). With them,
- * 4.28–5.08 in 12 runs on the same machine, and 4.31–5.99 in 36 runs on the three Gos, idle and
+ * 4.28–5.08 in 12 runs on the same machine (both by hand, a loop of `diagnose PID`), and 4.31–5.99 in 36 runs on the three Gos, idle and
  * under load (bench/gc-multiple.bench.ts, 2026-12-08, reads dated midway to their answer).
  *
  * Each read costs the target one runtime.ReadMemStats (a stop-the-world of microseconds) or one
